@@ -1,0 +1,185 @@
+"""Ball arithmetic on NumPy arrays: every value is a midpoint with a radius that bounds its error.
+
+The reference's formulas (``_formulas.py``) are written once against a small *backend* interface (``exact``,
+``add``, ``sub``, ``mul``, ``div``, ``exp``, ``log1p``, ``sum``, ``where``, ``zero``, ``one``).  Two backends here run
+them fast on whole arrays, carrying rigorous error radii the way Arb does, so that a rounding is accepted only
+when the ball proves it (``_certify.py``); a third, in ``_exact.py``, runs the same formulas in mpmath.
+
+* :class:`F64Backend`: midpoints in float64.  Enough for outputs of 24 bits or fewer (float32, float16,
+  bfloat16): the radius is ~2**-50 relative, so only inputs within that of a rounding boundary fall through.
+* :class:`DDBackend`: midpoints in double-double (``stability.dd``), radius ~2**-90 relative, for float64 outputs.
+
+Radii are propagated with the first-order rules of ball arithmetic plus the rounding error of the midpoint
+operation.  The libm functions used by :class:`F64Backend` (``numpy.exp``, ``numpy.log1p``) are assumed accurate
+to :data:`LIBM_ULPS` units in the last place, 4x what glibc and NumPy's SIMD loops document; the tests check
+this against mpmath.  Radius arithmetic itself is rounded to nearest; the final radius is inflated by
+:data:`RADIUS_SLACK` to cover that (a few hundred roundings of relative size 2**-53 each).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dd
+
+U64 = 2.0**-53
+LIBM_ULPS = 4.0
+RADIUS_SLACK = 1.0 + 2.0**-30
+TINY = 2.0**-1074
+
+
+class F64Backend:
+    """Balls ``(mid, rad)`` with float64 midpoints."""
+
+    name = "float64-balls"
+
+    def exact(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        return x, np.zeros_like(x)
+
+    def zero(self, like):
+        return np.zeros_like(like[0]), np.zeros_like(like[0])
+
+    def one(self, like):
+        return np.ones_like(like[0]), np.zeros_like(like[0])
+
+    def add(self, a, b):
+        m = a[0] + b[0]
+        return m, a[1] + b[1] + U64 * np.abs(m)
+
+    def sub(self, a, b):
+        m = a[0] - b[0]
+        return m, a[1] + b[1] + U64 * np.abs(m)
+
+    def mul(self, a, b):
+        m = a[0] * b[0]
+        return m, np.abs(a[0]) * b[1] + np.abs(b[0]) * a[1] + a[1] * b[1] + U64 * np.abs(m) + TINY
+
+    def div(self, a, b):
+        """Needs ``|b.mid| > b.rad``; otherwise the radius comes out infinite or NaN (never certified)."""
+        m = a[0] / b[0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = (a[1] + np.abs(m) * b[1]) / (np.abs(b[0]) - b[1])
+        r = np.where(np.abs(b[0]) > b[1], r, np.inf)
+        return m, r + U64 * np.abs(m) + TINY
+
+    def exp(self, a):
+        m = np.exp(a[0])
+        return m, m * np.expm1(a[1]) * (1 + 4 * U64) + LIBM_ULPS * np.spacing(m) + TINY
+
+    def log1p(self, a):
+        """For ``a >= 0`` (sums of exponentials)."""
+        m = np.log1p(a[0])
+        return m, a[1] / (1 + np.maximum(a[0] - a[1], 0.0)) + LIBM_ULPS * np.spacing(np.abs(m))
+
+    def sum(self, a):
+        """Sum over the last axis of non-negative terms; valid for any summation order NumPy picks."""
+        n = a[0].shape[-1]
+        m = np.sum(a[0], axis=-1)
+        return m, np.sum(a[1], axis=-1) + (n * U64) * m * (1 + n * U64) + n * TINY
+
+    def where(self, mask, a, b):
+        return np.where(mask, a[0], b[0]), np.where(mask, a[1], b[1])
+
+    def neg(self, a):
+        return -a[0], a[1]
+
+    def col(self, a):
+        """Per-row values as a column, to broadcast against (rows, n) balls."""
+        return a[0][:, None], a[1][:, None]
+
+    def parts(self, a):
+        """(hi, lo, rad) float64 arrays for certification."""
+        return a[0], np.zeros_like(a[0]), a[1] * RADIUS_SLACK
+
+
+class DDBackend:
+    """Balls ``((hi, lo), rad)`` with double-double midpoints."""
+
+    name = "double-double-balls"
+
+    def exact(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        z = np.zeros_like(x)
+        return (x, z), z
+
+    def zero(self, like):
+        z = np.zeros_like(like[0][0])
+        return (z, z), z
+
+    def one(self, like):
+        z = np.zeros_like(like[0][0])
+        return (np.ones_like(z), z), z
+
+    @staticmethod
+    def _mag(m):
+        return np.abs(m[0])
+
+    @staticmethod
+    def _floor(mag, *operands):
+        """Absolute error from float64's subnormal range: only for tiny non-zero results (an exact 0 that comes
+        from exact operands stays exact, so that results like log_softmax of a single element certify)."""
+        risky = mag < 2.0**-960
+        for op in operands:
+            risky = risky & (op != 0)
+        if not operands:
+            risky = risky & (mag > 0)
+        return np.where(risky, dd.ABS_ERR, 0.0)
+
+    def add(self, a, b):
+        m = dd.add(a[0], b[0])
+        mag = self._mag(m)
+        return m, a[1] + b[1] + dd.OP_REL_ERR * mag + self._floor(mag)
+
+    def sub(self, a, b):
+        m = dd.sub(a[0], b[0])
+        mag = self._mag(m)
+        return m, a[1] + b[1] + dd.OP_REL_ERR * mag + self._floor(mag)
+
+    def mul(self, a, b):
+        m = dd.mul(a[0], b[0], prod=dd.two_prod_scaled)
+        ra, rb = a[1], b[1]
+        r = self._mag(a[0]) * rb + self._mag(b[0]) * ra + ra * rb
+        mag = self._mag(m)
+        return m, r * (1 + 4 * U64) + dd.OP_REL_ERR * mag + self._floor(mag, a[0][0], b[0][0])
+
+    def div(self, a, b):
+        m = dd.div(a[0], b[0])
+        bm = self._mag(b[0])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = (a[1] + self._mag(m) * b[1]) / (bm * (1 - 4 * U64) - b[1])
+        r = np.where(bm * (1 - 4 * U64) > b[1], r, np.inf)
+        mag = self._mag(m)
+        return m, r * (1 + 4 * U64) + dd.OP_REL_ERR * mag + self._floor(mag, a[0][0])
+
+    def exp(self, a):
+        m = dd.exp(a[0])
+        mag = self._mag(m)
+        floor = np.where((mag < 2.0**-960) & (a[0][0] >= dd.NEGLIGIBLE), dd.ABS_ERR, 0.0)
+        return m, mag * np.expm1(a[1]) * (1 + 8 * U64) + dd.EXP_REL_ERR * mag + floor
+
+    def log1p(self, a):
+        m = dd.log1p(a[0])
+        prop = a[1] / (1 + np.maximum(a[0][0] - a[1], 0.0)) * (1 + 8 * U64)
+        mag = self._mag(m)
+        return m, prop + dd.LOG1P_REL_ERR * mag + self._floor(mag)
+
+    def sum(self, a):
+        n = a[0][0].shape[-1]
+        m = dd.sum_last(a[0])
+        mag = self._mag(m)
+        lev = dd.levels(n)
+        r = np.sum(a[1], axis=-1) * (1 + n * U64) + (lev + 1) * (dd.OP_REL_ERR * mag * 1.01 + self._floor(mag))
+        return m, r
+
+    def where(self, mask, a, b):
+        return (np.where(mask, a[0][0], b[0][0]), np.where(mask, a[0][1], b[0][1])), np.where(mask, a[1], b[1])
+
+    def neg(self, a):
+        return dd.neg(a[0]), a[1]
+
+    def col(self, a):
+        return (a[0][0][:, None], a[0][1][:, None]), a[1][:, None]
+
+    def parts(self, a):
+        return a[0][0], a[0][1], a[1] * RADIUS_SLACK

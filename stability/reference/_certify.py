@@ -1,0 +1,29 @@
+"""Accept a rounding only when an error ball proves it.
+
+A fast-path result is a ball: the exact value lies in ``[hi + lo - rad, hi + lo + rad]``.  The bounds are formed
+as ``hi + l`` with ``l`` rounded outwards (``nextafter``), so that each float64 sum ``fl(hi + l)`` is the correctly
+rounded float64 of an exact bound.  Round-to-nearest is monotone, so if both bounds round to the same number of
+the output format, every point between them, the exact value included, rounds to it.
+
+For float64 outputs ``fl(hi + l)`` is that rounding.  For narrower formats the float64 bound is first moved one
+float64 step outwards (it might sit exactly on a midpoint of the narrow format after its own rounding) and then
+rounded with :func:`stability.formats.round_float64`.
+"""
+
+import numpy as np
+
+from ..formats import Format, round_float64
+
+
+def certify(hi, lo, rad, fmt: Format):
+    """Return ``(rounded, ok)``: the output-format rounding (as float64) and where the ball certifies it."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        l_lo = np.nextafter(lo - rad, -np.inf)
+        l_hi = np.nextafter(lo + rad, np.inf)
+        a = hi + l_lo
+        b = hi + l_hi
+        if fmt.name != "float64":
+            a = round_float64(np.nextafter(a, -np.inf), fmt)
+            b = round_float64(np.nextafter(b, np.inf), fmt)
+        ok = (a == b) & np.isfinite(rad) & np.isfinite(hi)
+    return a, ok
