@@ -89,13 +89,25 @@ def _sig_neg(x):
     return _sigmoid(-x)
 
 
+def _sigma_over_softplus(z):
+    """``sigma / softplus`` at ``log z``, i.e. ``z / ((1 + z) log1p(z))`` for ``z = e^{-|x|} <= 1``: the ratio
+    that the tails of log_sigmoid and BCE need, where numerator and denominator both underflow (limit 1)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = z / ((1 + z) * np.log1p(z))
+    return np.where(z == 0, 1.0, r)
+
+
 def elementwise_kappa(function, x, exact, y=None):
     ax = np.abs(x)
     if function == "sigmoid":
         return ax * _sig_neg(x)
     if function == "log_sigmoid":
-        return _div(ax * _sig_neg(x), exact)
+        # x >= 0: |x| sigma(-x) / softplus(-x) underflows both ways; x < 0: the denominator is >= |x|
+        tail = ax * _sigma_over_softplus(np.exp(-ax))
+        return np.where(x >= 0, tail, _div(ax * _sig_neg(x), exact))
     if function == "binary_cross_entropy_with_logits":
         sig = _sigmoid(x)
-        return _div(ax * np.abs(sig - y) + ax * np.abs(y), exact)
+        k = _div(ax * np.abs(sig - y) + ax * np.abs(y), exact)
+        # y = 0, x < 0: the loss is softplus(x) and the numerator |x| sigma(x): both underflow together
+        return np.where((y == 0) & (x < 0), ax * _sigma_over_softplus(np.exp(-ax)), k)
     raise KeyError(function)

@@ -150,7 +150,10 @@ def _expm1_reduced(r):
     e = add(e, (tail, np.zeros_like(tail)))
     for _ in range(_EXP_SQUARINGS):  # expm1(2y) = expm1(y) * (2 + expm1(y))
         e = mul(e, add(e, (np.full_like(sh, 2.0), np.zeros_like(sh))))
-    return e
+    # tiny r: r + r^2/2 directly (the scaling above would push r's low part into the subnormal range)
+    tiny = np.abs(r[0]) < 2.0**-60
+    direct = add(r, ldexp(mul(r, r), -1))
+    return np.where(tiny, direct[0], e[0]), np.where(tiny, direct[1], e[1])
 
 
 def _reduce(a):

@@ -137,15 +137,16 @@ def round_mpf(v, fmt: Format) -> float:
         return float(v)
     if v == 0:  # mpmath has no signed zero
         return 0.0
-    man, exp = v.man_exp  # v = man * 2**exp, man odd, signed
-    sign = -1 if man < 0 else 1
-    man = abs(man)
+    neg, man, exp, _ = v._mpf_  # v = (-1)**neg * man * 2**exp, man odd
+    sign = -1 if neg else 1
     top = exp + man.bit_length() - 1  # v in [2**top, 2**(top+1))
     q = max(top, fmt.emin) - (fmt.p - 1)
     if exp >= q:
         m_int = man << (exp - q)
     else:
         s = q - exp
+        if s > man.bit_length():  # below half the quantum: rounds to zero (and 1 << s could be astronomic)
+            return -0.0 if sign < 0 else 0.0
         m_int, rem = man >> s, man & ((1 << s) - 1)
         half = 1 << (s - 1)
         if rem > half or (rem == half and (m_int & 1)):

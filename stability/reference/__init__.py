@@ -108,7 +108,12 @@ def _rows_of(call: Call):
     return x.reshape(-1, 1), t
 
 
-def _tiers(fmt: Format):
+_METHODS = ("auto", "mpmath")
+
+
+def _tiers(fmt: Format, method: str):
+    if method == "mpmath":
+        return ()
     return (_F64, _DD) if fmt.p <= 24 else (_DD,)
 
 
@@ -118,7 +123,7 @@ def _chunks(idx: np.ndarray, per_item: int):
         yield idx[i : i + step]
 
 
-def _settle(formula, make_args, items, n_out, fmt, stats):
+def _settle(formula, make_args, items, n_out, fmt, stats, method):
     """Run the tiers over ``items``; returns (value, hi, lo) arrays of shape (len(items), n_out)."""
     R = items.size
     value = np.full((R, n_out), np.nan)
@@ -126,11 +131,12 @@ def _settle(formula, make_args, items, n_out, fmt, stats):
     lo = np.zeros((R, n_out))
     done = np.zeros((R, n_out), dtype=bool)
     pending = np.arange(R)
-    for backend in _tiers(fmt):
+    for backend in _tiers(fmt, method):
         if pending.size == 0:
             break
         for ch in _chunks(pending, make_args.width):
-            h, l, r = backend.parts(formula(backend, *make_args(items[ch])))
+            with np.errstate(all="ignore"):  # overflowing radii are simply not certified
+                h, l, r = backend.parts(formula(backend, *make_args(items[ch])))
             h, l, r = (a.reshape(ch.size, n_out) for a in (h, l, r))
             rounded, ok = certify(h, l, r, fmt)
             new = ok & ~done[ch]
@@ -154,7 +160,7 @@ def _settle(formula, make_args, items, n_out, fmt, stats):
     return value, hi, lo
 
 
-def _axis_reference(call: Call, X, targets, with_kappa=True):
+def _axis_reference(call: Call, X, targets, with_kappa, method):
     fn = call.function.name
     fmt = call.fmt
     R, n = X.shape
@@ -193,7 +199,7 @@ def _axis_reference(call: Call, X, targets, with_kappa=True):
 
         make_args.width = n
 
-        v, h, l = _settle(formula, make_args, items, n_out, fmt, stats)
+        v, h, l = _settle(formula, make_args, items, n_out, fmt, stats, method)
         value[items], hi[items], lo[items] = v, h, l
         if with_kappa:
             exact = (h + l)[:, 0] if n_out == 1 else h + l
@@ -212,7 +218,7 @@ def _axis_reference(call: Call, X, targets, with_kappa=True):
     return Reference(call, value, hi, lo, kappa, case, max(n, 1), alternatives, stats)
 
 
-def _elementwise_reference(call: Call, X, targets, with_kappa=True):
+def _elementwise_reference(call: Call, X, targets, with_kappa, method):
     fn = call.function.name
     x = X[:, 0]
     case = policy.classify_elements(x, targets)
@@ -234,7 +240,7 @@ def _elementwise_reference(call: Call, X, targets, with_kappa=True):
 
         make_args.width = 1
 
-        v, h, l = _settle(formula, make_args, items, 1, call.fmt, stats)
+        v, h, l = _settle(formula, make_args, items, 1, call.fmt, stats, method)
         value[items], hi[items], lo[items] = v, h, l
         if with_kappa:
             tg = None if targets is None else targets[items]
@@ -242,7 +248,7 @@ def _elementwise_reference(call: Call, X, targets, with_kappa=True):
     return Reference(call, value, hi, lo, kappa, case, 1, {}, stats)
 
 
-def evaluate(function, x, targets=None, *, axis=-1, with_kappa=True) -> Reference:
+def evaluate(function, x, targets=None, *, axis=-1, with_kappa=True, method="auto") -> Reference:
     """The full reference for one call of ``function``: rounded values, exact values, condition numbers.
 
     Parameters
@@ -257,12 +263,16 @@ def evaluate(function, x, targets=None, *, axis=-1, with_kappa=True) -> Referenc
         For softmax, log_softmax and logsumexp.
     with_kappa : bool
         Compute condition numbers (left at 0 otherwise; the plain value functions below skip them).
+    method : {"auto", "mpmath"}
+        ``"mpmath"`` settles every value with mpmath alone (slow): the check on the certified fast path.
     """
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     call = prepare(function, x, targets, axis=axis)
     X, t = _rows_of(call)
     if call.function.kind in ("elementwise", "bce"):
-        return _elementwise_reference(call, X, t, with_kappa)
-    return _axis_reference(call, X, t, with_kappa)
+        return _elementwise_reference(call, X, t, with_kappa, method)
+    return _axis_reference(call, X, t, with_kappa, method)
 
 
 def softmax(x, axis=-1):

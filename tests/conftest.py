@@ -1,0 +1,11 @@
+"""Test configuration: Hypothesis profiles are registered and loaded here explicitly.
+
+Hypothesis auto-loads its own ``ci`` profile when a CI variable is set (CI runs here with ``CI=true``), so the
+suite always loads one of its own: ``HYPOTHESIS_PROFILE`` if given, else ``ci`` under CI, else ``dev``.
+"""
+
+import os
+
+from stability import profiles
+
+profiles.load(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))

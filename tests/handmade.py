@@ -1,0 +1,85 @@
+"""Hand-made implementations for the verdict tests: careful ones and the classic mistakes, one each."""
+
+import numpy as np
+
+
+# --- careful ------------------------------------------------------------------------------------------
+
+def softmax_shifted(x, axis=-1):
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax_log1p(x, axis=-1):
+    """Blanchard, Higham & Higham: the max term kept out of the sum, log1p of the rest."""
+    x = np.moveaxis(x, axis, -1)
+    m = np.max(x, axis=-1, keepdims=True)
+    k = np.argmax(x, axis=-1)[..., None]
+    e = np.exp(x - m)
+    np.put_along_axis(e, k, 0, axis=-1)
+    out = (x - m) - np.log1p(np.sum(e, axis=-1, keepdims=True))
+    return np.moveaxis(out, -1, axis)
+
+
+def logsumexp_log1p(x, axis=-1):
+    """Blanchard, Higham & Higham's Algorithm: lse = m + log1p(sum of the other terms)."""
+    x = np.moveaxis(x, axis, -1)
+    m = np.max(x, axis=-1, keepdims=True)
+    e = np.exp(x - m)
+    np.put_along_axis(e, np.argmax(x, axis=-1)[..., None], 0, axis=-1)
+    return (m + np.log1p(np.sum(e, axis=-1, keepdims=True)))[..., 0]
+
+
+def sigmoid_stable(x):
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1, z) / (1 + z)
+
+
+def log_sigmoid_stable(x):
+    return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+
+
+def bce_stable(x, y):
+    return np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
+
+
+# --- careless: one classic mistake each -----------------------------------------------------------------
+
+def softmax_naive(x, axis=-1):
+    """exp overflows past log(max float)."""
+    e = np.exp(x)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax_of_softmax(x, axis=-1):
+    """log of a softmax that rounded to zero: -inf where a finite number belongs."""
+    return np.log(softmax_shifted(x, axis))
+
+
+def log_sigmoid_naive(x):
+    """log(sigmoid): sigmoid rounds to 1 for large x and the log of it to 0."""
+    return np.log(1 / (1 + np.exp(-x)))
+
+
+def bce_naive(x, y):
+    """1 - sigma cancels: log(1 - sigma(x)) is -inf or inaccurate for large x."""
+    s = 1 / (1 + np.exp(-x))
+    return -(y * np.log(s) + (1 - y) * np.log(1 - s))
+
+
+def logsumexp_shifted(x, axis=-1):
+    """m + log(sum exp(x - m)): when m ~ 0 and one entry dominates, log(1 + t) loses t (BHH 2021, Sec. 3)."""
+    m = np.max(x, axis=axis)
+    return m + np.log(np.sum(np.exp(x - np.expand_dims(m, axis)), axis=axis))
+
+
+def softmax_half_accumulation(x, axis=-1):
+    """Accumulates the sum in float16 whatever the data's precision."""
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return (e / np.sum(e.astype(np.float16), axis=axis, keepdims=True, dtype=np.float16)).astype(x.dtype)
+
+
+def softmax_nan_vanishes(x, axis=-1):
+    """nansum drops a NaN logit: the row's other outputs come out finite."""
+    e = np.exp(x - np.nanmax(x, axis=axis, keepdims=True))
+    return e / np.nansum(e, axis=axis, keepdims=True)

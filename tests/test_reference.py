@@ -1,0 +1,260 @@
+"""The reference: closed forms, published values, the policy, and the fast path against mpmath bit for bit."""
+
+import mpmath
+import numpy as np
+import pytest
+
+from stability import policy, reference
+from stability.metrics import ulp_at
+from stability.formats import FORMATS, available_dtypes, round_mpf
+
+from adversarial import bce_targets, elements, rows
+
+DTYPES = available_dtypes()
+AXIS = ["softmax", "log_softmax", "logsumexp"]
+
+
+def _dt(name):
+    return FORMATS[name].dtype
+
+
+def _same(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return bool(np.all((a == b) | (np.isnan(a) & np.isnan(b))))
+
+
+# --- the certified fast path agrees with mpmath's Ziv loop, bit for bit ----------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("function", AXIS)
+def test_fast_path_matches_mpmath_on_adversarial_rows(function, dtype):
+    X = rows(_dt(dtype), np.random.default_rng(hash((function, dtype)) % 2**32))
+    fast = reference.evaluate(function, X)
+    slow = reference.evaluate(function, X, method="mpmath")
+    assert _same(fast.value, slow.value), np.argwhere(fast.value != slow.value)[:5]
+    assert "mpmath" not in slow.settled_by or slow.settled_by["mpmath"] > 0
+    # the exact values agree far below one ULP of the output, so the metrics' errors agree too
+    exact_fast, exact_slow = fast.exact_hi + fast.exact_lo, slow.exact_hi + slow.exact_lo
+    fin = np.isfinite(exact_slow)
+    ulp = ulp_at(slow.exact_hi, slow.exact_lo, slow.fmt)
+    assert np.all(np.abs(exact_fast[fin] - exact_slow[fin]) <= 2.0**-12 * ulp[fin])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("function", ["sigmoid", "log_sigmoid", "binary_cross_entropy_with_logits"])
+def test_fast_path_matches_mpmath_on_adversarial_elements(function, dtype):
+    rng = np.random.default_rng(7)
+    x = elements(_dt(dtype), rng)
+    args = (x, bce_targets(x, rng)) if function.startswith("binary") else (x,)
+    fast = reference.evaluate(function, *args)
+    slow = reference.evaluate(function, *args, method="mpmath")
+    assert _same(fast.value, slow.value), x[np.flatnonzero(fast.value != slow.value)][:5]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fast_path_matches_mpmath_cross_entropy(dtype):
+    rng = np.random.default_rng(11)
+    X = rows(_dt(dtype), rng)
+    targets = np.where(rng.uniform(size=len(X)) < 0.5, np.argmin(X, axis=1), np.argmax(X, axis=1))
+    fast = reference.evaluate("cross_entropy", X, targets)
+    slow = reference.evaluate("cross_entropy", X, targets, method="mpmath")
+    assert _same(fast.value, slow.value)
+
+
+def test_fast_path_hands_hard_cases_to_mpmath():
+    """lse ~ 0 in float64 cannot be certified in double-double: the Ziv loop must take it."""
+    r = reference.evaluate("logsumexp", np.array([[-np.log(2), -np.log(2)]]))
+    assert r.settled_by.get("mpmath") == 1 and not r.settled_by.get("double-double-balls")
+    with mpmath.workprec(400):
+        exact = mpmath.mpf(-np.log(2)) + mpmath.log(2)
+    assert r.value[0, 0] == round_mpf(exact, FORMATS["float64"])
+
+
+# --- closed forms and published values ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 10, 1000])
+def test_uniform_rows_give_one_over_n_correctly_rounded(n, dtype):
+    x = np.full((2, n), 0.75, dtype=_dt(dtype))
+    fmt = FORMATS[dtype]
+    s = reference.softmax(x)
+    with mpmath.workprec(200):
+        expect = round_mpf(mpmath.mpf(1) / n, fmt)
+        lse = round_mpf(mpmath.mpf(0.75) + mpmath.log(n), fmt)
+        ls = round_mpf(-mpmath.log(n), fmt)
+    assert np.all(s.astype(np.float64) == expect) and s.dtype == x.dtype
+    assert np.all(reference.logsumexp(x).astype(np.float64) == lse)
+    assert np.all(reference.log_softmax(x).astype(np.float64) == ls)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_single_element_rows_are_exact(dtype):
+    x = np.array([[3.5], [-1e-3], [0.0]], dtype=_dt(dtype))
+    assert np.all(reference.softmax(x) == 1)
+    assert np.all(reference.log_softmax(x) == 0)
+    assert np.all(reference.logsumexp(x) == x[:, 0])
+    assert np.all(reference.cross_entropy(x, np.zeros(3, dtype=int)) == 0)
+
+
+def test_published_logsumexp_value():
+    """SciPy's documentation: logsumexp(np.arange(10)) = 9.4586297444267107."""
+    got = reference.logsumexp(np.arange(10, dtype=np.float64))
+    with mpmath.workprec(200):
+        exact = mpmath.log(mpmath.fsum(mpmath.exp(k) for k in range(10)))
+    assert got == round_mpf(exact, FORMATS["float64"])
+    assert abs(got - 9.4586297444267107) <= np.spacing(9.4586297444267107)
+
+
+def test_log_softmax_dominant_entry_needs_no_cancellation():
+    """At the dominant entry log_softmax = -log1p(sum others): tiny but exact, not x_k - lse = 0."""
+    x = np.array([0.0, -800.0, -700.0])
+    got = reference.log_softmax(x)
+    with mpmath.workprec(100):
+        expect = -mpmath.log1p(mpmath.exp(-800) + mpmath.exp(-700))
+    assert got[0] == round_mpf(expect, FORMATS["float64"]) and got[0] < 0
+
+
+def test_log1p_regimes_of_logsumexp():
+    for gap in (1e-10, 1.0, 30.0, 60.0, 745.0):
+        got = reference.logsumexp(np.array([1.0, 1.0 - gap]))
+        with mpmath.workprec(200):
+            expect = 1 + mpmath.log1p(mpmath.exp(-mpmath.mpf(gap)))
+        assert got == round_mpf(expect, FORMATS["float64"])
+
+
+def test_sigmoid_closed_forms():
+    assert reference.sigmoid(np.array([0.0]))[0] == 0.5
+    x = np.array([-745.0, -740.0, 40.0], dtype=np.float64)
+    got = reference.sigmoid(x)
+    with mpmath.workprec(200):
+        expect = [round_mpf(1 / (1 + mpmath.exp(-mpmath.mpf(v))), FORMATS["float64"]) for v in x]
+    assert list(got) == expect and 0 < got[1] < 2.3e-308  # a subnormal, correctly rounded
+
+
+# --- condition numbers --------------------------------------------------------------------------------
+
+
+def _mp_kappa_softmax(x, i):
+    with mpmath.workprec(300):
+        xs = [mpmath.mpf(v) for v in x]
+        m = max(xs)
+        e = [mpmath.exp(v - m) for v in xs]
+        s = [v / mpmath.fsum(e) for v in e]
+        return mpmath.fsum(abs((1 if j == i else 0) - s[j]) * abs(xs[j]) for j in range(len(xs)))
+
+
+def test_softmax_kappa_at_a_dominant_entry_is_not_lost_to_rounding():
+    x = np.array([[50.0, 0.0, -3.0]])
+    r = reference.evaluate("softmax", x)
+    for i in range(3):
+        exact = float(_mp_kappa_softmax(x[0], i))
+        assert r.kappa[0, i] == pytest.approx(exact, rel=1e-10)
+    assert r.kappa[0, 0] > 50 * 1e-22  # 1 - s_0 ~ 2e-22, not 0
+
+
+def test_logsumexp_kappa_is_huge_near_zero():
+    r = reference.evaluate("logsumexp", np.array([[-np.log(2), -np.log(2)]]))
+    assert r.kappa[0, 0] > 1e15
+
+
+def test_elementwise_kappas():
+    x = np.array([-30.0, -1.0, 0.5, 30.0])
+    r = reference.evaluate("log_sigmoid", x)
+    with mpmath.workprec(200):
+        for i, v in enumerate(x):
+            v = mpmath.mpf(v)
+            f = lambda t: mpmath.log(1 / (1 + mpmath.exp(-t)))  # noqa: E731
+            expect = abs(v * mpmath.diff(f, v) / f(v))
+            assert r.kappa[i, 0] == pytest.approx(float(expect), rel=1e-8)
+
+
+# --- the special-value policy, case by case -----------------------------------------------------------
+
+_CASE_ROWS = {
+    "nan": [1.0, np.nan, 2.0],
+    "posinf": [1.0, np.inf, 2.0],
+    "all_neginf": [-np.inf, -np.inf, -np.inf],
+    "some_neginf": [1.0, -np.inf, 2.0],
+    "single": [1.5],
+    "target_neginf": [-np.inf, 1.0, 2.0],
+}
+
+
+@pytest.mark.parametrize("case", [c for c in policy.POLICY if c.function in ("softmax", "log_softmax", "logsumexp", "cross_entropy")], ids=lambda c: f"{c.function}-{c.case}")
+def test_axis_policy_case(case):
+    if case.case == "empty":
+        x = np.zeros((2, 0))
+        r = reference.evaluate(case.function, x)
+        assert r.output().shape == ((2,) if case.function == "logsumexp" else (2, 0))
+        if case.function == "logsumexp":
+            assert np.all(r.output() == -np.inf)
+        return
+    row = np.array([_CASE_ROWS[case.case]])
+    tgt = np.array([0])
+    args = (row, tgt) if case.function == "cross_entropy" else (row,)
+    r = reference.evaluate(case.function, *args)
+    assert list(r.case) == [case.case]
+    if case.primary == "computed":
+        finite = np.isfinite(row[0])
+        clean = row[:, finite]
+        if case.function == "cross_entropy":
+            assert r.value[0, 0] == reference.cross_entropy(clean, np.array([0]))[0]
+        elif case.function == "logsumexp":
+            assert r.value[0, 0] == reference.logsumexp(clean)[0]
+        else:
+            assert _same(r.value[0, finite], reference.evaluate(case.function, clean).value[0])
+            assert np.all(r.value[0, ~finite] == (0.0 if case.function == "softmax" else -np.inf))
+        return
+    expect = policy.rule_values(case.primary, case.function, row[0], 0, out_len=r.value.shape[1])
+    assert _same(r.value[0], expect)
+    for alt in case.also:
+        alt_values = policy.rule_values(alt, case.function, row[0], 0, out_len=r.value.shape[1])
+        assert any(_same(a, alt_values) for a in r.alternatives[0])
+
+
+@pytest.mark.parametrize("function,x,y,expect", [
+    ("sigmoid", np.inf, None, 1.0), ("sigmoid", -np.inf, None, 0.0), ("sigmoid", np.nan, None, np.nan),
+    ("log_sigmoid", np.inf, None, 0.0), ("log_sigmoid", -np.inf, None, -np.inf), ("log_sigmoid", np.nan, None, np.nan),
+    ("binary_cross_entropy_with_logits", np.inf, 1.0, 0.0), ("binary_cross_entropy_with_logits", np.inf, 0.5, np.inf),
+    ("binary_cross_entropy_with_logits", -np.inf, 0.0, 0.0), ("binary_cross_entropy_with_logits", -np.inf, 1.0, np.inf),
+    ("binary_cross_entropy_with_logits", 1.0, np.nan, np.nan), ("binary_cross_entropy_with_logits", np.nan, 1.0, np.nan),
+])
+def test_elementwise_policy_case(function, x, y, expect):
+    args = (np.array([x]),) if y is None else (np.array([x]), np.array([y]))
+    assert _same(reference.evaluate(function, *args).value[:, 0], [expect])
+
+
+def test_every_policy_case_has_a_test():
+    tested = set(_CASE_ROWS) | {"empty"}
+    for c in policy.POLICY:
+        assert c.case in tested | {"neginf", "posinf", "nan"}, c
+        assert c.primary in policy.RULES and all(a in policy.RULES for a in c.also)
+
+
+# --- bad input ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: reference.softmax(np.zeros(3, dtype=np.int64)), "unsupported dtype"),
+    (lambda: reference.softmax(np.zeros(3), axis=2), "axis 2 is out of range"),
+    (lambda: reference.binary_cross_entropy_with_logits(np.zeros(3), np.array([0.0, 2.0, 1.0])), r"lie in \[0, 1\]"),
+    (lambda: reference.binary_cross_entropy_with_logits(np.zeros(3), np.zeros(2)), "logits' shape"),
+    (lambda: reference.cross_entropy(np.zeros((2, 3)), np.array([0, 3])), r"lie in \[0, 3\)"),
+    (lambda: reference.cross_entropy(np.zeros((2, 3)), np.array([0.0, 1.0])), "integer class indices"),
+    (lambda: reference.evaluate("softmaks", np.zeros(3)), "unknown function"),
+])
+def test_bad_input_is_a_clear_error(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_axes_and_shapes_round_trip():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3, 4, 5)).astype(np.float32)
+    for ax in range(3):
+        s = reference.softmax(x, axis=ax)
+        assert s.shape == x.shape and s.dtype == np.float32
+        np.testing.assert_allclose(s.sum(axis=ax), 1, rtol=1e-6)
+        assert reference.logsumexp(x, axis=ax).shape == tuple(d for i, d in enumerate(x.shape) if i != ax)
