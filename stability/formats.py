@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import UsageError
+
 try:  # bfloat16 is optional
     import ml_dtypes
 
@@ -40,7 +42,7 @@ class Format:
     def dtype(self) -> np.dtype:
         if self.name == "bfloat16":
             if BFLOAT16 is None:
-                raise ValueError("bfloat16 needs the ml_dtypes package: pip install ml_dtypes")
+                raise UsageError("bfloat16 needs the ml_dtypes package: pip install ml_dtypes")
             return BFLOAT16
         return np.dtype(self.name)
 
@@ -83,7 +85,7 @@ def format_of(dtype) -> Format:
     except TypeError:
         name = str(dtype)
     if name not in FORMATS or (name == "bfloat16" and BFLOAT16 is None):
-        raise ValueError(
+        raise UsageError(
             f"unsupported dtype {dtype!r}: use one of {', '.join(available_dtypes())}"
             + ("" if BFLOAT16 is not None else " (install ml_dtypes for bfloat16)")
         )

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import UsageError
+
 from .formats import Format, format_of
 
 
@@ -60,7 +62,7 @@ def get(name: str) -> Function:
     try:
         return FUNCTIONS[name]
     except KeyError:
-        raise ValueError(f"unknown function {name!r}: use one of {', '.join(FUNCTIONS)}") from None
+        raise UsageError(f"unknown function {name!r}: use one of {', '.join(FUNCTIONS)}") from None
 
 
 @dataclass
@@ -99,34 +101,34 @@ def prepare(function, x, targets=None, *, axis=-1) -> Call:
     x = np.asarray(x)
     fmt = format_of(x.dtype)
     if fn.has_targets and targets is None:
-        raise ValueError(f"{fn.name} needs targets: call {fn.name}(logits, targets)")
+        raise UsageError(f"{fn.name} needs targets: call {fn.name}(logits, targets)")
     if not fn.has_targets and targets is not None:
-        raise ValueError(f"{fn.name} takes no targets: call {fn.name}(x{', axis=...' if fn.has_axis else ''})")
+        raise UsageError(f"{fn.name} takes no targets: call {fn.name}(x{', axis=...' if fn.has_axis else ''})")
     ax = None
     if fn.has_axis:
         if x.ndim == 0:
-            raise ValueError(f"{fn.name} needs an array with at least one dimension, got a scalar: pass x[None]")
+            raise UsageError(f"{fn.name} needs an array with at least one dimension, got a scalar: pass x[None]")
         if not -x.ndim <= int(axis) < x.ndim:
-            raise ValueError(f"axis {axis} is out of range for an array of {x.ndim} dimension(s)")
+            raise UsageError(f"axis {axis} is out of range for an array of {x.ndim} dimension(s)")
         ax = int(axis) % x.ndim
     if fn.kind == "bce":
         targets = np.asarray(targets)
         if targets.shape != x.shape:
-            raise ValueError(f"targets must have the logits' shape {x.shape}, got {targets.shape}")
+            raise UsageError(f"targets must have the logits' shape {x.shape}, got {targets.shape}")
         if targets.dtype != x.dtype:
-            raise ValueError(f"targets must have the logits' dtype {x.dtype}, got {targets.dtype}: cast them")
+            raise UsageError(f"targets must have the logits' dtype {x.dtype}, got {targets.dtype}: cast them")
         t = targets.astype(np.float64)
         bad = (t < 0) | (t > 1)  # NaN targets are data, not bad input
         if bad.any():
-            raise ValueError(f"BCE targets must lie in [0, 1]; found {t[bad].ravel()[0]!r}: clip or rescale them")
+            raise UsageError(f"BCE targets must lie in [0, 1]; found {t[bad].ravel()[0]!r}: clip or rescale them")
     if fn.kind == "ce":
         targets = np.asarray(targets)
         if x.ndim != 2:
-            raise ValueError(f"cross_entropy takes logits of shape (N, C), got {x.shape}")
+            raise UsageError(f"cross_entropy takes logits of shape (N, C), got {x.shape}")
         if targets.shape != x.shape[:1]:
-            raise ValueError(f"cross_entropy targets must have shape ({x.shape[0]},), got {targets.shape}")
+            raise UsageError(f"cross_entropy targets must have shape ({x.shape[0]},), got {targets.shape}")
         if not np.issubdtype(targets.dtype, np.integer):
-            raise ValueError(f"cross_entropy targets must be integer class indices, got dtype {targets.dtype}")
+            raise UsageError(f"cross_entropy targets must be integer class indices, got dtype {targets.dtype}")
         if targets.size and (targets.min() < 0 or targets.max() >= x.shape[1]):
-            raise ValueError(f"cross_entropy targets must lie in [0, {x.shape[1]}): found out-of-range indices")
+            raise UsageError(f"cross_entropy targets must lie in [0, {x.shape[1]}): found out-of-range indices")
     return Call(fn, x, targets, ax, fmt)

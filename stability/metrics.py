@@ -35,6 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import UsageError
+
 from .formats import Format
 
 
@@ -50,7 +52,7 @@ class Tolerance:
         for name in ("a0", "a1", "b"):
             v = getattr(self, name)
             if not (np.isfinite(v) and v >= 0):
-                raise ValueError(f"Tolerance.{name} must be a finite number >= 0, got {v!r}")
+                raise UsageError(f"Tolerance.{name} must be a finite number >= 0, got {v!r}")
 
     def allowance(self, n: int, kappa) -> np.ndarray:
         return self.a0 + self.a1 * np.log2(max(n, 1)) + self.b * np.asarray(kappa)
@@ -155,9 +157,11 @@ class Judgement:
 def judge(got, ref, tolerance: Tolerance = DEFAULT_TOLERANCE) -> Judgement:
     """Judge an implementation's output against the reference with the verdict rule.
 
-    ``got`` is in the function's output shape (it is brought to the reference's rows layout here).  A row that
-    the policy gives also-accepted answers for (e.g. all zeros for an all -inf softmax row) passes when it equals
-    one of them exactly.
+    ``got`` is in the function's output shape (it is brought to the reference's rows layout here).  Where the
+    policy gives also-accepted answers for a row (all zeros for an all -inf softmax row, the limit for a row with
+    +inf), each output passes when it meets the rule against the primary answer or equals an accepted answer at
+    its position: the max-shifted algorithms give NaN at a +inf entry and the limit's 0 elsewhere, and both
+    are answers the policy accepts.
     """
     g = ref.rows(got)
     err = ulp_error(g, ref)
@@ -166,12 +170,9 @@ def judge(got, ref, tolerance: Tolerance = DEFAULT_TOLERANCE) -> Judgement:
         ratio = np.where(err == 0, 0.0, np.where(np.isinf(err), np.inf, err / allow))
     passed = np.isfinite(err) & (err <= allow)  # a special-value mismatch fails even where kappa is infinite
     for r, alts in ref.alternatives.items():
-        if passed[r].all():
-            continue
-        for alt in alts:
-            if np.all((g[r] == alt) | (np.isnan(g[r]) & np.isnan(alt))):
-                err[r] = 0.0
-                ratio[r] = 0.0
-                passed[r] = True
-                break
+        for alt in alts:  # element by element: the primary answer or an also-accepted one at that position
+            hit = ~passed[r] & ((g[r] == alt) | (np.isnan(g[r]) & np.isnan(alt)))
+            err[r] = np.where(hit, 0.0, err[r])
+            ratio[r] = np.where(hit, 0.0, ratio[r])
+            passed[r] |= hit
     return Judgement(err, ratio, passed, allow)

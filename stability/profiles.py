@@ -6,6 +6,8 @@ auto-loading of its own ``ci`` profile.
 
 from hypothesis import HealthCheck, settings
 
+from .errors import UsageError
+
 _COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 PROFILES = {
@@ -20,5 +22,5 @@ for _name, _kw in PROFILES.items():
 
 def load(name: str) -> None:
     if name not in PROFILES:
-        raise ValueError(f"unknown Hypothesis profile {name!r}: use one of {', '.join(PROFILES)}")
+        raise UsageError(f"unknown Hypothesis profile {name!r}: use one of {', '.join(PROFILES)}")
     settings.load_profile(name)

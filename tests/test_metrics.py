@@ -137,9 +137,11 @@ def test_ill_conditioning_is_not_blamed_on_the_algorithm():
     assert j.max_ulp > 1e3 and j.ok
 
 
-def test_policy_alternatives_are_accepted_row_by_row():
+def test_policy_alternatives_are_accepted_element_by_element():
     x = np.array([[-np.inf, -np.inf], [np.inf, 1.0]])
     ref = reference.evaluate("softmax", x)
     assert judge(np.array([[0.0, 0.0], [1.0, 0.0]]), ref).ok  # all zeros; the limit
     assert judge(np.array([[np.nan, np.nan], [np.nan, np.nan]]), ref).ok  # the primary
-    assert not judge(np.array([[0.0, np.nan], [1.0, 0.0]]), ref).ok  # a mixture is neither
+    assert judge(np.array([[np.nan, np.nan], [np.nan, 0.0]]), ref).ok  # NaN at +inf, the limit's 0 elsewhere
+    assert not judge(np.array([[0.5, np.nan], [1.0, 0.0]]), ref).ok  # 0.5 is no accepted answer
+    assert not judge(np.array([[0.0, 0.0], [1.0, 1e-30]]), ref).ok

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import condition, policy
+from ..errors import UsageError
 from ..formats import Format, to_dtype
 from ..functions import Call, prepare
 from . import _formulas
@@ -202,7 +203,7 @@ def _axis_reference(call: Call, X, targets, with_kappa, method):
         v, h, l = _settle(formula, make_args, items, n_out, fmt, stats, method)
         value[items], hi[items], lo[items] = v, h, l
         if with_kappa:
-            exact = (h + l)[:, 0] if n_out == 1 else h + l
+            exact = h + l if call.function.kind == "axis" else (h + l)[:, 0]
             tg = None if targets is None else targets[items]
             kappa[items] = condition.axis_kappa(fn, Xf[items], neg[items], exact, tg).reshape(items.size, n_out)
         if call.function.kind == "axis" and neg.any():  # masked entries: exactly 0 (softmax) or -inf
@@ -267,7 +268,7 @@ def evaluate(function, x, targets=None, *, axis=-1, with_kappa=True, method="aut
         ``"mpmath"`` settles every value with mpmath alone (slow): the check on the certified fast path.
     """
     if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+        raise UsageError(f"method must be one of {_METHODS}, got {method!r}")
     call = prepare(function, x, targets, axis=axis)
     X, t = _rows_of(call)
     if call.function.kind in ("elementwise", "bce"):

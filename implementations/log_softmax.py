@@ -1,0 +1,29 @@
+"""log_softmax variants: log of softmax, max-shifted, log1p form."""
+
+import numpy as np
+
+from stability.registry import register
+
+from ._shared import row_max, shifted_rest
+from .softmax import shifted as softmax_shifted
+
+
+@register("log_softmax", "log_softmax.log_of_softmax", "log(softmax(x)): -inf where the softmax underflows",
+          unstable_on=("overflow", "wide", "dominant", "underflow", "bits", "offset", "ascending", "standard",
+                       "ties", "masked"))
+def log_of_softmax(x, axis=-1):
+    return np.log(softmax_shifted(x, axis))
+
+
+@register("log_softmax", "log_softmax.shifted", "(x - max) - log(sum exp(x - max))",
+          unstable_on=("dominant", "bits", "wide", "overflow", "offset", "ascending", "standard", "ties", "masked",
+                       "underflow"))
+def shifted(x, axis=-1):
+    d = x - row_max(x, axis)
+    return d - np.log(np.sum(np.exp(d), axis=axis, keepdims=True))
+
+
+@register("log_softmax", "log_softmax.log1p", "(x - max) - log1p(rest), the max term kept out of the sum (BHH 2021)")
+def log1p_form(x, axis=-1):
+    d, t = shifted_rest(x, axis)
+    return d - np.log1p(t)

@@ -1,0 +1,76 @@
+"""What users would pick instead, registered when importable: SciPy, PyTorch (CPU), JAX.
+
+Their expectations are what this suite measured (README, "Results"); a peer marked stable that starts failing
+after an upgrade makes ``stability verify`` exit 1, which is the point.
+"""
+
+import importlib.util
+
+import numpy as np
+
+from stability.registry import register
+
+NAME_BCE = "binary_cross_entropy_with_logits"
+
+
+def _have(module):
+    return importlib.util.find_spec(module) is not None
+
+
+if _have("scipy"):
+    import scipy.special as _sp
+
+    register("softmax", "scipy.softmax", "scipy.special.softmax", library="scipy", origin="peer")(
+        lambda x, axis=-1: _sp.softmax(x, axis=axis))
+    register("log_softmax", "scipy.log_softmax", "scipy.special.log_softmax", library="scipy", origin="peer",
+             unstable_on=("dominant",))(lambda x, axis=-1: _sp.log_softmax(x, axis=axis))
+    register("logsumexp", "scipy.logsumexp", "scipy.special.logsumexp", library="scipy", origin="peer")(
+        lambda x, axis=-1: _sp.logsumexp(x, axis=axis))
+    register("sigmoid", "scipy.expit", "scipy.special.expit", library="scipy", origin="peer", dtypes=("float32", "float64"))(
+        lambda x: _sp.expit(x))
+    register("log_sigmoid", "scipy.log_expit", "scipy.special.log_expit", library="scipy", origin="peer",
+             dtypes=("float32", "float64"))(lambda x: _sp.log_expit(x))
+
+
+if _have("torch"):
+    def _torch_registrations():
+        import torch
+        import torch.nn.functional as F
+
+        torch_dtypes = ("float32", "float64")
+        reg = dict(library="torch", dtypes=torch_dtypes, origin="peer")
+        register("softmax", "torch.softmax", "torch.softmax (CPU)", **reg)(lambda x, axis=-1: torch.softmax(x, axis))
+        register("log_softmax", "torch.log_softmax", "torch.log_softmax (CPU)", **reg)(
+            lambda x, axis=-1: torch.log_softmax(x, axis))
+        register("logsumexp", "torch.logsumexp", "torch.logsumexp (CPU)", **reg)(
+            lambda x, axis=-1: torch.logsumexp(x, axis))
+        register("sigmoid", "torch.sigmoid", "torch.sigmoid (CPU)", **reg)(torch.sigmoid)
+        register("log_sigmoid", "torch.logsigmoid", "torch.nn.functional.logsigmoid (CPU)", **reg)(F.logsigmoid)
+        register(NAME_BCE, "torch.bce_with_logits", "F.binary_cross_entropy_with_logits(reduction='none')", **reg)(
+            lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction="none"))
+        register("cross_entropy", "torch.cross_entropy", "F.cross_entropy(reduction='none')", **reg)(
+            lambda x, t: F.cross_entropy(x, t, reduction="none"))
+
+    _torch_registrations()
+
+
+if _have("jax"):
+    def _jax_registrations():
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        import jax.nn as jnn
+        import jax.scipy.special as jsp
+
+        reg = dict(library="jax", dtypes=("float32", "float64"), origin="peer")
+        register("softmax", "jax.softmax", "jax.nn.softmax", **reg)(lambda x, axis=-1: jnn.softmax(x, axis=axis))
+        register("log_softmax", "jax.log_softmax", "jax.nn.log_softmax", **reg)(
+            lambda x, axis=-1: jnn.log_softmax(x, axis=axis))
+        register("logsumexp", "jax.logsumexp", "jax.scipy.special.logsumexp", **reg)(
+            lambda x, axis=-1: jsp.logsumexp(x, axis=axis))
+        register("sigmoid", "jax.sigmoid", "jax.nn.sigmoid", **reg)(jnn.sigmoid)
+        register("log_sigmoid", "jax.log_sigmoid", "jax.nn.log_sigmoid", **reg)(jnn.log_sigmoid)
+
+    _jax_registrations()
+
+del np

@@ -1,0 +1,57 @@
+"""softmax variants: naive, max-shifted, division-free, log1p (Blanchard, Higham & Higham), online (one-pass)."""
+
+import numpy as np
+
+from stability.registry import register
+
+from ._shared import row_max, shifted_rest
+
+
+@register("softmax", "softmax.naive", "exp(x) / sum exp(x), no shift",
+          unstable_on=("overflow", "wide", "offset", "underflow", "bits", "standard", "ties", "masked", "ascending"))
+def naive(x, axis=-1):
+    e = np.exp(x)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+@register("softmax", "softmax.shifted", "exp(x - max) / sum exp(x - max)")
+def shifted(x, axis=-1):
+    e = np.exp(x - row_max(x, axis))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+@register("softmax", "softmax.exp_lse", "division-free exp(x - lse), lse = max + log(sum)",
+          unstable_on=("offset", "wide", "bits", "overflow", "dominant", "ascending", "standard"))
+def exp_lse(x, axis=-1):
+    m = row_max(x, axis)
+    lse = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+    return np.exp(x - lse)
+
+
+@register("softmax", "softmax.log1p", "exp(x - max) / (1 + rest), the max term kept out of the sum (BHH 2021)")
+def log1p_form(x, axis=-1):
+    d, t = shifted_rest(x, axis)
+    return np.exp(d) / (1 + t)
+
+
+CHUNK = 32
+
+
+@register("softmax", "softmax.online", "one pass over chunks, running max and rescaled sum (Milakov & Gimelshein 2018)")
+def online(x, axis=-1):
+    """Online softmax: one pass keeps (m, d); when a chunk raises the max, d is rescaled by exp(m_old - m_new)."""
+    xm = np.moveaxis(x, axis, -1)
+    shape = xm.shape[:-1]
+    m = np.full(shape, -np.inf, dtype=x.dtype)
+    d = np.zeros(shape, dtype=x.dtype)
+    for start in range(0, xm.shape[-1], CHUNK):
+        c = xm[..., start : start + CHUNK]
+        m_new = np.maximum(m, np.max(c, axis=-1))
+        finite = np.isfinite(m_new) | np.isnan(m_new)
+        with np.errstate(invalid="ignore"):
+            scale = np.where(m == m_new, 1, np.exp(m - m_new))  # also 1 while both are -inf
+            part = np.sum(np.exp(c - np.where(finite, m_new, 0)[..., None]), axis=-1)
+        d = d * scale + np.where(np.isneginf(m_new), 0, part)
+        m = m_new
+    out = np.exp(xm - m[..., None]) / d[..., None]
+    return np.moveaxis(out.astype(x.dtype, copy=False), -1, axis)

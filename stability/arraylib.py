@@ -1,0 +1,44 @@
+"""Moving inputs to an implementation's array library and its results back to NumPy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def to_library(a: np.ndarray, library: str):
+    """``a`` as an array of ``library`` (numpy, scipy: unchanged)."""
+    if library in ("numpy", "scipy"):
+        return a
+    if library == "torch":
+        import torch
+
+        return torch.from_numpy(np.ascontiguousarray(a))
+    if library == "jax":
+        import jax.numpy as jnp
+
+        return jnp.asarray(a)
+    if library == "cupy":
+        import cupy
+
+        return cupy.asarray(a)
+    if library == "array_api":
+        import array_api_strict as xp
+
+        return xp.asarray(a)
+    raise ValueError(f"unknown array library {library!r}")
+
+
+def to_numpy(out):
+    """An implementation's result as a NumPy array, or None when it is not an array of any known library."""
+    if isinstance(out, np.ndarray):
+        return out
+    if isinstance(out, np.generic):  # a NumPy scalar carries its dtype: accept it as a 0-d array
+        return np.asarray(out)
+    mod = type(out).__module__.split(".")[0]
+    if mod == "torch":
+        return out.detach().cpu().numpy()
+    if mod == "cupy":
+        return out.get()
+    if mod in ("jax", "jaxlib") or mod.startswith("array_api"):
+        return np.asarray(out)
+    return None

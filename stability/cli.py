@@ -1,0 +1,150 @@
+"""Command line: ``python -m stability verify`` and ``python -m stability list`` (also the ``stability`` script).
+
+Exit status: 0 when every implementation meets its expectation, 1 when any falls short, 2 for usage errors
+(the message says how to fix the call; no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from . import __version__, functions, registry
+from .formats import available_dtypes, format_of
+from .errors import UsageError
+from .io import atomic_write_json
+from .metrics import Tolerance
+
+
+def _fmt_num(v: float) -> str:
+    if v != v:
+        return "nan"
+    if v in (float("inf"), float("-inf")):
+        return "inf"
+    return f"{v:.3g}"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="stability", description="Is this softmax-family implementation accurate?")
+    p.add_argument("--version", action="version", version=f"softmax-stability {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("verify", help="fuzz implementations against the correctly rounded reference")
+    v.add_argument("--function", required=True, help=f"one of: {', '.join(functions.FUNCTIONS)}")
+    v.add_argument("--impl", action="append", default=[], metavar="SPEC",
+                   help="registered name, package.module:attr or path/to/file.py:attr (repeatable; "
+                        "default: every registered implementation of the function)")
+    v.add_argument("--dtype", action="append", default=[], help="float16, bfloat16, float32, float64 "
+                   "(repeatable; default float32 and float64)")
+    v.add_argument("--examples", type=int, default=None, help="Hypothesis examples per input family and dtype "
+                   "(default 25)")
+    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--family", action="append", default=[], help="restrict to these input families")
+    v.add_argument("--slow", action="store_true", help="add the long-row family (rows up to 10^5)")
+    v.add_argument("--json", metavar="PATH", help="write the records to PATH (atomically)")
+    v.add_argument("--tolerance", nargs=3, type=float, metavar=("A0", "A1", "B"),
+                   help="verdict rule ulp <= A0 + A1*log2(n) + B*kappa (default 8 1 2)")
+
+    ls = sub.add_parser("list", help="list the registered implementations")
+    ls.add_argument("--function", help="only this function's")
+    ls.add_argument("--json", action="store_true", help="print JSON")
+    return p
+
+
+def _cmd_list(args) -> int:
+    if args.function:
+        functions.get(args.function)
+    impls = registry.implementations(args.function)
+    if args.json:
+        print(json.dumps([i.as_dict() for i in impls], indent=2))
+        return 0
+    w = max((len(i.name) for i in impls), default=10)
+    for i in impls:
+        print(f"{i.name:<{w}}  {i.function:<34} {i.library:<6} {i.expectation}")
+    return 0
+
+
+def _progress(total: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, disable=not sys.stderr.isatty(), unit="family", leave=False, file=sys.stderr)
+
+
+def _cmd_verify(args) -> int:
+    from .verify import DEFAULT_EXAMPLES, dtypes_for, verify
+
+    fn = functions.get(args.function)
+    for d in args.dtype:
+        format_of(d)
+    examples = DEFAULT_EXAMPLES if args.examples is None else args.examples
+    if examples < 1:
+        raise UsageError("--examples must be at least 1")
+    tol = Tolerance(*args.tolerance) if args.tolerance else Tolerance()
+    specs = args.impl or [i.name for i in registry.implementations(fn.name)]
+    impls = [registry.resolve(s, fn.name) for s in specs]
+    from .strategies import families
+
+    fams = args.family or None
+    if fams:
+        for f in fams:
+            if f not in families(fn.name, slow=True):
+                raise UsageError(f"family {f!r} does not apply to {fn.name}: use one of "
+                                 f"{', '.join(families(fn.name, slow=True))}")
+    plan = [(i, d) for i in impls for d in dtypes_for(i, args.dtype)]
+    if not plan:
+        raise UsageError("nothing to verify: none of the implementations supports the requested dtypes "
+                         f"(available: {', '.join(available_dtypes())})")
+    n_fam = len(fams) if fams else len(families(fn.name, slow=args.slow))
+    records, ok = [], True
+    t0 = time.perf_counter()
+    with _progress(len(plan) * n_fam) as bar:
+        for impl, dtype in plan:
+            bar.set_description(f"{impl.name} {dtype}")
+            rec = verify(impl, dtype, examples=examples, seed=args.seed, tolerance=tol, families=fams,
+                         slow=args.slow, on_family=lambda _f: bar.update(1))
+            records.append(rec)
+            ok &= rec.meets_expectation
+            _print_record(rec)
+    print(f"{len(records)} checks in {time.perf_counter() - t0:.1f} s: "
+          f"{sum(r.meets_expectation for r in records)} as expected, "
+          f"{sum(not r.meets_expectation for r in records)} short of their expectation")
+    if args.json:
+        path = atomic_write_json(args.json, [r.as_dict() for r in records])
+        print(f"records written to {path}")
+    return 0 if ok else 1
+
+
+def _print_record(rec) -> None:
+    verdict = rec.verdict.upper()
+    note = "" if rec.meets_expectation and rec.expectation == "stable" else (
+        f"  (expected: {rec.expectation})" if rec.meets_expectation else f"  ** expected {rec.expectation} **")
+    print(f"{rec.implementation:<32} {rec.dtype:<8} {verdict:<4}  max {_fmt_num(rec.max_ulp):>8} ULP  "
+          f"ratio {_fmt_num(rec.max_ratio):>8}  {rec.examples:>4} examples{note}")
+    if rec.verdict == "fail":
+        print(f"    families failed: {', '.join(rec.failed_families)}")
+        ce = rec.counterexample
+        if ce is not None and (not rec.meets_expectation or rec.origin == "user"):
+            w = ce.get("worst", {})
+            print(f"    counterexample ({ce['family']}): {ce['reason']}")
+            if w:
+                print(f"      worst output: expected {w['expected']!r}, {_fmt_num(w['ulp'])} ULP "
+                      f"(allowed {_fmt_num(w['allowance'])}), kappa {_fmt_num(w['kappa'])}")
+            print(f"      expected {ce.get('expected')}\n      got      {ce.get('got')}")
+            print("    reproducer:\n" + "\n".join("      " + line for line in ce["reproducer"].splitlines()))
+
+
+def main(argv=None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "list":
+            return _cmd_list(args)
+        return _cmd_verify(args)
+    except UsageError as exc:
+        print(f"stability: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("stability: interrupted", file=sys.stderr)
+        return 130

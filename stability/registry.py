@@ -1,0 +1,164 @@
+"""The registry of implementations under test, and :func:`resolve` for any implementation SPEC.
+
+An implementation is a callable following the calling convention of ``stability.functions``, registered with
+its metadata: the function it computes, its array library, a one-line description and its *expectation*:
+``stable`` (it must pass on every input family), or unstable on named families (``unstable_on=("overflow",)``:
+the suite expects to flag it there, and only there).
+
+Modules in the ``implementations`` package register themselves on import with :func:`register`::
+
+    @register("softmax", "softmax.shifted", "max-shifted exp / sum")
+    def softmax_shifted(x, axis=-1): ...
+
+A SPEC names an implementation three ways (the CLI's ``--impl`` and :func:`resolve` take all three):
+
+* a registered name: ``softmax.shifted``
+* an importable attribute: ``package.module:attr``
+* a file and an attribute: ``path/to/file.py:attr`` (the user's own code)
+
+Code that is not registered is expected to be stable, uses NumPy arrays unless its function object carries a
+``__stability_library__`` attribute, and is named by its SPEC.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .errors import UsageError
+from .functions import FUNCTIONS, get
+
+LIBRARIES = ("numpy", "scipy", "torch", "jax", "cupy", "array_api")
+
+
+class SpecError(UsageError):
+    """A SPEC that names nothing callable; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Implementation:
+    name: str
+    function: str
+    fn: Callable
+    library: str = "numpy"
+    description: str = ""
+    unstable_on: tuple[str, ...] = ()
+    dtypes: tuple[str, ...] | None = None  # None: every dtype
+    origin: str = "builtin"  # builtin, peer or user
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def expectation(self) -> str:
+        return "stable" if not self.unstable_on else "unstable on " + ", ".join(self.unstable_on)
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "function": self.function, "library": self.library,
+                "description": self.description, "expectation": self.expectation,
+                "unstable_on": list(self.unstable_on), "origin": self.origin,
+                "dtypes": list(self.dtypes) if self.dtypes else None}
+
+
+_REGISTRY: dict[str, Implementation] = {}
+_LOADED = False
+
+
+def register(function: str, name: str, description: str, *, library: str = "numpy", unstable_on=(),
+             dtypes=None, origin: str = "builtin"):
+    """Decorator registering ``fn`` as implementation ``name`` of ``function``."""
+    get(function)
+    if library not in LIBRARIES:
+        raise UsageError(f"unknown array library {library!r}: use one of {', '.join(LIBRARIES)}")
+
+    def deco(fn):
+        _REGISTRY[name] = Implementation(name, function, fn, library, description, tuple(unstable_on),
+                                         tuple(dtypes) if dtypes else None, origin)
+        return fn
+
+    return deco
+
+
+def _load_builtin() -> None:
+    global _LOADED
+    if not _LOADED:
+        _LOADED = True
+        importlib.import_module("implementations")
+
+
+def implementations(function: str | None = None) -> list[Implementation]:
+    """Registered implementations (of ``function``, if given), ours first then peers, by name."""
+    _load_builtin()
+    if function is not None:
+        get(function)
+    impls = [i for i in _REGISTRY.values() if function is None or i.function == function]
+    return sorted(impls, key=lambda i: (i.function, i.origin != "builtin", i.name))
+
+
+def _from_module(module, attr: str, spec: str):
+    obj = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise SpecError(f"{spec!r}: {getattr(module, '__name__', module)!r} has no attribute {part!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise SpecError(f"{spec!r} is not callable (it is a {type(obj).__name__})")
+    return obj
+
+
+def _load_file(path: Path):
+    name = f"_stability_user_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise SpecError(f"cannot load {str(path)!r} as Python: give a .py file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's module failed at import: say so, with the reason
+        del sys.modules[name]
+        raise SpecError(f"importing {str(path)!r} failed: {type(exc).__name__}: {exc}") from exc
+    return module
+
+
+def resolve(spec: str, function: str | None = None) -> Implementation:
+    """The :class:`Implementation` that ``spec`` names (see the module docstring for the three forms).
+
+    ``function`` is required for code that is not registered (which function it computes) and checked against
+    a registered implementation's own function.  Raises :class:`SpecError` with the fix otherwise.
+    """
+    _load_builtin()
+    if function is not None:
+        get(function)
+    if spec in _REGISTRY:
+        impl = _REGISTRY[spec]
+        if function is not None and impl.function != function:
+            raise SpecError(f"{spec!r} implements {impl.function}, not {function}: "
+                            f"pick one of `stability list --function {function}`")
+        return impl
+    if ":" not in spec:
+        near = [n for n in _REGISTRY if spec.split(".")[-1] in n][:5]
+        hint = f" (did you mean {', '.join(near)}?)" if near else ""
+        raise SpecError(f"no registered implementation {spec!r}{hint}: run `stability list`, or give "
+                        "package.module:attr or path/to/file.py:attr")
+    where, attr = spec.rsplit(":", 1)
+    if not attr:
+        raise SpecError(f"{spec!r} names no attribute: write {where}:function_name")
+    if where.endswith(".py") or "/" in where or "\\" in where:
+        path = Path(where)
+        if not path.is_file():
+            raise SpecError(f"no such file {where!r}: check the path (relative to {Path.cwd()})")
+        fn = _from_module(_load_file(path), attr, spec)
+    else:
+        try:
+            module = importlib.import_module(where)
+        except Exception as exc:
+            raise SpecError(f"cannot import {where!r} ({type(exc).__name__}: {exc}): install it or fix the name") from exc
+        fn = _from_module(module, attr, spec)
+    if function is None:
+        raise SpecError(f"{spec!r} is not registered: say which function it computes with --function "
+                        f"({', '.join(FUNCTIONS)})")
+    library = getattr(fn, "__stability_library__", "numpy")
+    return Implementation(spec, function, fn, library, (fn.__doc__ or "").strip().split("\n")[0], (), None, "user")

@@ -1,0 +1,246 @@
+"""Hypothesis strategies for the softmax family: adversarial input families, each a named strategy.
+
+Every family draws its values through Hypothesis (never from a hidden random generator), so a failing input
+shrinks to a minimal counterexample: fewer, shorter rows and simpler numbers.  Values are drawn in float64 and
+rounded once to the dtype under test, so float16, bfloat16 and float32 inputs are exactly representable.
+
+Use :func:`inputs` to get a strategy of complete calls for a function::
+
+    >>> from stability import strategies
+    >>> strat = strategies.inputs("softmax", "float32", family="dominant")
+    >>> # each example is an Example(args=(x,), kwargs={"axis": ...}, family="dominant")
+
+Families for the softmax-like functions (rows along the drawn axis):
+
+==============  ======================================================================================
+standard        logits ~ a few units
+wide            |x| up to 1e4, and up to the dtype's max
+offset          a large common offset (1e2..1e4, either sign) plus small differences
+overflow        spread past log(max float): 11.09 (fp16), 88.72 (fp32), 709.78 (fp64)
+underflow       every entry below log(smallest subnormal)
+dominant        one dominant entry, the others below it by gaps around -ln(u)
+ties            several entries tied at the max
+lse_zero        rows whose log-sum-exp is close to 0
+ascending       sorted ascending, the max late in the row (worst case for online rescaling)
+masked          -inf entries, some rows fully masked
+posinf          +inf entries
+nan             NaN entries
+tiny            +-0 and subnormals
+bits            uniform over the dtype's bit patterns (Herbie's sampling), NaN and inf excluded
+long            long rows (10^3 .. 10^5; the slow profile)
+==============  ======================================================================================
+
+Elementwise functions: standard, wide, thresholds (near +-17, +-37, +-88, +-710 and the dtype's own
+overflow points), tiny, special (+-inf, NaN among numbers), bits.  BCE draws targets 0, 0.5, 1 or uniform in
+[0, 1]; cross-entropy draws targets at the row's min or max logit or anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import UsageError
+from hypothesis import strategies as st
+
+from .formats import FORMATS, round_float64, to_dtype
+from .functions import get
+
+AXIS_FAMILIES = ("standard", "wide", "offset", "overflow", "underflow", "dominant", "ties", "lse_zero",
+                 "ascending", "masked", "posinf", "nan", "tiny", "bits")
+ELEMENT_FAMILIES = ("standard", "wide", "thresholds", "tiny", "special", "bits")
+SLOW_FAMILIES = ("long",)
+
+
+@dataclass
+class Example:
+    """One drawn call: positional args, keyword args, and the family it came from."""
+
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    family: str = ""
+
+
+def families(function: str, *, slow: bool = False) -> tuple[str, ...]:
+    """The input families that apply to ``function`` (``slow`` adds the long-row family)."""
+    fn = get(function)
+    if fn.kind in ("elementwise", "bce"):
+        return ELEMENT_FAMILIES
+    return AXIS_FAMILIES + (SLOW_FAMILIES if slow else ())
+
+
+def _cast(values, dtype: str) -> np.ndarray:
+    """float64 values rounded once to ``dtype`` (overflow to inf kept only where asked for by the family)."""
+    fmt = FORMATS[dtype]
+    return to_dtype(round_float64(np.asarray(values, dtype=np.float64), fmt), fmt)
+
+
+def _num(lo, hi):
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+
+
+def _row_values(dtype: str, family: str, n: int):
+    """A strategy for ``n`` float64 values of one family (rows of the softmax-like functions)."""
+    fmt = FORMATS[dtype]
+    lnu = float(-np.log(fmt.u))
+    lmax = float(np.log(fmt.max))
+    lsub = float(np.log(fmt.smallest_subnormal))
+    vec = lambda s: st.lists(s, min_size=n, max_size=n).map(np.array)  # noqa: E731
+    if family == "standard":
+        return vec(_num(-8, 8))
+    if family == "wide":
+        return st.sampled_from([1e4, fmt.max / 4]).flatmap(lambda b: vec(_num(-b, b)))
+    if family == "offset":
+        return st.tuples(st.sampled_from([-1, 1]), _num(2, 4), vec(_num(-3, 3))).map(
+            lambda t: t[0] * 10.0 ** t[1] + t[2])
+    if family == "overflow":
+        return vec(_num(-1.5 * lmax, 2.5 * lmax))
+    if family == "underflow":
+        return vec(_num(lsub - 50, lsub - 0.01))
+    if family == "dominant":
+        return st.tuples(_num(-2, 2), vec(_num(0.5 * lnu, 2.5 * lnu)), st.integers(0, n - 1)).map(
+            lambda t: _dominant(*t))
+    if family == "ties":
+        return st.tuples(vec(_num(-10, 10)), st.integers(2, max(n, 2))).map(lambda t: _ties(*t))
+    if family == "lse_zero":
+        return vec(_num(-1, 1)).map(lambda v: v - np.log(np.exp(v).sum()))  # then rounded: lse ~ 0
+    if family == "ascending":
+        return vec(_num(-30, 30)).map(np.sort)
+    if family == "masked":
+        return st.tuples(vec(_num(-10, 10)), vec(st.booleans())).map(lambda t: np.where(t[1], -np.inf, t[0]))
+    if family == "posinf":
+        return st.tuples(vec(_num(-10, 10)), vec(st.sampled_from([0, 0, 0, 1, 2]))).map(
+            lambda t: np.where(t[1] == 1, np.inf, np.where(t[1] == 2, -np.inf, t[0])))
+    if family == "nan":
+        return st.tuples(vec(_num(-10, 10)), vec(st.sampled_from([0, 0, 1, 2]))).map(
+            lambda t: np.where(t[1] == 1, np.nan, np.where(t[1] == 2, np.inf, t[0])))
+    if family == "tiny":
+        k = 2 ** min(fmt.p, 20)
+        return vec(st.integers(-k, k)).map(lambda v: v * fmt.smallest_subnormal)
+    if family == "bits":
+        return vec(_bits(dtype))
+    raise UsageError(f"unknown family {family!r} for rows: use one of {', '.join(AXIS_FAMILIES + SLOW_FAMILIES)}")
+
+
+def _dominant(top, gaps, pos):
+    v = top - gaps
+    v[pos] = top
+    return v
+
+
+def _ties(v, k):
+    v = v.copy()
+    v[: min(k, v.size)] = v.max()
+    return v
+
+
+_UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _bits(dtype: str):
+    """Uniform over the bit patterns of ``dtype`` (every exponent equally likely), finite values only."""
+    fmt = FORMATS[dtype]
+    width = fmt.dtype.itemsize
+
+    def decode(b):
+        v = np.array([b], dtype=_UINT[width]).view(fmt.dtype).astype(np.float64)[0]
+        return float(v)
+
+    return st.integers(0, 2 ** (8 * width) - 1).map(decode).filter(np.isfinite)
+
+
+def _element_values(dtype: str, family: str, n: int):
+    fmt = FORMATS[dtype]
+    vec = lambda s: st.lists(s, min_size=n, max_size=n).map(np.array)  # noqa: E731
+    if family == "standard":
+        return vec(_num(-20, 20))
+    if family == "wide":
+        return st.sampled_from([1e4, fmt.max]).flatmap(lambda b: vec(_num(-b, b)))
+    if family == "thresholds":
+        centers = sorted({17.0, 37.0, 88.0, 104.0, 710.0, 745.0, float(np.log(fmt.max)),
+                          float(-np.log(fmt.smallest_subnormal)), float(-np.log(fmt.u))})
+        one = st.tuples(st.sampled_from(centers), st.sampled_from([-1.0, 1.0]), _num(-1.5, 1.5)).map(
+            lambda t: t[0] * t[1] + t[2])
+        return vec(one)
+    if family == "tiny":
+        k = 2 ** min(fmt.p, 20)
+        return vec(st.integers(-k, k)).map(lambda v: v * fmt.smallest_subnormal)
+    if family == "special":
+        return vec(st.one_of(_num(-50, 50), st.sampled_from([np.inf, -np.inf, np.nan])))
+    if family == "bits":
+        return vec(_bits(dtype))
+    raise UsageError(f"unknown family {family!r} for elementwise functions: use one of {', '.join(ELEMENT_FAMILIES)}")
+
+
+def _shape_and_axis(max_side: int, long: bool):
+    if long:
+        return st.tuples(st.integers(1000, 100_000).map(lambda n: (n,)), st.just(0))
+    one_d = st.integers(1, max_side).map(lambda n: (n,))
+    two_d = st.tuples(st.integers(1, 6), st.integers(1, max_side))
+    three_d = st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(1, 8))
+    return st.one_of(one_d, two_d, three_d).flatmap(
+        lambda s: st.tuples(st.just(tuple(s)), st.integers(0, len(s) - 1)))
+
+
+@st.composite
+def _axis_input(draw, dtype, family, max_side):
+    shape, axis = draw(_shape_and_axis(max_side, family == "long"))
+    moved = list(shape)
+    n = moved.pop(axis)
+    rows = int(np.prod(moved)) if moved else 1
+    if family == "long":  # 10^5 values are too many to draw one by one: a drawn seed makes them
+        seed = draw(st.integers(0, 2**32 - 1))
+        vals = np.random.default_rng(seed).normal(0, 8, (rows, n))
+    elif rows:
+        vals = np.stack([draw(_row_values(dtype, family, n)) for _ in range(rows)])
+    else:
+        vals = np.zeros((0, n))
+    x = np.moveaxis(vals.reshape(moved + [n]), -1, axis)
+    x = _cast(x, dtype)
+    if draw(st.booleans()) and x.ndim >= 2:  # a non-contiguous view: the same values, transposed storage
+        x = np.ascontiguousarray(np.swapaxes(x, 0, -1)).swapaxes(0, -1)
+    return x, axis
+
+
+@st.composite
+def _ce_input(draw, dtype, family, max_side):
+    n = draw(st.integers(1, max_side))
+    N = draw(st.integers(1, 6))
+    X = _cast(np.stack([draw(_row_values(dtype, family, n)) for _ in range(N)]), dtype)
+    how = draw(st.sampled_from(["max", "min", "any"]))
+    X64 = X.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        if how == "max":
+            t = np.nanargmax(np.where(np.isnan(X64), -np.inf, X64), axis=1)
+        elif how == "min":
+            t = np.nanargmin(np.where(np.isnan(X64), np.inf, X64), axis=1)
+        else:
+            t = np.array(draw(st.lists(st.integers(0, n - 1), min_size=N, max_size=N)), dtype=np.int64)
+    return X, t.astype(np.int64)
+
+
+@st.composite
+def _element_input(draw, dtype, family, max_side, with_targets):
+    shape = draw(st.one_of(st.integers(1, max_side).map(lambda n: (n,)),
+                           st.tuples(st.integers(1, 4), st.integers(1, 8))))
+    size = int(np.prod(shape))
+    x = _cast(draw(_element_values(dtype, family, size)).reshape(shape), dtype)
+    if not with_targets:
+        return (x,)
+    one = st.one_of(st.sampled_from([0.0, 0.5, 1.0]), _num(0, 1))
+    y = _cast(np.array(draw(st.lists(one, min_size=size, max_size=size))).reshape(shape), dtype)
+    return x, y
+
+
+def inputs(function: str, dtype: str, *, family: str = "standard", max_side: int = 24):
+    """A strategy of :class:`Example` calls of ``function`` in ``dtype`` from one input family."""
+    fn = get(function)
+    if family not in families(function, slow=True):
+        raise UsageError(f"family {family!r} does not apply to {function}: use one of "
+                         f"{', '.join(families(function, slow=True))}")
+    if fn.kind in ("axis", "reduce"):
+        return _axis_input(dtype, family, max_side).map(lambda t: Example((t[0],), {"axis": t[1]}, family))
+    if fn.kind == "ce":
+        return _ce_input(dtype, family, max_side).map(lambda t: Example(t, {}, family))
+    return _element_input(dtype, family, max_side, fn.kind == "bce").map(lambda t: Example(t, {}, family))

@@ -1,0 +1,69 @@
+"""Assertions for a user's own test suite, the way ``numpy.testing`` guards array equality::
+
+    from stability.testing import assert_stable
+
+    def test_my_softmax_is_stable():
+        assert_stable(my_softmax, function="softmax", dtypes=["float32", "float64"])
+
+Both raise ``AssertionError`` carrying the shrunk counterexample (input, expected, got, ULPs, kappa) and a
+reproducer; both accept an implementation as a callable or a SPEC (``stability.registry.resolve``).
+"""
+
+from __future__ import annotations
+
+import json
+
+from .metrics import DEFAULT_TOLERANCE, Tolerance
+from .registry import Implementation, resolve
+from .verify import DEFAULT_EXAMPLES, run_call, verify
+
+
+def _impl(fn, function: str) -> Implementation:
+    if isinstance(fn, Implementation):
+        return fn
+    if isinstance(fn, str):
+        return resolve(fn, function)
+    if not callable(fn):
+        raise TypeError(f"expected a callable or a SPEC string, got {type(fn).__name__}")
+    name = getattr(fn, "__qualname__", repr(fn))
+    return Implementation(name, function, fn, getattr(fn, "__stability_library__", "numpy"), "", (), None, "user")
+
+
+def assert_stable(fn, *, function: str, dtypes=("float32", "float64"), examples: int = DEFAULT_EXAMPLES,
+                  seed: int = 0, tolerance: Tolerance = DEFAULT_TOLERANCE) -> None:
+    """Fuzz ``fn`` on every input family of ``function`` and raise AssertionError on the first instability.
+
+    Parameters
+    ----------
+    fn : callable or str
+        The implementation, called by the convention of ``stability.functions`` (or a SPEC naming one).
+    function : str
+        Which function it computes: softmax, log_softmax, logsumexp, sigmoid, log_sigmoid,
+        binary_cross_entropy_with_logits or cross_entropy.
+    dtypes : sequence of str
+        Input dtypes to try.
+    examples : int
+        Hypothesis examples per input family and dtype.
+    """
+    impl = _impl(fn, function)
+    for dtype in dtypes:
+        rec = verify(impl, dtype, examples=examples, seed=seed, tolerance=tolerance)
+        if rec.verdict == "fail":
+            ce = rec.counterexample
+            shown = {k: ce[k] for k in ("family", "reason", "input", "kwargs", "expected", "got", "ulp", "kappa")
+                     if k in ce}
+            raise AssertionError(
+                f"{impl.name} is not numerically stable for {function} in {dtype} "
+                f"(families failed: {', '.join(rec.failed_families)}; worst ratio {rec.max_ratio:.3g})\n"
+                f"counterexample: {json.dumps(shown, default=str)}\nreproducer:\n{ce['reproducer']}")
+
+
+def assert_example(function: str, fn, *args, tolerance: Tolerance = DEFAULT_TOLERANCE, **kwargs) -> None:
+    """Judge one call of ``fn`` against the reference; AssertionError with the details when it fails."""
+    impl = _impl(fn, function)
+    out = run_call(impl, args, kwargs, tolerance)
+    if not out.ok:
+        d = out.details or {}
+        raise AssertionError(f"{impl.name}: {out.reason}; max {out.max_ulp:.4g} ULP, ratio {out.max_ratio:.4g}\n"
+                             f"expected {d.get('expected')}\ngot      {d.get('got')}\n"
+                             f"ulp      {d.get('ulp')}\nkappa    {d.get('kappa')}")

@@ -1,0 +1,238 @@
+"""Fuzz an implementation against the reference, family by family, and shrink every failure.
+
+For each input family of the function (``stability.strategies``) Hypothesis draws calls, the implementation
+answers, the reference judges (``stability.metrics.judge``); the first failure is shrunk to a minimal
+counterexample.  The outcome is a :class:`Record`: the verdict, the worst ULP error and stability ratio seen,
+the families that failed, and the counterexample with a reproducer to paste into a test.
+
+An implementation that raises, returns something that is not an array, or an array of the wrong shape or dtype
+fails with that reason; nothing the user's code does can crash the suite.
+"""
+
+from __future__ import annotations
+
+import math
+import traceback
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
+
+from . import reference, strategies
+from .arraylib import to_library, to_numpy
+from .formats import available_dtypes, format_of
+from .metrics import DEFAULT_TOLERANCE, Tolerance, judge
+from .registry import Implementation
+
+DEFAULT_EXAMPLES = 25
+
+
+class _Failed(AssertionError):
+    pass
+
+
+@dataclass
+class FamilyResult:
+    family: str
+    examples: int = 0
+    max_ulp: float = 0.0
+    max_ratio: float = 0.0
+    failed: bool = False
+
+
+@dataclass
+class Record:
+    implementation: str
+    function: str
+    dtype: str
+    verdict: str  # "pass" / "fail"
+    max_ulp: float
+    max_ratio: float
+    examples: int
+    expectation: str
+    meets_expectation: bool
+    failed_families: list
+    library: str = "numpy"
+    origin: str = "builtin"
+    counterexample: dict | None = None
+    families: dict = field(default_factory=dict)
+    seed: int = 0
+
+    def as_dict(self) -> dict:
+        return _json_safe(asdict(self))
+
+
+def _json_safe(obj):
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else ("nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf"))
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _json_safe(obj.item())
+    return obj
+
+
+def _pyfloat(v) -> str:
+    v = float(v)
+    if math.isnan(v):
+        return "np.nan"
+    if math.isinf(v):
+        return "np.inf" if v > 0 else "-np.inf"
+    return repr(v)
+
+
+def _array_src(a: np.ndarray) -> str:
+    a = np.asarray(a)
+    if a.dtype.kind in "iu":
+        body = np.array2string(a, separator=", ", threshold=10**9)
+        return f"np.array({body})"
+    flat = [_pyfloat(v) for v in a.astype(np.float64).ravel()]
+    body = "[" + ", ".join(flat) + "]"
+    dt = a.dtype.name
+    dtype = "ml_dtypes.bfloat16" if dt == "bfloat16" else f"np.{dt}"
+    shape = f".reshape{a.shape}" if a.ndim != 1 else ""
+    return f"np.array({body}, dtype={dtype}){shape}"
+
+
+def reproducer(spec: str, function: str, args, kwargs) -> str:
+    """Python source that replays one call and raises AssertionError if it still fails."""
+    lines = ["import numpy as np"]
+    if any(np.asarray(a).dtype.name == "bfloat16" for a in args):
+        lines.append("import ml_dtypes")
+    lines.append("from stability.testing import assert_example")
+    names = ["x", "targets"]
+    for n, a in zip(names, args):
+        lines.append(f"{n} = {_array_src(a)}")
+    call_args = ", ".join(names[: len(args)])
+    kw = "".join(f", {k}={v!r}" for k, v in kwargs.items())
+    lines.append(f"assert_example({function!r}, {spec!r}, {call_args}{kw})")
+    return "\n".join(lines)
+
+
+@dataclass
+class Outcome:
+    """One call judged: the judgement (None when the call itself failed) and a reason when it did."""
+
+    ok: bool
+    max_ulp: float
+    max_ratio: float
+    reason: str = ""
+    details: dict | None = None
+
+
+def run_call(impl: Implementation, args, kwargs, tolerance: Tolerance = DEFAULT_TOLERANCE) -> Outcome:
+    """Call ``impl`` on NumPy ``args`` and judge the result against the reference."""
+    ref = reference.evaluate(impl.function, *args, **kwargs)
+    dtype = np.asarray(args[0]).dtype
+    expected_shape = ref.call.output_shape()
+    lib_args = [to_library(a, impl.library) for a in args]
+    try:
+        with np.errstate(all="ignore"):
+            out = impl.fn(*lib_args, **kwargs)
+    except Exception as exc:  # user code: any failure is a verdict, never a crash of the suite
+        tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        return Outcome(False, math.inf, math.inf, f"raised {tb}", _details(ref, None, None))
+    got = to_numpy(out)
+    if got is None:
+        return Outcome(False, math.inf, math.inf, f"returned a {type(out).__name__}, not an array",
+                       _details(ref, None, None))
+    if got.shape != expected_shape:
+        return Outcome(False, math.inf, math.inf, f"returned shape {got.shape}, expected {expected_shape}",
+                       _details(ref, None, None))
+    if got.dtype != dtype:
+        return Outcome(False, math.inf, math.inf, f"returned dtype {got.dtype} for {dtype} input",
+                       _details(ref, got, None))
+    j = judge(got, ref, tolerance)
+    reason = "" if j.ok else "error beyond the allowance"
+    return Outcome(j.ok, j.max_ulp, j.max_ratio, reason, _details(ref, got, j))
+
+
+def _details(ref, got, j) -> dict:
+    """expected / got / ULPs / kappa of the worst output (the whole output when it is small)."""
+    d = {"expected": ref.output().astype(np.float64).ravel().tolist()}
+    if got is not None:
+        d["got"] = np.asarray(got).astype(np.float64).ravel().tolist()
+    if j is not None:
+        w = j.worst()
+        d["ulp"] = ref.output(j.ulp).ravel().tolist()
+        d["kappa"] = ref.output(ref.kappa).ravel().tolist()
+        d["allowance"] = ref.output(np.broadcast_to(j.allowance, j.ulp.shape)).ravel().tolist()
+        if w is not None:
+            d["worst"] = {"ulp": float(j.ulp[w]), "ratio": float(j.ratio[w]), "kappa": float(ref.kappa[w]),
+                          "expected": float(ref.value[w]), "allowance": float(j.allowance[w])}
+    return d
+
+
+def _counterexample(impl, family, args, kwargs, outcome) -> dict:
+    ce = {"family": family, "reason": outcome.reason,
+          "input": [np.asarray(a).astype(np.float64).tolist() if np.asarray(a).dtype.kind == "f"
+                    else np.asarray(a).tolist() for a in args],
+          "shape": list(np.shape(args[0])), "kwargs": dict(kwargs),
+          "reproducer": reproducer(impl.name, impl.function, args, kwargs)}
+    ce.update(outcome.details or {})
+    return ce
+
+
+def verify_family(impl: Implementation, dtype: str, family: str, *, examples: int = DEFAULT_EXAMPLES,
+                  seed: int = 0, tolerance: Tolerance = DEFAULT_TOLERANCE, max_side: int = 24):
+    """Fuzz one family; returns ``(FamilyResult, counterexample or None)``."""
+    res = FamilyResult(family)
+    last_fail: dict = {}
+    strat = strategies.inputs(impl.function, dtype, family=family, max_side=max_side)
+
+    @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
+              phases=(Phase.generate, Phase.shrink), report_multiple_bugs=False, print_blob=False,
+              suppress_health_check=list(HealthCheck))
+    @hseed(seed)
+    @given(strat)
+    def probe(ex):
+        out = run_call(impl, ex.args, ex.kwargs, tolerance)
+        res.examples += 1
+        res.max_ulp = max(res.max_ulp, out.max_ulp)
+        res.max_ratio = max(res.max_ratio, out.max_ratio)
+        if not out.ok:
+            last_fail.update(args=ex.args, kwargs=ex.kwargs, outcome=out)
+            raise _Failed(out.reason)
+
+    try:
+        probe()
+    except _Failed:
+        res.failed = True
+    if not res.failed:
+        return res, None
+    return res, _counterexample(impl, family, last_fail["args"], last_fail["kwargs"], last_fail["outcome"])
+
+
+def verify(impl: Implementation, dtype: str, *, examples: int = DEFAULT_EXAMPLES, seed: int = 0,
+           tolerance: Tolerance = DEFAULT_TOLERANCE, families=None, slow: bool = False, on_family=None) -> Record:
+    """Run every family of ``impl``'s function in ``dtype``; the :class:`Record` of the outcome."""
+    format_of(dtype)
+    fams = tuple(families) if families else strategies.families(impl.function, slow=slow)
+    results, ce = {}, None
+    for fam in fams:
+        res, c = verify_family(impl, dtype, fam, examples=examples, seed=seed, tolerance=tolerance)
+        results[fam] = asdict(res)
+        if c is not None and (ce is None or fam not in impl.unstable_on and ce["family"] in impl.unstable_on):
+            ce = c  # prefer a counterexample that contradicts the expectation
+        if on_family is not None:
+            on_family(fam)
+    failed = [f for f, r in results.items() if r["failed"]]
+    meets = set(failed) <= set(impl.unstable_on)
+    return Record(
+        implementation=impl.name, function=impl.function, dtype=dtype, verdict="fail" if failed else "pass",
+        max_ulp=max((r["max_ulp"] for r in results.values()), default=0.0),
+        max_ratio=max((r["max_ratio"] for r in results.values()), default=0.0),
+        examples=sum(r["examples"] for r in results.values()), expectation=impl.expectation,
+        meets_expectation=meets, failed_families=failed, library=impl.library, origin=impl.origin,
+        counterexample=ce, families=results, seed=seed)
+
+
+def dtypes_for(impl: Implementation, requested=None) -> list[str]:
+    """The dtypes to verify ``impl`` in: the requested ones it supports (default float32 and float64)."""
+    wanted = list(requested) if requested else ["float32", "float64"]
+    for d in wanted:
+        format_of(d)
+    have = available_dtypes()
+    return [d for d in wanted if d in have and (impl.dtypes is None or d in impl.dtypes)]

@@ -1,0 +1,48 @@
+"""SPEC resolution and the registry's contents."""
+
+import pytest
+
+from stability import registry
+from stability.functions import FUNCTIONS
+from stability.registry import SpecError, resolve
+
+
+def test_every_function_has_a_stable_and_an_unstable_builtin():
+    for f in FUNCTIONS:
+        impls = [i for i in registry.implementations(f) if i.origin == "builtin"]
+        assert any(i.expectation == "stable" for i in impls), f
+        assert any(i.unstable_on for i in impls), f
+        for i in impls:
+            assert i.description and i.library == "numpy"
+
+
+def test_resolve_three_forms(tmp_path):
+    assert resolve("softmax.shifted").function == "softmax"
+    via_module = resolve("implementations.softmax:shifted", "softmax")
+    assert via_module.fn is resolve("softmax.shifted").fn and via_module.origin == "user"
+    f = tmp_path / "mine.py"
+    f.write_text("import numpy as np\ndef sm(x, axis=-1):\n    '''my softmax'''\n    return x\n")
+    impl = resolve(f"{f}:sm", "softmax")
+    assert impl.description == "my softmax" and impl.name == f"{f}:sm"
+
+
+@pytest.mark.parametrize("spec,function,match", [
+    ("softmax.nope", "softmax", "no registered implementation"),
+    ("softmax.shifted", "logsumexp", "implements softmax, not logsumexp"),
+    ("no/such/file.py:f", "softmax", "no such file"),
+    ("implementations.softmax:missing", "softmax", "has no attribute 'missing'"),
+    ("not_a_module_xyz:f", "softmax", "cannot import 'not_a_module_xyz'"),
+    ("implementations.softmax:CHUNK", "softmax", "is not callable"),
+    ("implementations.softmax:shifted", None, "say which function"),
+    ("implementations.softmax:", "softmax", "names no attribute"),
+])
+def test_bad_specs_say_how_to_fix(spec, function, match):
+    with pytest.raises(SpecError, match=match):
+        resolve(spec, function)
+
+
+def test_a_user_file_that_fails_to_import(tmp_path):
+    f = tmp_path / "broken.py"
+    f.write_text("raise RuntimeError('boom')\n")
+    with pytest.raises(SpecError, match="importing .* failed: RuntimeError: boom"):
+        resolve(f"{f}:f", "softmax")

@@ -1,0 +1,73 @@
+"""The input families draw what their names promise, in the requested dtype."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stability import strategies
+from stability.formats import FORMATS, available_dtypes
+from stability.functions import FUNCTIONS
+
+
+@pytest.mark.parametrize("function", list(FUNCTIONS))
+def test_every_family_draws_valid_calls(function):
+    for family in strategies.families(function):
+        for dtype in available_dtypes():
+            @settings(max_examples=5, database=None)
+            @given(strategies.inputs(function, dtype, family=family))
+            def check(ex):
+                x = ex.args[0]
+                assert x.dtype == FORMATS[dtype].dtype and x.size >= 1
+                assert ex.family == family
+                if "axis" in ex.kwargs:
+                    assert -x.ndim <= ex.kwargs["axis"] < x.ndim
+                if function == "cross_entropy":
+                    assert ex.args[1].shape == (x.shape[0],) and ex.args[1].max() < x.shape[1]
+                if function.startswith("binary"):
+                    y = ex.args[1].astype(np.float64)
+                    assert y.shape == x.shape and np.all((y >= 0) & (y <= 1))
+
+            check()
+
+
+def _rows(ex):
+    x, axis = ex.args[0].astype(np.float64), ex.kwargs["axis"]
+    return np.moveaxis(x, axis, -1).reshape(-1, x.shape[axis])
+
+
+@settings(max_examples=30, database=None)
+@given(st.data())
+def test_family_properties(data):
+    dtype = data.draw(st.sampled_from(["float16", "float32", "float64"]))
+    fmt = FORMATS[dtype]
+    rows = _rows(data.draw(strategies.inputs("softmax", dtype, family="overflow")))
+    assert np.all(np.isfinite(rows))
+    rows = _rows(data.draw(strategies.inputs("softmax", dtype, family="underflow")))
+    assert np.all(rows <= np.log(fmt.smallest_subnormal))
+    rows = _rows(data.draw(strategies.inputs("softmax", dtype, family="masked")))
+    assert np.all(np.isfinite(rows) | np.isneginf(rows))
+    rows = _rows(data.draw(strategies.inputs("softmax", dtype, family="ascending")))
+    assert np.all(np.diff(rows, axis=1) >= 0)
+    rows = _rows(data.draw(strategies.inputs("softmax", dtype, family="dominant")))
+    gaps = rows.max(axis=1, keepdims=True) - rows
+    assert np.all((gaps == 0) | (gaps >= 0.4 * -np.log(fmt.u)))
+    x = data.draw(strategies.inputs("sigmoid", dtype, family="bits")).args[0]
+    assert np.all(np.isfinite(x.astype(np.float64)))
+
+
+def test_non_contiguous_views_are_drawn():
+    seen = []
+
+    @settings(max_examples=60, database=None)
+    @given(strategies.inputs("softmax", "float32", family="standard"))
+    def check(ex):
+        seen.append(ex.args[0].flags["C_CONTIGUOUS"])
+
+    check()
+    assert not all(seen)
+
+
+def test_unknown_family_is_a_clear_error():
+    with pytest.raises(ValueError, match="does not apply to sigmoid"):
+        strategies.inputs("sigmoid", "float32", family="dominant")
