@@ -14,14 +14,15 @@ def _at(a, targets):
 
 @register("cross_entropy", "cross_entropy.log_softmax", "-log(softmax(x)[target]): +inf where it underflows",
           unstable_on=("overflow", "wide", "dominant", "underflow", "bits", "offset", "ascending", "standard",
-                       "ties", "masked"))
+                       "ties", "masked", "posinf"))
 def neg_log_softmax(logits, targets):
     return -np.log(_at(softmax_shifted(logits, 1), targets))
 
 
 @register("cross_entropy", "cross_entropy.lse_minus_target", "lse(x) - x[target], lse in the log1p form: "
-          "cancels when the target dominates", unstable_on=("dominant", "offset", "wide", "bits", "ascending",
-                                                             "standard", "overflow", "ties", "underflow"))
+          "cancels when the target dominates",
+          unstable_on=("dominant", "overflow", "ascending", "masked", "offset", "standard", "underflow", "wide",
+                       "ties", "bits", "posinf"))
 def lse_minus_target(logits, targets):
     d, t = shifted_rest(logits, 1)
     lse = row_max(logits, 1) + np.log1p(t)

@@ -9,19 +9,22 @@ from ._shared import row_max, shifted_rest
 
 @register("logsumexp", "logsumexp.naive", "log(sum exp(x)), no shift",
           unstable_on=("overflow", "wide", "offset", "underflow", "bits", "standard", "ties", "masked", "ascending",
-                       "dominant", "lse_zero", "tiny"))
+                       "dominant", "lse_zero", "tiny", "posinf", "nan"))
 def naive(x, axis=-1):
     return np.log(np.sum(np.exp(x), axis=axis))
 
 
 @register("logsumexp", "logsumexp.shifted", "max + log(sum exp(x - max)): log(1 + t) loses a tiny t",
-          unstable_on=("dominant", "bits", "wide", "tiny", "underflow", "overflow", "ascending", "standard"))
+          unstable_on=("dominant", "standard", "overflow", "ascending", "masked", "posinf", "bits", "wide", "tiny",
+                       "underflow", "nan", "ties"))
 def shifted(x, axis=-1):
     m = row_max(x, axis)
-    return np.squeeze(m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)), axis=axis)
+    lse = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+    return np.squeeze(np.where(np.isinf(m), m, lse), axis=axis)  # inf - inf would make NaN
 
 
 @register("logsumexp", "logsumexp.log1p", "max + log1p(rest), the max term kept out of the sum (BHH 2021)")
 def log1p_form(x, axis=-1):
     d, t = shifted_rest(x, axis)
-    return np.squeeze(row_max(x, axis) + np.log1p(t), axis=axis)
+    m = row_max(x, axis)
+    return np.squeeze(np.where(np.isinf(m), m, m + np.log1p(t)), axis=axis)  # inf - inf would make NaN

@@ -6,7 +6,7 @@ from stability.registry import register
 
 
 @register("sigmoid", "sigmoid.naive", "1 / (1 + exp(-x)): exp overflows for very negative x",
-          unstable_on=("thresholds", "wide", "bits"))
+          unstable_on=("thresholds", "wide", "bits", "standard"))
 def naive(x):
     return 1 / (1 + np.exp(-x))
 

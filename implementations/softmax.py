@@ -8,7 +8,8 @@ from ._shared import row_max, shifted_rest
 
 
 @register("softmax", "softmax.naive", "exp(x) / sum exp(x), no shift",
-          unstable_on=("overflow", "wide", "offset", "underflow", "bits", "standard", "ties", "masked", "ascending"))
+          unstable_on=("overflow", "wide", "offset", "underflow", "posinf", "nan", "bits", "ascending", "ties",
+                       "standard", "masked"))
 def naive(x, axis=-1):
     e = np.exp(x)
     return e / np.sum(e, axis=axis, keepdims=True)
@@ -21,7 +22,7 @@ def shifted(x, axis=-1):
 
 
 @register("softmax", "softmax.exp_lse", "division-free exp(x - lse), lse = max + log(sum)",
-          unstable_on=("offset", "wide", "bits", "overflow", "dominant", "ascending", "standard"))
+          unstable_on=("offset", "underflow", "overflow", "ascending", "wide", "bits", "dominant", "standard"))
 def exp_lse(x, axis=-1):
     m = row_max(x, axis)
     lse = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
@@ -47,11 +48,11 @@ def online(x, axis=-1):
     for start in range(0, xm.shape[-1], CHUNK):
         c = xm[..., start : start + CHUNK]
         m_new = np.maximum(m, np.max(c, axis=-1))
-        finite = np.isfinite(m_new) | np.isnan(m_new)
+        masked = np.isneginf(m_new)  # every entry so far is -inf: nothing to add, and -inf - -inf is NaN
         with np.errstate(invalid="ignore"):
             scale = np.where(m == m_new, 1, np.exp(m - m_new))  # also 1 while both are -inf
-            part = np.sum(np.exp(c - np.where(finite, m_new, 0)[..., None]), axis=-1)
-        d = d * scale + np.where(np.isneginf(m_new), 0, part)
+            part = np.sum(np.exp(c - np.where(masked, 0, m_new)[..., None]), axis=-1)
+        d = d * scale + np.where(masked, 0, part)
         m = m_new
     out = np.exp(xm - m[..., None]) / d[..., None]
     return np.moveaxis(out.astype(x.dtype, copy=False), -1, axis)

