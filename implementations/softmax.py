@@ -45,8 +45,9 @@ def online(x, axis=-1):
     shape = xm.shape[:-1]
     m = np.full(shape, -np.inf, dtype=x.dtype)
     d = np.zeros(shape, dtype=x.dtype)
-    for start in range(0, xm.shape[-1], CHUNK):
-        c = xm[..., start : start + CHUNK]
+    chunk = max(CHUNK, xm.shape[-1] // 64)  # long rows: at most 64 steps of the Python loop
+    for start in range(0, xm.shape[-1], chunk):
+        c = xm[..., start : start + chunk]
         m_new = np.maximum(m, np.max(c, axis=-1))
         masked = np.isneginf(m_new)  # every entry so far is -inf: nothing to add, and -inf - -inf is NaN
         with np.errstate(invalid="ignore"):

@@ -47,6 +47,18 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--tolerance", nargs=3, type=float, metavar=("A0", "A1", "B"),
                    help="verdict rule ulp <= A0 + A1*log2(n) + B*kappa (default 8 1 2)")
 
+    b = sub.add_parser("bench", help="time implementations against the copy and exp roofs (CPU)")
+    b.add_argument("--function", action="append", default=[], help="repeatable; default softmax, log_softmax, "
+                   "logsumexp, sigmoid, log_sigmoid")
+    b.add_argument("--impl", action="append", default=[], metavar="SPEC", help="repeatable (needs one --function "
+                   "for unregistered code); default: every registered CPU implementation of the functions")
+    b.add_argument("--shape", action="append", default=[], help="like 4096x4096 (repeatable; default: the "
+                   "issue's shapes (1,2^24) (4096,4096) (2^16,128) (2^20,10) (10,) (1000,) (100,100))")
+    b.add_argument("--dtype", action="append", default=[], help="repeatable; default float32 and float64")
+    b.add_argument("--repeats", type=int, default=5)
+    b.add_argument("--out", default="build/bench.csv", help="CSV, or Parquet with a .parquet suffix "
+                   "(default build/bench.csv)")
+
     ls = sub.add_parser("list", help="list the registered implementations")
     ls.add_argument("--function", help="only this function's")
     ls.add_argument("--json", action="store_true", help="print JSON")
@@ -138,12 +150,56 @@ def _print_record(rec) -> None:
             print("    reproducer:\n" + "\n".join("      " + line for line in ce["reproducer"].splitlines()))
 
 
+def _cmd_bench(args) -> int:
+    import os
+
+    # OpenMP workers (PyTorch's) spin after each call by default and steal the cores from whatever runs next
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from .bench import sweep, table
+
+    names = args.function or sweep.DEFAULT_FUNCTIONS
+    for n in names:
+        functions.get(n)
+    if args.impl and len(names) != 1:
+        raise UsageError("--impl needs exactly one --function (which function does the code compute?)")
+    if args.repeats < 1:
+        raise UsageError("--repeats must be at least 1")
+    dtypes = args.dtype or ["float32", "float64"]
+    for d in dtypes:
+        format_of(d)
+    shapes = [sweep.parse_shape(s) for s in args.shape] if args.shape else sweep.DEFAULT_SHAPES
+    if args.impl:
+        impls = [registry.resolve(s, names[0]) for s in args.impl]
+    else:
+        impls = [i for n in names for i in registry.implementations(n) if i.library != "cupy"]
+    for i in impls:
+        if get_kind(i.function) in ("bce", "ce") and any(len(s) < 2 for s in shapes) and i.function == "cross_entropy":
+            raise UsageError("cross_entropy needs 2-D shapes (N, C)")
+    from tqdm import tqdm
+
+    with tqdm(total=len(shapes) * len(dtypes), disable=not sys.stderr.isatty(), unit="shape", file=sys.stderr) as bar:
+        df = sweep.run(impls, shapes, dtypes, repeats=args.repeats, progress=bar.update)
+    path = table.save(df, args.out)
+    show = df[["function", "implementation", "alloc", "shape", "dtype", "median_s", "gbps", "frac_copy",
+               "frac_exp", "bound"]].copy()
+    show["median_ms"] = show.pop("median_s") * 1e3
+    print(show.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print(f"bench table written to {path}")
+    return 0
+
+
+def get_kind(name):
+    return functions.get(name).kind
+
+
 def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
             return _cmd_list(args)
+        if args.command == "bench":
+            return _cmd_bench(args)
         return _cmd_verify(args)
     except UsageError as exc:
         print(f"stability: error: {exc}", file=sys.stderr)

@@ -1,0 +1,183 @@
+"""The fast CPU path: softmax, log_softmax and logsumexp, cache-blocked NumPy on worker threads.
+
+What makes it fast without a compiler:
+
+* **one exp per element** and no temporary the size of the input: rows are processed in blocks of about
+  :data:`BLOCK_BYTES`, so the shifted values, their exponentials and the sums stay in the core's L2 cache;
+  every ufunc writes in place (``out=``) into the output or a per-thread scratch block;
+* **threads**: NumPy releases the GIL inside ufuncs, so blocks run in parallel on a thread pool
+  (:data:`THREADS` workers, ``SOFTMAX_STABILITY_THREADS`` to override); small inputs stay on the caller's thread;
+* **long rows** (more than :data:`SEGMENT` elements) are cut into segments: a parallel max, then a parallel
+  exp-and-partial-sum that writes the exponentials to the output, then a parallel scale.
+
+Numerics are those of the careful algorithms: max-shifted division for softmax, Blanchard-Higham-Higham's
+log1p form (max term kept out of the sum) for log_softmax and logsumexp, so ``verify`` passes them like their
+plain counterparts.  Each function takes ``out=`` for a preallocated result.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from stability.registry import register
+
+BLOCK_BYTES = 1 << 20  # measured: 2**16 78 ms, 2**18 33 ms, 2**20 27 ms on (4096, 4096) float32
+SEGMENT = 1 << 16
+PARALLEL_MIN = 1 << 17
+THREADS = int(os.environ.get("SOFTMAX_STABILITY_THREADS", os.cpu_count() or 1))
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="stability-fast")
+    return _POOL
+
+
+def _run(fn, ranges, total):
+    """Call ``fn(a, b)`` over the ranges, in parallel when the work is large enough."""
+    if THREADS > 1 and total >= PARALLEL_MIN and len(ranges) > 1:
+        return list(_pool().map(lambda r: fn(*r), ranges))
+    return [fn(a, b) for a, b in ranges]
+
+
+def _row_ranges(R, n, itemsize):
+    rb = max(1, BLOCK_BYTES // max(n * itemsize, 1))
+    return [(r, min(r + rb, R)) for r in range(0, R, rb)]
+
+
+def _as_rows(x, axis):
+    """(R, n) rows view (a copy only when the axis is not the last contiguous one) and the moved shape."""
+    xm = np.moveaxis(np.asarray(x), axis, -1)
+    return np.ascontiguousarray(xm).reshape(-1, xm.shape[-1]) if xm.size else xm.reshape(-1, xm.shape[-1]), xm.shape
+
+
+def _long_row_max(row):
+    segs = [(a, min(a + SEGMENT, row.size)) for a in range(0, row.size, SEGMENT)]
+    return max(_run(lambda a, b: row[a:b].max(), segs, row.size), default=-np.inf)
+
+
+def _softmax_rows(X, O):
+    R, n = X.shape
+    if n > SEGMENT:
+        for r in range(R):
+            x, o = X[r], O[r]
+            m = _long_row_max(x)
+            segs = [(a, min(a + SEGMENT, n)) for a in range(0, n, SEGMENT)]
+
+            def exp_sum(a, b):
+                np.subtract(x[a:b], m, out=o[a:b])
+                np.exp(o[a:b], out=o[a:b])
+                return o[a:b].sum(dtype=o.dtype)
+
+            s = o.dtype.type(sum(_run(exp_sum, segs, n)))
+            _run(lambda a, b: np.divide(o[a:b], s, out=o[a:b]), segs, n)
+        return
+
+    def block(a, b):
+        xb, ob = X[a:b], O[a:b]
+        m = xb.max(axis=1, keepdims=True, initial=-np.inf)
+        np.subtract(xb, m, out=ob)
+        np.exp(ob, out=ob)
+        np.divide(ob, ob.sum(axis=1, keepdims=True), out=ob)
+
+    _run(block, _row_ranges(R, n, X.itemsize), R * n)
+
+
+def _log1p_long_rows(X, O, want_lse):
+    R, n = X.shape
+    segs = [(a, min(a + SEGMENT, n)) for a in range(0, n, SEGMENT)]
+    for r in range(R):
+        x = X[r]
+        m = _long_row_max(x)
+        k = int(np.argmax(x))
+
+        def exp_sum(a, b):
+            d = np.subtract(x[a:b], m)  # a segment-sized scratch
+            if not want_lse:
+                O[r, a:b] = d
+            np.exp(d, out=d)
+            if a <= k < b:
+                d[k - a] = 0  # the max term, exactly 1, is kept out of the sum
+            return float(d.sum())
+
+        t = sum(_run(exp_sum, segs, n))
+        lp = np.log1p(t)
+        if want_lse:
+            O[r] = m if np.isinf(m) else m + lp
+        else:
+            o = O[r]
+            _run(lambda a, b: np.subtract(o[a:b], o.dtype.type(lp), out=o[a:b]), segs, n)
+
+
+def _log1p_rows(X, O, want_lse):
+    """log_softmax (``O`` of X's shape) or logsumexp (``O`` of shape (R,)) in the log1p form."""
+    R, n = X.shape
+    if n > SEGMENT:
+        return _log1p_long_rows(X, O, want_lse)
+
+    def block(a, b):
+        xb = X[a:b]
+        m = xb.max(axis=1, keepdims=True, initial=-np.inf)
+        scratch = np.empty_like(xb)
+        np.subtract(xb, m, out=scratch)
+        d = None if want_lse else O[a:b]
+        if d is not None:
+            d[...] = scratch
+        np.exp(scratch, out=scratch)
+        if n:
+            scratch[np.arange(b - a), xb.argmax(axis=1)] = 0  # the max term, exactly 1, is kept out of the sum
+        t = scratch.sum(axis=1, keepdims=True)
+        lp = np.log1p(t)
+        if want_lse:
+            O[a:b] = np.where(np.isinf(m), m, m + lp)[:, 0]
+        else:
+            np.subtract(d, lp, out=d)
+
+    rb = max(1, min(BLOCK_BYTES // max(n * X.itemsize, 1), R))
+    _run(block, [(r, min(r + rb, R)) for r in range(0, R, rb)], R * n)
+
+
+def _finish(O, moved_shape, axis, out):
+    res = np.moveaxis(O.reshape(moved_shape), -1, axis)
+    if out is not None and res is not out:
+        out[...] = res
+        return out
+    return res
+
+
+SMALL = 1 << 13  # below this many elements the blocking machinery costs more than it saves
+
+
+@register("softmax", "softmax.fast", "cache-blocked, threaded max-shifted softmax, one exp per element")
+def softmax(x, axis=-1, out=None):
+    if x.size <= SMALL:
+        e = np.exp(x - np.max(x, axis=axis, keepdims=True, initial=-np.inf), out=out)
+        return np.divide(e, np.sum(e, axis=axis, keepdims=True), out=e)
+    X, moved = _as_rows(x, axis)
+    use_out = out is not None and axis in (-1, x.ndim - 1) and out.flags.c_contiguous
+    O = out.reshape(X.shape) if use_out else np.empty_like(X)
+    _softmax_rows(X, O)
+    return out if use_out else _finish(O, moved, axis, out)
+
+
+@register("log_softmax", "log_softmax.fast", "cache-blocked, threaded log1p-form log_softmax, one exp per element")
+def log_softmax(x, axis=-1, out=None):
+    X, moved = _as_rows(x, axis)
+    use_out = out is not None and axis in (-1, x.ndim - 1) and out.flags.c_contiguous
+    O = out.reshape(X.shape) if use_out else np.empty_like(X)
+    _log1p_rows(X, O, want_lse=False)
+    return out if use_out else _finish(O, moved, axis, out)
+
+
+@register("logsumexp", "logsumexp.fast", "cache-blocked, threaded log1p-form logsumexp, one exp per element")
+def logsumexp(x, axis=-1, out=None):
+    X, moved = _as_rows(x, axis)
+    O = np.empty(X.shape[0], dtype=X.dtype) if out is None else out.reshape(-1)
+    _log1p_rows(X, O, want_lse=True)
+    res = O.reshape(moved[:-1])
+    return res if out is None else out

@@ -1,0 +1,126 @@
+"""The benchmark sweep: every implementation x shape x dtype, timed interleaved with the roofline cases.
+
+For each (shape, dtype) one input array is made (logits ~ N(0, 3^2); targets for the losses), the copy and exp
+roofs are timed in the same interleaved rounds as every implementation, and each result row says how the
+implementation compares to both.  Implementations whose function accepts ``out=`` are timed with a
+preallocated output and, separately, allocating.  PyTorch is timed at one thread and at all threads.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+
+import numpy as np
+
+from ..arraylib import to_library
+from ..functions import get
+from ..verify import dtypes_for
+from . import roofline, timing
+
+DEFAULT_SHAPES = [(1, 1 << 24), (4096, 4096), (1 << 16, 128), (1 << 20, 10), (10,), (1000,), (100, 100)]
+DEFAULT_FUNCTIONS = ["softmax", "log_softmax", "logsumexp", "sigmoid", "log_sigmoid"]
+
+
+def parse_shape(text: str) -> tuple:
+    from ..errors import UsageError
+
+    try:
+        shape = tuple(int(s) for s in text.lower().replace("*", "x").split("x"))
+    except ValueError:
+        raise UsageError(f"bad shape {text!r}: write it like 4096x4096 or 1000") from None
+    if not shape or any(s < 1 for s in shape):
+        raise UsageError(f"bad shape {text!r}: every dimension must be >= 1")
+    return shape
+
+
+def _args(function: str, x: np.ndarray, rng):
+    kind = get(function).kind
+    if kind == "bce":
+        return (x, rng.uniform(0, 1, x.shape).astype(x.dtype)), {}
+    if kind == "ce":
+        X = x.reshape(-1, x.shape[-1])
+        return (X, rng.integers(0, X.shape[1], X.shape[0])), {}
+    if kind in ("axis", "reduce"):
+        return (x,), {"axis": -1}
+    return (x,), {}
+
+
+def _takes_out(fn) -> bool:
+    try:
+        return "out" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _threads(impl) -> int:
+    if impl.name.endswith(".fast"):
+        from implementations import fast_cpu
+
+        return fast_cpu.THREADS
+    return 1
+
+
+def _cases_for(impl, args, kwargs):
+    """(label, threads, alloc, callable) for one implementation."""
+    lib_args = [to_library(a, impl.library) for a in args]
+    out = []
+    if impl.library == "torch":
+        import torch
+
+        for k in sorted({1, os.cpu_count() or 1}):
+            def call(k=k):
+                torch.set_num_threads(k)
+                impl.fn(*lib_args, **kwargs)
+            out.append((f"{impl.name}[threads={k}]", k, "allocating", call))
+        return out
+    if _takes_out(impl.fn):
+        res = np.empty_like(impl.fn(*lib_args, **kwargs))
+        out.append((impl.name, _threads(impl), "out=", lambda: impl.fn(*lib_args, out=res, **kwargs)))
+    out.append((impl.name, _threads(impl), "allocating", lambda: impl.fn(*lib_args, **kwargs)))
+    return out
+
+
+def run(impls, shapes, dtypes, *, repeats: int = 5, warmup: int = 1, progress=None, seed: int = 0):
+    """Time ``impls`` at every shape and dtype; returns a pandas DataFrame (``stability.bench.table.COLUMNS``)."""
+    import pandas as pd
+
+    rows = []
+    rng = np.random.default_rng(seed)
+    for shape in shapes:
+        for dtype in dtypes:
+            x = rng.normal(0, 3, shape).astype(dtype)
+            cases = dict(roofline.cases(x))
+            meta = {}
+            for impl in impls:
+                if dtype not in dtypes_for(impl, [dtype]):
+                    continue
+                args, kwargs = _args(impl.function, x, rng)
+                with np.errstate(all="ignore"):
+                    for label, threads, alloc, call in _cases_for(impl, args, kwargs):
+                        key = f"{label}|{alloc}"
+                        cases[key] = call
+                        meta[key] = (impl, label, threads, alloc)
+            with np.errstate(all="ignore"):
+                times = timing.interleaved(cases, repeats=repeats, warmup=warmup)
+            copy = timing.summary(times["roof.copy"])["median_s"]
+            exp = timing.summary(times["roof.exp"])["median_s"]
+            copy_gbps = 2 * x.nbytes / copy / 1e9
+            exp_rate = x.size / exp
+            for key, (impl, label, threads, alloc) in meta.items():
+                st = timing.summary(times[key])
+                moved = roofline.bytes_moved(impl.function, x)
+                rows.append({
+                    "function": impl.function, "implementation": label, "library": impl.library, "device": "cpu",
+                    "shape": "x".join(map(str, shape)), "dtype": dtype, "elements": int(x.size), "alloc": alloc,
+                    "threads": threads, **st,
+                    "gbps": moved / st["median_s"] / 1e9, "frac_copy": copy / st["median_s"] * moved / (2 * x.nbytes),
+                    "elements_per_s": x.size / st["median_s"], "frac_exp": exp / st["median_s"],
+                    "bound": "exp" if exp > copy else "memory", "copy_gbps": copy_gbps,
+                    "exp_elements_per_s": exp_rate,
+                })
+            if progress is not None:
+                progress(1)
+    from .table import COLUMNS
+
+    return pd.DataFrame(rows, columns=COLUMNS)

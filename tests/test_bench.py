@@ -1,0 +1,59 @@
+"""The bench sweep and CLI on tiny shapes: the table's columns, the roofline, bad input.  (No timing asserts.)"""
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from stability import registry
+from stability.bench import sweep, table, timing
+from stability.errors import UsageError
+
+
+def test_interleaved_runs_every_case_in_turn():
+    order = []
+    times = timing.interleaved({"a": lambda: order.append("a"), "b": lambda: order.append("b")}, repeats=3, warmup=1)
+    assert order == ["a", "b"] * 4 and all(len(t) == 3 for t in times.values())
+
+
+def test_sweep_table(tmp_path):
+    impls = [registry.resolve("softmax.fast"), registry.resolve("softmax.shifted"), registry.resolve("logsumexp.fast")]
+    df = sweep.run(impls, [(8, 16), (100,)], ["float32"], repeats=2, warmup=0)
+    assert list(df.columns) == table.COLUMNS
+    assert set(df.alloc[df.implementation == "softmax.fast"]) == {"out=", "allocating"}
+    assert set(df.alloc[df.implementation == "softmax.shifted"]) == {"allocating"}
+    assert (df.median_s > 0).all() and (df.bound.isin(["exp", "memory"])).all()
+    for path in (tmp_path / "b.csv",):
+        table.save(df, path)
+        back = table.load(path)
+        pd.testing.assert_frame_equal(back[["implementation", "shape"]], df[["implementation", "shape"]])
+
+
+@pytest.mark.parametrize("text", ["0x3", "4096xx", "abc"])
+def test_bad_shapes(text):
+    with pytest.raises(UsageError, match="bad shape"):
+        sweep.parse_shape(text)
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "stability", "bench", *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_bench_cli_writes_the_table(tmp_path):
+    out = tmp_path / "bench.csv"
+    r = _cli("--function", "softmax", "--impl", "softmax.fast", "--shape", "64x64", "--dtype", "float32",
+             "--repeats", "2", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    df = table.load(out)
+    assert set(df.implementation) == {"softmax.fast"} and "bench table written" in r.stdout
+
+
+@pytest.mark.parametrize("args,msg", [(["--shape", "0"], "bad shape"), (["--dtype", "int3"], "unsupported dtype"),
+                                      (["--impl", "softmax.fast"], "exactly one --function"),
+                                      (["--function", "nope"], "unknown function")])
+def test_bench_cli_usage_errors(args, msg, tmp_path):
+    r = _cli(*args, "--out", str(tmp_path / "x.csv"))
+    assert r.returncode == 2 and msg in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "x.csv").exists()
