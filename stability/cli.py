@@ -59,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="build/bench.csv", help="CSV, or Parquet with a .parquet suffix "
                    "(default build/bench.csv)")
 
+    pp = sub.add_parser("paper", help="reproduce Blanchard, Higham & Higham (2021), Sec. 6: MNIST logits in fp16 "
+                        "and bfloat16")
+    pp.add_argument("--format", action="append", default=[], choices=["float16", "bfloat16"],
+                    help="repeatable; default both")
+    pp.add_argument("--json", metavar="PATH", help="write the summary rows to PATH (atomically)")
+
     ls = sub.add_parser("list", help="list the registered implementations")
     ls.add_argument("--function", help="only this function's")
     ls.add_argument("--json", action="store_true", help="print JSON")
@@ -188,6 +194,21 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+def _cmd_paper(args) -> int:
+    from . import paper
+
+    results = [paper.run(f) for f in (args.format or ["float16", "bfloat16"])]
+    print(paper.table(results))
+    fp16 = [r for r in results if r.fmt == "float16"]
+    if fp16:
+        got = {k: fp16[0].overflows[k] for k in paper.PUBLISHED_OVERFLOWS_FP16}
+        print(f"published (fp16): {paper.PUBLISHED_OVERFLOWS_FP16}; reproduced: {got}")
+    if args.json:
+        path = atomic_write_json(args.json, [row for r in results for row in r.summary()])
+        print(f"summary written to {path}")
+    return 0
+
+
 def get_kind(name):
     return functions.get(name).kind
 
@@ -200,6 +221,8 @@ def main(argv=None) -> int:
             return _cmd_list(args)
         if args.command == "bench":
             return _cmd_bench(args)
+        if args.command == "paper":
+            return _cmd_paper(args)
         return _cmd_verify(args)
     except UsageError as exc:
         print(f"stability: error: {exc}", file=sys.stderr)
