@@ -59,6 +59,16 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="build/bench.csv", help="CSV, or Parquet with a .parquet suffix "
                    "(default build/bench.csv)")
 
+    se = sub.add_parser("search", help="drive Hypothesis towards the largest stability ratio (worst cases)")
+    se.add_argument("--function", required=True)
+    se.add_argument("--impl", required=True, metavar="SPEC")
+    se.add_argument("--budget", type=int, default=400, help="examples in all, split over the families")
+    se.add_argument("--dtype", action="append", default=[], help="repeatable; default float32 and float64")
+    se.add_argument("--seed", type=int, default=0)
+    se.add_argument("--database", default="build/.hypothesis-search",
+                    help="Hypothesis example database kept between runs ('' for none)")
+    se.add_argument("--json", metavar="PATH", help="write the worst inputs to PATH (atomically)")
+
     pp = sub.add_parser("paper", help="reproduce Blanchard, Higham & Higham (2021), Sec. 6: MNIST logits in fp16 "
                         "and bfloat16")
     pp.add_argument("--format", action="append", default=[], choices=["float16", "bfloat16"],
@@ -194,6 +204,28 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+def _cmd_search(args) -> int:
+    from .search import search
+    from .verify import dtypes_for
+
+    fn = functions.get(args.function)
+    impl = registry.resolve(args.impl, fn.name)
+    if args.budget < 1:
+        raise UsageError("--budget must be at least 1")
+    results = []
+    for dtype in dtypes_for(impl, args.dtype):
+        res = search(impl, dtype, budget=args.budget, seed=args.seed, database=args.database or None)
+        results.append(res)
+        print(f"{impl.name} {dtype}: worst stability ratio {_fmt_num(res.max_ratio)}")
+        for w in res.worst:
+            print(f"  ratio {_fmt_num(w['ratio']):>8}  {_fmt_num(w['ulp']):>8} ULP  {w['family']:<10} "
+                  f"{'shrunk ' if w['shrunk'] else ''}input {w['input']}")
+    if args.json:
+        path = atomic_write_json(args.json, [r.as_dict() for r in results])
+        print(f"worst inputs written to {path}")
+    return 0
+
+
 def _cmd_paper(args) -> int:
     from . import paper
 
@@ -223,6 +255,8 @@ def main(argv=None) -> int:
             return _cmd_bench(args)
         if args.command == "paper":
             return _cmd_paper(args)
+        if args.command == "search":
+            return _cmd_search(args)
         return _cmd_verify(args)
     except UsageError as exc:
         print(f"stability: error: {exc}", file=sys.stderr)

@@ -1,0 +1,100 @@
+"""Worst-case search: drive Hypothesis towards the largest stability ratio.
+
+Random fuzzing (``verify``) finds the common failures; this looks for the *worst* input.  Every family of the
+function is searched with ``hypothesis.target(ratio)``, which makes Hypothesis hill-climb from its best examples
+towards larger ratios, and the bit-pattern family samples every exponent uniformly (Herbie's sampling).  The
+example database (``--database``, default ``build/.hypothesis-search``) is kept between runs, so a second search
+starts from the best inputs of the first.  An input whose ratio exceeds 1 fails the verdict: Hypothesis then
+shrinks it, and the search reports that minimal failing input; otherwise it reports the highest ratios seen.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, given, seed as hseed, settings, target
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+from . import strategies
+from .metrics import DEFAULT_TOLERANCE, Tolerance
+from .registry import Implementation
+from .verify import _counterexample, _json_safe, run_call
+
+
+class _Failed(AssertionError):
+    pass
+
+
+@dataclass
+class SearchResult:
+    implementation: str
+    function: str
+    dtype: str
+    budget: int
+    worst: list = field(default_factory=list)  # dicts, highest ratio first
+
+    @property
+    def max_ratio(self) -> float:
+        return self.worst[0]["ratio"] if self.worst else 0.0
+
+    def as_dict(self) -> dict:
+        return _json_safe({"implementation": self.implementation, "function": self.function, "dtype": self.dtype,
+                           "budget": self.budget, "max_ratio": self.max_ratio, "worst": self.worst})
+
+
+def search(impl: Implementation, dtype: str, *, budget: int = 400, seed: int = 0, keep: int = 5,
+           database: str | None = "build/.hypothesis-search", tolerance: Tolerance = DEFAULT_TOLERANCE,
+           families=None) -> SearchResult:
+    """Search every family of ``impl``'s function with ``budget`` examples in all; the ``keep`` worst inputs."""
+    fams = tuple(families) if families else strategies.families(impl.function)
+    per = max(10, budget // len(fams))
+    db = DirectoryBasedExampleDatabase(database) if database else None
+    heap: list = []  # (ratio, counter, record)
+    counter = 0
+    result = SearchResult(impl.name, impl.function, dtype, budget)
+    for fam in fams:
+        strat = strategies.inputs(impl.function, dtype, family=fam)
+        failing: dict = {}
+
+        @settings(max_examples=per, database=db, deadline=None, derandomize=False, report_multiple_bugs=False,
+                  phases=(Phase.reuse, Phase.generate, Phase.target, Phase.shrink), print_blob=False,
+                  suppress_health_check=list(HealthCheck))
+        @hseed(seed)
+        @given(strat)
+        def probe(ex):
+            nonlocal counter
+            out = run_call(impl, ex.args, ex.kwargs, tolerance)
+            ratio = out.max_ratio if math.isfinite(out.max_ratio) else 1e300
+            target(min(ratio, 1e300), label="stability ratio")
+            counter += 1
+            rec = (ratio, counter, (ex, out))
+            if len(heap) < keep:
+                heapq.heappush(heap, rec)
+            elif ratio > heap[0][0]:
+                heapq.heapreplace(heap, rec)
+            if not out.ok:
+                failing.update(ex=ex, out=out)
+                raise _Failed(out.reason)
+
+        # a distinct database key per implementation, dtype and family
+        probe.hypothesis.inner_test._hypothesis_internal_add_digest = f"{impl.name}|{dtype}|{fam}".encode()
+        try:
+            probe()
+        except _Failed:
+            ex, out = failing["ex"], failing["out"]
+            ce = _counterexample(impl, fam, ex.args, ex.kwargs, out)
+            ce.update(ratio=out.max_ratio, ulp=out.max_ulp, shrunk=True)
+            result.worst.append(ce)
+    seen = {tuple(map(str, w["input"])) for w in result.worst}
+    for ratio, _, (ex, out) in sorted(heap, key=lambda r: -r[0]):
+        ce = _counterexample(impl, ex.family, ex.args, ex.kwargs, out)
+        if tuple(map(str, ce["input"])) in seen:
+            continue
+        ce.update(ratio=out.max_ratio, ulp=out.max_ulp, shrunk=False)
+        result.worst.append(ce)
+    result.worst.sort(key=lambda w: -(w["ratio"] if np.isfinite(w["ratio"]) else 1e308))
+    result.worst = result.worst[:keep]
+    return result
