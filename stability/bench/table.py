@@ -3,9 +3,9 @@ Parquet (when pyarrow is installed and the path ends in .parquet), read back by 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
+
+from ..io import atomic_write
 
 COLUMNS = ["function", "implementation", "library", "device", "shape", "dtype", "elements", "alloc", "threads",
            "median_s", "min_s", "max_s", "repeats", "gbps", "frac_copy", "elements_per_s", "frac_exp", "bound",
@@ -13,22 +13,9 @@ COLUMNS = ["function", "implementation", "library", "device", "shape", "dtype", 
 
 
 def save(df, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        if path.suffix == ".parquet":
-            df.to_parquet(tmp, index=False)
-        else:
-            df.to_csv(tmp, index=False)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    """Write the table atomically: Parquet for a .parquet path, CSV otherwise."""
+    parquet = Path(path).suffix == ".parquet"
+    return atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False) if parquet else df.to_csv(tmp, index=False))
 
 
 def load(path):
@@ -37,8 +24,3 @@ def load(path):
     path = Path(path)
     return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
