@@ -113,13 +113,18 @@ def reproducer(spec: str, function: str, args, kwargs) -> str:
 
 @dataclass
 class Outcome:
-    """One call judged: the judgement (None when the call itself failed) and a reason when it did."""
+    """One call judged: the verdict, the worst errors, a reason when it failed; ``details`` (expected, got, ULPs,
+    kappa) are built only when asked for, since most calls pass and nobody reads them."""
 
     ok: bool
     max_ulp: float
     max_ratio: float
     reason: str = ""
-    details: dict | None = None
+    _parts: tuple = ()
+
+    @property
+    def details(self) -> dict:
+        return _details(*self._parts) if self._parts else {}
 
 
 def run_call(impl: Implementation, args, kwargs, tolerance: Tolerance = DEFAULT_TOLERANCE) -> Outcome:
@@ -133,20 +138,19 @@ def run_call(impl: Implementation, args, kwargs, tolerance: Tolerance = DEFAULT_
             out = impl.fn(*lib_args, **kwargs)
     except Exception as exc:  # user code: any failure is a verdict, never a crash of the suite
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        return Outcome(False, math.inf, math.inf, f"raised {tb}", _details(ref, None, None))
+        return Outcome(False, math.inf, math.inf, f"raised {tb}", (ref, None, None))
     got = to_numpy(out)
     if got is None:
         return Outcome(False, math.inf, math.inf, f"returned a {type(out).__name__}, not an array",
-                       _details(ref, None, None))
+                       (ref, None, None))
     if got.shape != expected_shape:
         return Outcome(False, math.inf, math.inf, f"returned shape {got.shape}, expected {expected_shape}",
-                       _details(ref, None, None))
+                       (ref, None, None))
     if got.dtype != dtype:
-        return Outcome(False, math.inf, math.inf, f"returned dtype {got.dtype} for {dtype} input",
-                       _details(ref, got, None))
+        return Outcome(False, math.inf, math.inf, f"returned dtype {got.dtype} for {dtype} input", (ref, got, None))
     j = judge(got, ref, tolerance)
     reason = "" if j.ok else "error beyond the allowance"
-    return Outcome(j.ok, j.max_ulp, j.max_ratio, reason, _details(ref, got, j))
+    return Outcome(j.ok, j.max_ulp, j.max_ratio, reason, (ref, got, j))
 
 
 def _details(ref, got, j) -> dict:
