@@ -32,7 +32,7 @@ if _have("scipy"):
         lambda x, axis=-1: _sp.logsumexp(x, axis=axis))
     # measured: expit gives 0 where the answer is subnormal (x = -89 in float32: 2.2e-39, 1.6e6 ULP, kappa 89)
     register("sigmoid", "scipy.expit", "scipy.special.expit", library="scipy", origin="peer",
-             dtypes=("float32", "float64"), unstable_on=("thresholds",))(
+             dtypes=("float32", "float64"), unstable_on=("thresholds", "wide", "bits"))(
         lambda x: _sp.expit(x))
     register("log_sigmoid", "scipy.log_expit", "scipy.special.log_expit", library="scipy", origin="peer",
              dtypes=("float32", "float64"))(lambda x: _sp.log_expit(x))

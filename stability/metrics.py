@@ -55,7 +55,8 @@ class Tolerance:
                 raise UsageError(f"Tolerance.{name} must be a finite number >= 0, got {v!r}")
 
     def allowance(self, n: int, kappa) -> np.ndarray:
-        return self.a0 + self.a1 * np.log2(max(n, 1)) + self.b * np.asarray(kappa)
+        with np.errstate(over="ignore"):  # an infinite or huge kappa forgives everything but special values
+            return self.a0 + self.a1 * np.log2(max(n, 1)) + self.b * np.asarray(kappa)
 
 
 DEFAULT_TOLERANCE = Tolerance()
