@@ -56,9 +56,22 @@ def _as_rows(x, axis):
     return np.ascontiguousarray(xm).reshape(-1, xm.shape[-1]) if xm.size else xm.reshape(-1, xm.shape[-1]), xm.shape
 
 
+def _segments(n):
+    return [(a, min(a + SEGMENT, n)) for a in range(0, n, SEGMENT)]
+
+
 def _long_row_max(row):
-    segs = [(a, min(a + SEGMENT, row.size)) for a in range(0, row.size, SEGMENT)]
-    return max(_run(lambda a, b: row[a:b].max(), segs, row.size), default=-np.inf)
+    """``(max, first index of the max)`` of a long row, segments in parallel (one pass)."""
+
+    def seg(a, b):
+        k = int(np.argmax(row[a:b]))
+        return row[a + k], a + k
+
+    best = _run(seg, _segments(row.size), row.size)
+    m = max(v for v, _ in best)
+    if np.isnan(m) or any(np.isnan(v) for v, _ in best):
+        return np.nan, next(k for v, k in best if np.isnan(v))
+    return m, next(k for v, k in best if v == m)
 
 
 def _softmax_rows(X, O):
@@ -66,8 +79,8 @@ def _softmax_rows(X, O):
     if n > SEGMENT:
         for r in range(R):
             x, o = X[r], O[r]
-            m = _long_row_max(x)
-            segs = [(a, min(a + SEGMENT, n)) for a in range(0, n, SEGMENT)]
+            m, _ = _long_row_max(x)
+            segs = _segments(n)
 
             def exp_sum(a, b):
                 np.subtract(x[a:b], m, out=o[a:b])
@@ -90,11 +103,10 @@ def _softmax_rows(X, O):
 
 def _log1p_long_rows(X, O, want_lse):
     R, n = X.shape
-    segs = [(a, min(a + SEGMENT, n)) for a in range(0, n, SEGMENT)]
+    segs = _segments(n)
     for r in range(R):
         x = X[r]
-        m = _long_row_max(x)
-        k = int(np.argmax(x))
+        m, k = _long_row_max(x)
 
         def exp_sum(a, b):
             d = np.subtract(x[a:b], m)  # a segment-sized scratch
@@ -124,11 +136,9 @@ def _log1p_rows(X, O, want_lse):
         xb = X[a:b]
         m = xb.max(axis=1, keepdims=True, initial=-np.inf)
         scratch = np.empty_like(xb)
-        np.subtract(xb, m, out=scratch)
-        d = None if want_lse else O[a:b]
-        if d is not None:
-            d[...] = scratch
-        np.exp(scratch, out=scratch)
+        d = scratch if want_lse else O[a:b]  # log_softmax keeps x - m in its output
+        np.subtract(xb, m, out=d)
+        np.exp(d, out=scratch)
         if n:
             scratch[np.arange(b - a), xb.argmax(axis=1)] = 0  # the max term, exactly 1, is kept out of the sum
         t = scratch.sum(axis=1, keepdims=True)
@@ -138,8 +148,7 @@ def _log1p_rows(X, O, want_lse):
         else:
             np.subtract(d, lp, out=d)
 
-    rb = max(1, min(BLOCK_BYTES // max(n * X.itemsize, 1), R))
-    _run(block, [(r, min(r + rb, R)) for r in range(0, R, rb)], R * n)
+    _run(block, _row_ranges(R, n, X.itemsize), R * n)
 
 
 def _finish(O, moved_shape, axis, out):
