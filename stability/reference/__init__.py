@@ -124,6 +124,14 @@ def _chunks(idx: np.ndarray, per_item: int):
         yield idx[i : i + step]
 
 
+def _put(dst, ch, mask, src):
+    """``dst[k][ch][mask] = src[k][mask]`` for each array pair (``dst[ch]`` is a copy under fancy indexing)."""
+    for d, s in zip(dst, src):
+        sub = d[ch]
+        sub[mask] = s[mask]
+        d[ch] = sub
+
+
 def _settle(formula, make_args, items, n_out, fmt, stats, method):
     """Run the tiers over ``items``; returns (value, hi, lo) arrays of shape (len(items), n_out)."""
     R = items.size
@@ -141,9 +149,7 @@ def _settle(formula, make_args, items, n_out, fmt, stats, method):
             h, l, r = (a.reshape(ch.size, n_out) for a in (h, l, r))
             rounded, ok = certify(h, l, r, fmt)
             new = ok & ~done[ch]
-            sub_v, sub_h, sub_l = value[ch], hi[ch], lo[ch]
-            sub_v[new], sub_h[new], sub_l[new] = rounded[new], h[new], l[new]
-            value[ch], hi[ch], lo[ch] = sub_v, sub_h, sub_l
+            _put((value, hi, lo), ch, new, (rounded, h, l))
             done[ch] |= ok
             stats[backend.name] = stats.get(backend.name, 0) + int(new.sum())
         pending = np.flatnonzero(~done.all(axis=1))
@@ -154,9 +160,7 @@ def _settle(formula, make_args, items, n_out, fmt, stats, method):
             v, h, l = settle(formula, make_args(items[ch]), fmt)
             v, h, l = (a.reshape(ch.size, n_out) for a in (v, h, l))
             need = ~done[ch]
-            sub_v, sub_h, sub_l = value[ch], hi[ch], lo[ch]
-            sub_v[need], sub_h[need], sub_l[need] = v[need], h[need], l[need]
-            value[ch], hi[ch], lo[ch] = sub_v, sub_h, sub_l
+            _put((value, hi, lo), ch, need, (v, h, l))
             stats["mpmath"] = stats.get("mpmath", 0) + int(need.sum())
     return value, hi, lo
 
@@ -207,15 +211,8 @@ def _axis_reference(call: Call, X, targets, with_kappa, method):
             tg = None if targets is None else targets[items]
             kappa[items] = condition.axis_kappa(fn, Xf[items], neg[items], exact, tg).reshape(items.size, n_out)
         if call.function.kind == "axis" and neg.any():  # masked entries: exactly 0 (softmax) or -inf
-            masked = neg[items]
-            fill = 0.0 if fn == "softmax" else -np.inf
-            for arr in (value, hi):
-                sub = arr[items]
-                sub[masked] = fill
-                arr[items] = sub
-            sub = lo[items]
-            sub[masked] = 0.0
-            lo[items] = sub
+            fill = np.full((items.size, n_out), 0.0 if fn == "softmax" else -np.inf)
+            _put((value, hi, lo), items, neg[items], (fill, fill, np.zeros_like(fill)))
     return Reference(call, value, hi, lo, kappa, case, max(n, 1), alternatives, stats)
 
 
