@@ -17,6 +17,7 @@ plain counterparts.  Each function takes ``out=`` for a preallocated result.
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -53,7 +54,7 @@ def _row_ranges(R, n, itemsize):
 def _as_rows(x, axis):
     """(R, n) rows view (a copy only when the axis is not the last contiguous one) and the moved shape."""
     xm = np.moveaxis(np.asarray(x), axis, -1)
-    return np.ascontiguousarray(xm).reshape(-1, xm.shape[-1]) if xm.size else xm.reshape(-1, xm.shape[-1]), xm.shape
+    return np.ascontiguousarray(xm).reshape(math.prod(xm.shape[:-1]), xm.shape[-1]), xm.shape
 
 
 def _segments(n):
@@ -179,7 +180,8 @@ def log_softmax(x, axis=-1, out=None):
     X, moved = _as_rows(x, axis)
     use_out = out is not None and axis in (-1, x.ndim - 1) and out.flags.c_contiguous
     O = out.reshape(X.shape) if use_out else np.empty_like(X)
-    _log1p_rows(X, O, want_lse=False)
+    if X.size:
+        _log1p_rows(X, O, want_lse=False)
     return out if use_out else _finish(O, moved, axis, out)
 
 
@@ -187,6 +189,9 @@ def log_softmax(x, axis=-1, out=None):
 def logsumexp(x, axis=-1, out=None):
     X, moved = _as_rows(x, axis)
     O = np.empty(X.shape[0], dtype=X.dtype) if out is None else out.reshape(-1)
-    _log1p_rows(X, O, want_lse=True)
+    if X.shape[1] == 0:  # the empty sum: log 0
+        O[...] = -np.inf
+    else:
+        _log1p_rows(X, O, want_lse=True)
     res = O.reshape(moved[:-1])
     return res if out is None else out

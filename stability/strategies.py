@@ -51,6 +51,7 @@ AXIS_FAMILIES = ("standard", "wide", "offset", "overflow", "underflow", "dominan
                  "ascending", "masked", "posinf", "nan", "tiny", "bits")
 ELEMENT_FAMILIES = ("standard", "wide", "thresholds", "tiny", "special", "bits")
 SLOW_FAMILIES = ("long",)
+EMPTY_FAMILY = "empty"  # an empty reduction axis: softmax-like functions only (cross-entropy has no 0-class case)
 
 
 @dataclass
@@ -67,7 +68,8 @@ def families(function: str, *, slow: bool = False) -> tuple[str, ...]:
     fn = get(function)
     if fn.kind in ("elementwise", "bce"):
         return ELEMENT_FAMILIES
-    return AXIS_FAMILIES + (SLOW_FAMILIES if slow else ())
+    empty = (EMPTY_FAMILY,) if fn.kind in ("axis", "reduce") else ()
+    return AXIS_FAMILIES + empty + (SLOW_FAMILIES if slow else ())
 
 
 def _cast(values, dtype: str) -> np.ndarray:
@@ -188,14 +190,16 @@ def _axis_input(draw, dtype, family, max_side):
     shape, axis = draw(_shape_and_axis(max_side, family == "long"))
     moved = list(shape)
     n = moved.pop(axis)
+    if family == EMPTY_FAMILY:
+        n = 0
     rows = int(np.prod(moved)) if moved else 1
     if family == "long":  # 10^5 values are too many to draw one by one: a drawn seed makes them
         seed = draw(st.integers(0, 2**32 - 1))
         vals = np.random.default_rng(seed).normal(0, 8, (rows, n))
-    elif rows:
+    elif rows and n:
         vals = np.stack([draw(_row_values(dtype, family, n)) for _ in range(rows)])
     else:
-        vals = np.zeros((0, n))
+        vals = np.zeros((rows, n))
     x = np.moveaxis(vals.reshape(moved + [n]), -1, axis)
     x = _cast(x, dtype)
     if draw(st.booleans()) and x.ndim >= 2:  # a non-contiguous view: the same values, transposed storage
