@@ -42,7 +42,13 @@ def _pool() -> ThreadPoolExecutor:
 def _run(fn, ranges, total):
     """Call ``fn(a, b)`` over the ranges, in parallel when the work is large enough."""
     if THREADS > 1 and total >= PARALLEL_MIN and len(ranges) > 1:
-        return list(_pool().map(lambda r: fn(*r), ranges))
+        state = np.geterr()  # NumPy's error state is per thread: the workers take the caller's
+
+        def call(r):
+            with np.errstate(**state):
+                return fn(*r)
+
+        return list(_pool().map(call, ranges))
     return [fn(a, b) for a, b in ranges]
 
 

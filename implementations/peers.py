@@ -20,14 +20,13 @@ def _have(module):
 if _have("scipy"):
     import scipy.special as _sp
 
-    # measured: raises on an empty axis ("zero-size array to reduction operation maximum")
-    register("softmax", "scipy.softmax", "scipy.special.softmax", library="scipy", origin="peer",
-             unstable_on=("empty",))(
+    # raises on an empty axis ("zero-size array to reduction operation maximum"): the opt-in `empty` family
+    register("softmax", "scipy.softmax", "scipy.special.softmax", library="scipy", origin="peer")(
         lambda x, axis=-1: _sp.softmax(x, axis=axis))
     # measured: (x - max) - log(sum), the log loses a tiny sum at the dominant entry; raises on an empty axis
     register("log_softmax", "scipy.log_softmax", "scipy.special.log_softmax", library="scipy", origin="peer",
              unstable_on=("dominant", "standard", "overflow", "ascending", "masked", "posinf", "nan", "bits", "wide",
-                          "underflow", "offset", "ties", "empty"))(lambda x, axis=-1: _sp.log_softmax(x, axis=axis))
+                          "underflow", "offset", "ties"))(lambda x, axis=-1: _sp.log_softmax(x, axis=axis))
     # logsumexp returns float64 for bfloat16 input (a dtype-contract failure): judged on the dtypes it keeps
     register("logsumexp", "scipy.logsumexp", "scipy.special.logsumexp", library="scipy", origin="peer",
              dtypes=("float16", "float32", "float64"))(

@@ -29,7 +29,7 @@ import numpy as np
 
 
 def _div(num, den):
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # huge or infinite kappa is data
         k = num / np.abs(den)
     return np.where(num == 0, 0.0, k)
 

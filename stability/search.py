@@ -20,6 +20,8 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 
 from . import strategies
 from .metrics import DEFAULT_TOLERANCE, Tolerance
+from .functions import get
+from .refine import climb, climb_each
 from .registry import Implementation
 from .verify import _counterexample, _json_safe, run_call
 
@@ -45,14 +47,52 @@ class SearchResult:
                            "budget": self.budget, "max_ratio": self.max_ratio, "worst": self.worst})
 
 
+def _positions(x, outcome, limit=8):
+    """Which entries of ``x`` to move first: those whose own output is worst (same-shape outputs), else the
+    largest in magnitude (a reduction's error comes from the entries that dominate it)."""
+    j, ref = outcome.judgement, outcome.reference
+    if j is not None and ref.output(j.ratio).shape == x.shape:
+        r = np.nan_to_num(ref.output(j.ratio).reshape(-1), nan=np.inf)
+        return list(np.argsort(-r, kind="stable")[:limit])
+    mag = np.nan_to_num(np.abs(x.astype(np.float64)).reshape(-1), nan=-1.0)
+    return list(np.argsort(-mag, kind="stable")[:limit])
+
+
+def _refine(impl, ex, outcome, tolerance, evals):
+    """Climb from one example (:mod:`stability.refine`); ``(args, outcome, evals used)``."""
+    args = ex.args
+    if args[0].size == 0 or not math.isfinite(outcome.max_ratio):
+        return args, outcome, 0
+
+    def score(x):
+        return run_call(impl, (x, *args[1:]), ex.kwargs, tolerance).max_ratio
+
+    def score_each(x):
+        out = run_call(impl, (x, *args[1:]), ex.kwargs, tolerance)
+        j = out.judgement
+        return np.full(x.shape, np.inf) if j is None else out.reference.output(j.ratio).reshape(x.shape)
+
+    if get(impl.function).kind in ("elementwise", "bce"):
+        x, used = climb_each(score_each, args[0], evals=evals)
+    else:
+        x, _, used = climb(score, args[0], _positions(args[0], outcome), evals=evals)
+    new_args = (x, *args[1:])
+    return new_args, run_call(impl, new_args, ex.kwargs, tolerance), used
+
+
 def search(impl: Implementation, dtype: str, *, budget: int = 400, seed: int = 0, keep: int = 5,
            database: str | None = "build/.hypothesis-search", tolerance: Tolerance = DEFAULT_TOLERANCE,
-           families=None) -> SearchResult:
-    """Search every family of ``impl``'s function with ``budget`` examples in all; the ``keep`` worst inputs."""
+           families=None, refine: int | None = None) -> SearchResult:
+    """Search every family of ``impl``'s function with ``budget`` examples in all; the ``keep`` worst inputs.
+
+    Then ``refine`` more calls (default: ``budget``) climb from each family's best example
+    (:mod:`stability.refine`): Hypothesis finds the neighbourhood of a bad region, the climb finds its peak.
+    """
     fams = tuple(families) if families else strategies.families(impl.function)
     per = max(10, budget // len(fams))
     db = DirectoryBasedExampleDatabase(database) if database else None
     heap: list = []  # (ratio, counter, record)
+    best: dict = {}  # family -> its best (ratio, counter, record): where the climbs start
     counter = 0
     result = SearchResult(impl.name, impl.function, dtype, budget)
     for fam in fams:
@@ -71,6 +111,8 @@ def search(impl: Implementation, dtype: str, *, budget: int = 400, seed: int = 0
             target(min(ratio, 1e300), label="stability ratio")
             counter += 1
             rec = (ratio, counter, (ex, out))
+            if ratio >= best.get(fam, (-1.0,))[0]:
+                best[fam] = rec
             if len(heap) < keep:
                 heapq.heappush(heap, rec)
             elif ratio > heap[0][0]:
@@ -87,6 +129,16 @@ def search(impl: Implementation, dtype: str, *, budget: int = 400, seed: int = 0
             ex, out = failing["ex"], failing["out"]
             ce = _counterexample(impl, fam, ex.args, ex.kwargs, out)
             ce.update(ratio=out.max_ratio, ulp=out.max_ulp, shrunk=True)
+            result.worst.append(ce)
+    evals = budget if refine is None else refine
+    for ratio, _, (ex, out) in sorted(best.values(), key=lambda r: -r[0]):
+        if evals <= 0:
+            break
+        new_args, new_out, used = _refine(impl, ex, out, tolerance, max(20, evals // len(best)))
+        evals -= used
+        if new_out.max_ratio > ratio:
+            ce = _counterexample(impl, ex.family, new_args, ex.kwargs, new_out)
+            ce.update(ratio=new_out.max_ratio, ulp=new_out.max_ulp, shrunk=False, refined=True)
             result.worst.append(ce)
     seen = {tuple(map(str, w["input"])) for w in result.worst}
     for ratio, _, (ex, out) in sorted(heap, key=lambda r: -r[0]):

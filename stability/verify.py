@@ -126,10 +126,26 @@ class Outcome:
     def details(self) -> dict:
         return _details(*self._parts) if self._parts else {}
 
+    @property
+    def got(self):
+        """The implementation's output as a NumPy array (None when it raised or returned no array)."""
+        return self._parts[1] if len(self._parts) > 1 else None
 
-def run_call(impl: Implementation, args, kwargs, tolerance: Tolerance = DEFAULT_TOLERANCE) -> Outcome:
-    """Call ``impl`` on NumPy ``args`` and judge the result against the reference."""
-    ref = reference.evaluate(impl.function, *args, **kwargs)
+    @property
+    def reference(self):
+        return self._parts[0] if self._parts else None
+
+    @property
+    def judgement(self):
+        """The per-output :class:`stability.metrics.Judgement` (ULPs, ratios), or None when the call failed
+        before it could be judged (it raised, or returned the wrong shape or dtype)."""
+        return self._parts[2] if len(self._parts) == 3 else None
+
+
+def run_call(impl: Implementation, args, kwargs, tolerance: Tolerance = DEFAULT_TOLERANCE, *, ref=None) -> Outcome:
+    """Call ``impl`` on NumPy ``args`` and judge the result against the reference (``ref``: the reference of these
+    very arguments, when the caller already has it)."""
+    ref = reference.evaluate(impl.function, *args, **kwargs) if ref is None else ref
     dtype = np.asarray(args[0]).dtype
     expected_shape = ref.call.output_shape()
     lib_args = [to_library(a, impl.library) for a in args]

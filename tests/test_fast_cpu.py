@@ -36,3 +36,15 @@ def test_out_argument_and_non_last_axis(name):
     out = np.empty(ref.output().shape, dtype=np.float32)
     res = impl.fn(x, axis=-1, out=out)
     assert res is out and judge(out, ref).ok
+
+
+@pytest.mark.parametrize("name", ["softmax.fast", "log_softmax.fast", "logsumexp.fast"])
+def test_empty_axis_follows_the_policy_instead_of_raising(name):
+    # regression: log_softmax.fast and logsumexp.fast raised "cannot reshape array of size 0" on a (1, 0) input,
+    # found by the report's special-values section
+    impl = registry.resolve(name)
+    rec = verify(impl, "float32", examples=10, families=["empty"])
+    assert rec.verdict == "pass", rec.counterexample
+    for shape, axis in (((3, 0), -1), ((0, 5), -1), ((2, 0, 3), 1)):
+        x = np.zeros(shape, dtype=np.float32)
+        assert judge(impl.fn(x, axis=axis), reference.evaluate(impl.function, x, axis=axis)).ok

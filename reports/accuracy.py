@@ -1,0 +1,133 @@
+"""Error against input scale, and the distribution of errors, for every implementation of a function.
+
+The literature's way to show accuracy (Blanchard, Higham & Higham 2021, Figs. 6.1-6.2; Higham, *Accuracy and
+Stability of Numerical Algorithms*, 2002) is the error of each algorithm as the input grows, beside the bound its
+analysis proves.  Here:
+
+* axis functions (softmax, log_softmax, logsumexp, cross_entropy): rows of ``n`` entries drawn from
+  N(0, s^2) for scales ``s = 2^-2 .. 2^k``; at each scale the largest and the median ULP error over all outputs;
+* elementwise functions: an even grid of ``x`` over the whole range where the function is interesting (through
+  exp overflow and underflow), errors taken in bins of neighbouring ``x``.
+
+ULP errors are measured against the exact value (``stability.metrics.ulp_error``).  A relative error of ``e``
+units of ``u`` is at most ``e`` ULPs of the output, so the bounds of BHH, stated in units of ``u``, are upper
+bounds on this scale too; they are drawn for the algorithm they are proved for (the max-shifted one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from stability import reference
+from stability.formats import format_of
+from stability.verify import run_call
+
+AXIS_FUNCTIONS = ("softmax", "log_softmax", "logsumexp", "cross_entropy")
+# how far x reaches for the elementwise grid: through exp overflow and into the subnormals
+_ELEMENT_REACH = {"float16": 20.0, "bfloat16": 110.0, "float32": 110.0, "float64": 750.0}
+BOUNDS = {  # function -> (label, bound in units of u for rows X with exact logsumexp y)
+    "logsumexp": ("BHH Thm 4.2 (shifted LSE)",
+                  lambda X, y, n: np.abs(y + n - X.min(axis=1)) / np.abs(y)),
+    "softmax": ("BHH Thm 4.3 (shifted softmax)",
+                lambda X, y, n: n + 2 + 2 * (X.max(axis=1) - X.min(axis=1))),
+}
+
+
+@dataclass
+class Curves:
+    function: str
+    dtype: str
+    xlabel: str
+    x: np.ndarray  # scale (axis functions) or bin centre (elementwise)
+    max_ulp: dict = field(default_factory=dict)  # implementation -> array over x
+    median_ulp: dict = field(default_factory=dict)
+    bits: dict = field(default_factory=dict)  # implementation -> log2(1 + ulp) of every output
+    bound: np.ndarray | None = None
+    bound_label: str = ""
+    failed_calls: dict = field(default_factory=dict)  # implementation -> reason, for calls that could not be judged
+
+
+def _dtype(name):
+    return format_of(name).dtype
+
+
+def _axis_inputs(function, dtype, rows, n, scales, rng):
+    dt = _dtype(dtype)
+    for s in scales:
+        X = (rng.standard_normal((rows, n)) * s).astype(dt)
+        if function == "cross_entropy":
+            yield s, (X, rng.integers(0, n, rows))
+        else:
+            yield s, (X,)
+
+
+def _element_inputs(function, dtype, points, bins):
+    dt = _dtype(dtype)
+    reach = _ELEMENT_REACH[dtype]
+    x = np.linspace(-reach, reach, points).astype(dt)
+    edges = np.linspace(0, points, bins + 1).astype(int)
+    for a, b in zip(edges[:-1], edges[1:]):
+        xs = x[a:b]
+        centre = float(np.mean(xs.astype(np.float64)))
+        if function == "binary_cross_entropy_with_logits":
+            yield centre, (xs, np.full(xs.shape, 0.25, dtype=dt))
+        else:
+            yield centre, (xs,)
+
+
+def curves(function: str, impls, dtype: str = "float32", *, quick: bool = False, seed: int = 0) -> Curves:
+    """Measure every implementation in ``impls`` (all of ``function``) over the scale sweep."""
+    rng = np.random.default_rng(seed)
+    if function in AXIS_FUNCTIONS:
+        top = 10 if quick else 14
+        scales = [2.0 ** k for k in range(-2, top + 1)]
+        inputs = list(_axis_inputs(function, dtype, 8 if quick else 32, 64, scales, rng))
+        xlabel = "scale s of the rows' entries, N(0, s²), 64 per row"
+    else:
+        inputs = list(_element_inputs(function, dtype, 800 if quick else 4000, 80 if quick else 200))
+        xlabel = "x" + (" (targets 0.25)" if function == "binary_cross_entropy_with_logits" else "")
+    out = Curves(function, dtype, xlabel, np.array([s for s, _ in inputs]))
+    refs = [reference.evaluate(function, *args) for _, args in inputs]
+    if function in BOUNDS and function in AXIS_FUNCTIONS:
+        label, rule = BOUNDS[function]
+        bound = []
+        for (_, args), ref in zip(inputs, refs):
+            X = args[0].astype(np.float64)
+            y = (reference.evaluate("logsumexp", args[0]).exact_hi[:, 0] if function == "softmax"
+                 else ref.exact_hi[:, 0])
+            with np.errstate(divide="ignore"):
+                bound.append(float(np.max(rule(X, y, X.shape[1]))))
+        out.bound, out.bound_label = np.array(bound), label
+    for impl in impls:
+        mx, md, bits = [], [], []
+        for (_, args), ref in zip(inputs, refs):
+            res = run_call(impl, args, {}, ref=ref)
+            j = res.judgement
+            if j is None:
+                out.failed_calls[impl.name] = res.reason
+                mx.append(np.inf)
+                md.append(np.inf)
+                continue
+            u = j.ulp.ravel()
+            mx.append(float(np.max(u)) if u.size else 0.0)
+            md.append(float(np.median(u)) if u.size else 0.0)
+            bits.append(np.log2(1.0 + u))
+        out.max_ulp[impl.name] = np.array(mx)
+        out.median_ulp[impl.name] = np.array(md)
+        out.bits[impl.name] = np.concatenate(bits) if bits else np.array([np.inf])
+    return out
+
+
+def distribution_table(c: Curves) -> list[dict]:
+    """Per implementation: quantiles of the bits of error over every output of the sweep."""
+    rows = []
+    for name, b in c.bits.items():
+        fin = b[np.isfinite(b)]
+        q = np.percentile(fin, [50, 90, 99]) if fin.size else [np.nan] * 3
+        rows.append({"implementation": name, "outputs": int(b.size), "median_bits": float(q[0]),
+                     "p90_bits": float(q[1]), "p99_bits": float(q[2]),
+                     "max_bits": float(np.max(b)) if b.size else np.nan,
+                     "wrong_special": int(np.sum(~np.isfinite(b)))})
+    return rows

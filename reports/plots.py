@@ -1,0 +1,172 @@
+"""The report's figures, drawn with matplotlib and returned as SVG text to inline in the page.
+
+Text stays text (``svg.fonttype: none``): small files, searchable, and every label is escaped by matplotlib's SVG
+writer, so an implementation named ``<script>`` draws as those characters.  Figures are made with
+:class:`matplotlib.figure.Figure` directly (no pyplot, no GUI backend, no global state).
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+
+import numpy as np
+
+_RC = {"svg.fonttype": "none", "font.size": 9, "axes.grid": True, "grid.alpha": 0.3}
+_salt = itertools.count()
+INF_LABEL = "inf / wrong special value"
+
+
+def _svg(fig) -> str:
+    import matplotlib
+
+    buf = io.StringIO()
+    with matplotlib.rc_context({**_RC, "svg.hashsalt": f"fig{next(_salt)}"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None}, dpi=110)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]  # drop the XML prolog and doctype: the SVG is inlined in HTML
+
+
+def _figure(w=7.0, h=3.6, **kw):
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(w, h), layout="constrained")
+        return fig, fig.subplots(**kw)
+
+
+def _clip_inf(values, cap):
+    v = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(v), v, cap), ~np.isfinite(v)
+
+
+def accuracy(c) -> str:
+    """Max ULP error against the input scale (or x), one line per implementation, the bound dashed."""
+    import matplotlib
+
+    with matplotlib.rc_context(_RC):
+        fig, ax = _figure()
+        finite = [v[np.isfinite(v)] for v in c.max_ulp.values()]
+        top = max([float(np.max(f)) for f in finite if f.size] + [1.0]) * 10
+        floor = 1e-2
+        for name, v in c.max_ulp.items():
+            y, bad = _clip_inf(v, top)
+            line, = ax.plot(c.x, np.maximum(y, floor), marker=".", ms=3, lw=1, label=name)
+            if bad.any():
+                ax.plot(c.x[bad], np.full(bad.sum(), top), "x", color=line.get_color(), ms=6)
+        if c.bound is not None:
+            ax.plot(c.x, c.bound, "k--", lw=1.2, label=c.bound_label + ", units of u")
+        if any(not np.isfinite(v).all() for v in c.max_ulp.values()):
+            ax.axhline(top, color="grey", lw=0.6)
+            ax.text(c.x[0], top, " " + INF_LABEL, va="bottom", fontsize=7, color="grey")
+        ax.set_yscale("log")
+        if c.function in ("softmax", "log_softmax", "logsumexp", "cross_entropy"):
+            ax.set_xscale("log", base=2)
+        ax.set_xlabel(c.xlabel)
+        ax.set_ylabel(f"max error, ULPs of {c.dtype} (floor {floor})")
+        ax.set_title(f"{c.function}, {c.dtype}: error against input scale")
+        ax.legend(fontsize=7, loc="upper left", ncols=2)
+        return _svg(fig)
+
+
+def distribution(c) -> str:
+    """Bits of error, log2(1 + ULPs), of every output of the sweep: one box per implementation."""
+    import matplotlib
+
+    names = list(c.bits)
+    with matplotlib.rc_context(_RC):
+        fig, ax = _figure(7.0, 0.35 * len(names) + 1.2)
+        cap = max([float(np.max(b[np.isfinite(b)])) for b in c.bits.values() if np.isfinite(b).any()] + [1.0]) + 2
+        data = [np.where(np.isfinite(b), b, cap) for b in c.bits.values()]
+        ax.boxplot(data, orientation="horizontal", whis=(1, 99), showfliers=True, flierprops={"ms": 2},
+                   tick_labels=names)
+        ax.axvline(cap, color="grey", lw=0.6)
+        ax.set_xlabel(f"bits of error, log2(1 + ULPs) (whiskers 1-99%; at {cap:.0f}: {INF_LABEL})")
+        ax.set_title(f"{c.function}, {c.dtype}: distribution of errors over the sweep")
+        return _svg(fig)
+
+
+def speed(df, function: str, dtype: str) -> str | None:
+    """Elements per second against size, one line per implementation, with the machine's copy and exp roofs."""
+    import matplotlib
+
+    d = df[(df.function == function) & (df.dtype == dtype)]
+    if d.elements.nunique() < 2:
+        return None
+    with matplotlib.rc_context(_RC):
+        fig, ax = _figure()
+        for name, g in d.groupby("implementation", sort=True):
+            g = g.groupby("elements", as_index=False)["elements_per_s"].median()
+            ax.plot(g.elements, g.elements_per_s, marker="o", ms=3, lw=1, label=name)
+        roof = d.groupby("elements", as_index=False).agg(copy_gbps=("copy_gbps", "median"),
+                                                         exp_rate=("exp_elements_per_s", "median"))
+        item = np.dtype(dtype).itemsize if dtype != "bfloat16" else 2
+        ax.plot(roof.elements, roof.copy_gbps * 1e9 / (2 * item), "k--", lw=1.2, label="copy roof (read + write)")
+        ax.plot(roof.elements, roof.exp_rate, "k:", lw=1.2, label="exp roof (np.exp in place)")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("elements")
+        ax.set_ylabel("elements per second")
+        ax.set_title(f"{function}, {dtype}: speed against size")
+        ax.legend(fontsize=7, loc="lower right", ncols=2)
+        return _svg(fig)
+
+
+def pareto(points, title: str) -> str | None:
+    """Worst stability ratio against time: ``points`` is a list of (name, seconds, ratio); the front is drawn."""
+    import matplotlib
+
+    pts = [(n, t, r) for n, t, r in points if np.isfinite(t) and t > 0]
+    if len(pts) < 2:
+        return None
+    with matplotlib.rc_context(_RC):
+        fig, ax = _figure(7.0, 4.0)
+        fin = [r for _, _, r in pts if np.isfinite(r) and r > 0]
+        top = max(fin + [1.0]) * 100
+        floor = min(fin + [1.0]) / 10
+        for n, t, r in pts:
+            y = top if not np.isfinite(r) else max(r, floor)
+            ax.plot(t, y, "o", color="tab:red" if y >= 1 else "tab:green")
+            ax.annotate(n, (t, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        front, best = [], np.inf  # no other point is both faster and more accurate
+        for n, t, r in sorted(pts, key=lambda p: (p[1], p[2])):
+            if r < best:
+                front.append((t, max(r, floor) if np.isfinite(r) else top))
+                best = r
+        ax.step([t for t, _ in front], [r for _, r in front], where="post", color="tab:blue", lw=1,
+                label="Pareto front")
+        ax.axhline(1.0, color="grey", lw=0.8, ls="--", label="ratio 1: the verdict's allowance")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.axhline(top, color="grey", lw=0.6)
+        ax.text(0.01, top, " " + INF_LABEL, va="bottom", fontsize=7, color="grey",
+                transform=ax.get_yaxis_transform())
+        ax.set_xlabel("median time, seconds")
+        ax.set_ylabel("worst stability ratio (verify)")
+        ax.set_title(title)
+        ax.legend(fontsize=7, loc="lower right")
+        return _svg(fig)
+
+
+def paper(result) -> str:
+    """BHH Sec. 6: per vector, each algorithm's error beside its bound (units of u), vectors sorted by bound."""
+    import matplotlib
+
+    algos = list(result.errors)
+    with matplotlib.rc_context(_RC):
+        fig, axes = _figure(9.0, 5.0, nrows=2, ncols=3, sharey=True)
+        for ax, a in zip(axes.ravel(), algos):
+            m = result.compared
+            e, b = result.errors[a][m], result.bounds[a][m]
+            order = np.argsort(b)
+            ax.semilogy(b[order], "k-", lw=1, label="bound")
+            # 2,500 dots a panel: drawn as an embedded bitmap, or the SVG grows to megabytes
+            ax.semilogy(np.maximum(e[order], 1e-3), ".", ms=2, label="error", rasterized=True)
+            ax.set_title(f"{a} ({result.overflows[a]} overflow)", fontsize=8)
+        axes[0, 0].set_ylabel("error / u")
+        axes[1, 0].set_ylabel("error / u")
+        axes[0, 0].legend(fontsize=7)
+        fig.suptitle(f"BHH (2021) Sec. 6 in {result.fmt}: {int(result.compared.sum())} vectors where basic LSE "
+                     "stays finite, sorted by bound")
+        return _svg(fig)

@@ -1,0 +1,240 @@
+"""Exhaustive sweeps of the elementwise functions over every input of a format, in chunks, on Dask.
+
+A correctly-rounded libm certifies a binary32 function by trying all 2^32 inputs; for sigmoid, log_sigmoid and
+BCE with logits (targets 0, 0.5 and 1) the suite does the same: every bit pattern of float16 or bfloat16 (65,536)
+in seconds, every float32 (2^32) on a cluster.  The bit patterns are cut into chunks; each chunk is an independent
+task (:func:`run_chunk`) whose result is written to ``OUT/chunk-NNNNNN.json`` (atomically) as soon as it
+finishes, so a sweep that is killed resumes where it stopped: chunks already on disk are not run again.
+
+Dask runs the chunks: a ``dask.distributed.LocalCluster`` by default, or the cluster at ``scheduler`` (an address
+such as ``tcp://10.0.0.5:8786``), whose workers must be able to import the suite and the implementation (a spec
+``path/to/file.py:attr`` must be readable at that path on every worker).  ``scheduler="synchronous"`` runs the
+chunks one by one in this process, without Dask.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import UsageError
+from .formats import format_of
+from .io import atomic_write_json
+
+SWEEP_FUNCTIONS = ("sigmoid", "log_sigmoid", "binary_cross_entropy_with_logits")
+BCE_TARGETS = (0.0, 0.5, 1.0)
+THRESHOLDS = (0.5, 1, 2, 4, 8, 64, 1024)  # ULPs; "above 0.5" is "not correctly rounded"
+KEEP = 8  # worst inputs kept per chunk and overall
+_UINT = {2: np.uint16, 4: np.uint32}
+
+
+@dataclass
+class Plan:
+    function: str
+    impl: str
+    dtype: str
+    chunk: int  # bit patterns per chunk
+    lo: int = 0
+    hi: int = 0  # exclusive; 0: the whole format
+
+    def __post_init__(self):
+        if self.function not in SWEEP_FUNCTIONS:
+            raise UsageError(f"an exhaustive sweep covers the elementwise functions only ({', '.join(SWEEP_FUNCTIONS)}), "
+                             f"not {self.function}: use `stability verify` or `stability search` for it")
+        size = format_of(self.dtype).dtype.itemsize
+        if size not in _UINT:
+            raise UsageError(f"{self.dtype} has 2^{8 * size} inputs, too many to sweep: use float16, bfloat16 or "
+                             "float32")
+        full = 1 << (8 * size)
+        self.hi = self.hi or full
+        if not 0 <= self.lo < self.hi <= full:
+            raise UsageError(f"--range must lie within 0:{full:#x} for {self.dtype}, got {self.lo:#x}:{self.hi:#x}")
+        if self.chunk < 1:
+            raise UsageError("--chunk must be at least 1")
+
+    @property
+    def chunks(self) -> list[tuple[int, int]]:
+        return [(a, min(a + self.chunk, self.hi)) for a in range(self.lo, self.hi, self.chunk)]
+
+
+def inputs(dtype: str, lo: int, hi: int) -> np.ndarray:
+    """The floats whose bit patterns are ``lo .. hi-1``."""
+    dt = format_of(dtype).dtype
+    return np.arange(lo, hi, dtype=np.uint64).astype(_UINT[dt.itemsize]).view(dt)
+
+
+def _worst(entries, keep=KEEP):
+    return sorted(entries, key=lambda e: (-e["ulp"], e["x"]))[:keep]
+
+
+def run_chunk(plan: Plan, lo: int, hi: int) -> dict:
+    """Judge the implementation on every input with bit pattern in ``[lo, hi)``; a JSON-ready summary."""
+    from . import registry
+    from .verify import run_call
+
+    t0 = time.perf_counter()
+    impl = registry.resolve(plan.impl, plan.function)
+    x = inputs(plan.dtype, lo, hi)
+    targets = BCE_TARGETS if plan.function == "binary_cross_entropy_with_logits" else (None,)
+    res = {"lo": lo, "hi": hi, "inputs": 0, "max_ulp": 0.0, "max_ratio": 0.0, "failed": 0, "errors": [],
+           "above": {str(t): 0 for t in THRESHOLDS}, "worst": []}
+    for t in targets:
+        args = (x,) if t is None else (x, np.full(x.shape, t, dtype=x.dtype))
+        out = run_call(impl, args, {})
+        res["inputs"] += x.size
+        j = out.judgement
+        if j is None:  # raised, or wrong shape/dtype: every input of the chunk counts as failed
+            res["failed"] += x.size
+            res["errors"].append(out.reason)
+            res["max_ulp"] = res["max_ratio"] = math.inf
+            continue
+        ulp, ratio = j.ulp.ravel(), j.ratio.ravel()
+        res["max_ulp"] = max(res["max_ulp"], float(ulp.max(initial=0)))
+        res["max_ratio"] = max(res["max_ratio"], float(ratio.max(initial=0)))
+        res["failed"] += int((~j.passed).sum())
+        for th in THRESHOLDS:
+            res["above"][str(th)] += int((ulp > th).sum())
+        top = np.argsort(-ulp, kind="stable")[:KEEP]
+        got, expected = np.asarray(out.got).ravel(), out.reference.value.ravel()
+        res["worst"] += [{"x": float(x[i]), "target": t, "ulp": float(ulp[i]), "ratio": float(ratio[i]),
+                          "got": float(got[i]), "expected": float(expected[i])} for i in top if ulp[i] > 0]
+    res["worst"] = _worst(res["worst"])
+    res["seconds"] = time.perf_counter() - t0
+    return _json(res)
+
+
+def _json(obj):
+    from .verify import _json_safe
+
+    return _json_safe(obj)
+
+
+def _chunk_path(out: Path, lo: int) -> Path:
+    return out / f"chunk-{lo:010x}.json"
+
+
+def _manifest(out: Path, plan: Plan) -> None:
+    path = out / "sweep.json"
+    mine = asdict(plan)
+    if path.exists():
+        try:
+            theirs = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            theirs = None
+        if theirs != mine:
+            raise UsageError(f"{out} holds a different sweep ({theirs}): give another --out, or delete it to start "
+                             "over")
+        return
+    atomic_write_json(path, mine)
+
+
+def _load_chunk(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None  # half-written files cannot exist (atomic rename), but a damaged one is simply run again
+
+
+@dataclass
+class Summary:
+    plan: dict
+    inputs: int = 0
+    chunks: int = 0
+    resumed: int = 0  # chunks found on disk from an earlier run
+    max_ulp: float = 0.0
+    max_ratio: float = 0.0
+    failed: int = 0
+    above: dict = field(default_factory=dict)
+    worst: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    seconds: float = 0.0  # wall time of this run
+    chunk_seconds: float = 0.0  # summed over the chunks run now (core-seconds)
+    inputs_now: int = 0  # inputs of the chunks run now
+    workers: int = 1
+
+    @property
+    def per_core_rate(self) -> float:
+        """Inputs judged per second per core, over the chunks run now."""
+        return self.inputs_now / self.chunk_seconds if self.chunk_seconds else math.nan
+
+    def as_dict(self) -> dict:
+        from .verify import _json_safe
+
+        return _json_safe({**asdict(self), "per_core_rate": self.per_core_rate})
+
+
+def _merge(s: Summary, c: dict, fresh: bool) -> None:
+    s.inputs += c["inputs"]
+    s.chunks += 1
+    s.max_ulp = max(s.max_ulp, float(c["max_ulp"]))
+    s.max_ratio = max(s.max_ratio, float(c["max_ratio"]))
+    s.failed += c["failed"]
+    for k, v in c["above"].items():
+        s.above[k] = s.above.get(k, 0) + v
+    s.worst = _worst(s.worst + [dict(w, ulp=float(w["ulp"])) for w in c["worst"]])
+    s.errors = sorted(set(s.errors) | set(c.get("errors", [])))
+    if fresh:
+        s.chunk_seconds += c["seconds"]
+        s.inputs_now += c["inputs"]
+    else:
+        s.resumed += 1
+
+
+def _client(scheduler: str | None, workers: int):
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise UsageError(f"cannot reach a Dask scheduler at {scheduler!r} ({exc}): start one with "
+                             "`dask scheduler` and workers with `dask worker ADDRESS`, or leave --scheduler out "
+                             "for a local cluster") from None
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    return Client(cluster)
+
+
+def sweep(plan: Plan, out, *, scheduler: str | None = None, workers: int | None = None, progress=None) -> Summary:
+    """Run every chunk of ``plan`` not already in ``out``; merge all of them into a :class:`Summary`."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _manifest(out, plan)
+    workers = workers or os.cpu_count() or 1
+    s = Summary(asdict(plan), workers=workers)
+    t0 = time.perf_counter()
+    pending = []
+    for lo, hi in plan.chunks:
+        done = _load_chunk(_chunk_path(out, lo)) if _chunk_path(out, lo).exists() else None
+        if done is not None and done.get("lo") == lo and done.get("hi") == hi:
+            _merge(s, done, fresh=False)
+            if progress:
+                progress(1)
+        else:
+            pending.append((lo, hi))
+
+    def finished(c):
+        atomic_write_json(_chunk_path(out, c["lo"]), c)
+        _merge(s, c, fresh=True)
+        if progress:
+            progress(1)
+
+    if pending and scheduler == "synchronous":
+        s.workers = 1
+        for lo, hi in pending:
+            finished(run_chunk(plan, lo, hi))
+    elif pending:
+        from dask.distributed import as_completed
+
+        with _client(scheduler, workers) as client:
+            s.workers = len(client.scheduler_info().get("workers", {})) or workers
+            futures = [client.submit(run_chunk, plan, lo, hi, pure=False) for lo, hi in pending]
+            for fut in as_completed(futures):
+                finished(fut.result())
+    s.seconds = time.perf_counter() - t0
+    return s

@@ -1,0 +1,172 @@
+"""The HTML report, built from small real runs: its structure, that its numbers are the records', that it needs
+nothing from the network, that user strings are escaped, that bad inputs stop it cleanly, and that a real browser
+renders it."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from html import unescape
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reports.build import Options, _fmt, build
+from stability.cli import main
+from stability.errors import UsageError
+from stability.registry import Implementation
+
+XSS = "<script>alert(1)</script>"
+
+
+def _careless_softmax(x, axis=-1):
+    e = np.exp(x)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+USER = Implementation(XSS, "softmax", _careless_softmax, description='<img src=x onerror="alert(2)">',
+                      origin="user")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    res = build(Options(out=out, quick=True, functions=("softmax", "sigmoid"), user=[USER]))
+    return out, res, out.read_text(encoding="utf-8")
+
+
+def test_report_is_written_with_its_data(built):
+    out, res, html = built
+    assert res["path"] == out and res["bytes"] == len(html.encode("utf-8"))
+    assert out.with_name("report.records.json").is_file() and out.with_name("report.bench.csv").is_file()
+    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
+
+
+def test_sections_in_the_issue_order(built):
+    html = built[2]
+    ids = re.findall(r'<h2 id="([a-z]+)"', html)
+    assert ids == ["summary", "accuracy", "special", "worst", "speed", "environment"]
+
+
+def test_verdict_cells_match_the_records(built):
+    out, _, html = built
+    records = json.loads(out.with_name("report.records.json").read_text())
+    matrix = html[html.index('id="verdict-matrix"'):]
+    matrix = matrix[: matrix.index("</table>")]
+    names = {r["implementation"] for r in records}
+    assert {"softmax.naive", "softmax.shifted", "sigmoid.stable", XSS} <= names
+    for r in records:
+        # the row of this implementation, then its cell for this dtype (quick: float32 only)
+        row = re.search(r">" + re.escape(_escape(r["implementation"])) + r"</td>.*?</tr>", matrix, re.S)
+        assert row, r["implementation"]
+        cell = re.search(r'data-ratio="([^"]+)"[^>]*>(PASS|FAIL) ([^<]+)</td>', row.group(0), re.S)
+        assert cell.group(2) == r["verdict"].upper()
+        assert cell.group(1) == cell.group(3) == _fmt(r["max_ratio"])
+    naive = next(r for r in records if r["implementation"] == "softmax.naive")
+    assert naive["verdict"] == "fail" and "softmax.naive" in html[html.index('id="worst"'):]
+
+
+def _escape(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;")
+
+
+def test_user_strings_are_escaped_everywhere(built):
+    html = built[2]
+    assert XSS not in html and "onerror=" not in html.replace("onerror=&#34;", "")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the name is shown, as text
+    assert "<img" not in html
+    # the only elements are the template's and matplotlib's: no script element at all
+    assert not re.search(r"<script\b", html, re.I)
+
+
+def test_page_needs_no_network(built):
+    html = built[2]
+    assert not re.search(r"<(script|link|iframe|img|object|embed)\b[^>]*\b(src|href)=", html, re.I)
+    assert not re.search(r"(src|href)=\"(https?:)?//", html, re.I)
+    assert "@import" not in html and not re.search(r"url\((?!#)", html)
+    # inline SVG figures, one bitmap at most inside them (the paper's dense scatter), as data: URIs
+    assert html.count("<svg") >= 6
+    assert all(h.startswith("data:image/png;base64,") for h in re.findall(r'xlink:href="([^"#][^"]*)"', html))
+
+
+def test_special_values_and_worst_cases_shown(built):
+    html = unescape(built[2])
+    special = html[html.index('id="special"'):html.index('id="worst"')]
+    for case in ("nan", "posinf", "all_neginf", "some_neginf", "empty", "single"):
+        assert f">{case}<" in special
+    worst = html[html.index('id="worst"'):html.index('id="speed"')]
+    assert "python3 -c" in worst and "assert_example('softmax'" in worst
+
+
+def test_speed_section_has_roofs_and_pareto(built):
+    html = built[2]
+    speed = html[html.index('id="speed"'):html.index('id="environment"')]
+    assert "copy roof" in speed and "Pareto front" in speed and "of copy" in speed
+
+
+def test_rebuild_from_saved_data_gives_the_same_matrix(built, tmp_path):
+    out, _, html = built
+    again = tmp_path / "again.html"
+    build(Options(out=again, quick=True, functions=("softmax", "sigmoid"), user=[USER],
+                  records=out.with_name("report.records.json"), bench=out.with_name("report.bench.csv")))
+    grab = lambda h: re.findall(r'data-ratio="[^"]+"', h)  # noqa: E731
+    assert grab(again.read_text()) == grab(html)
+
+
+def test_corrupt_records_stop_the_build_and_keep_the_old_page(tmp_path):
+    out = tmp_path / "r.html"
+    out.write_text("previous page")
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"implementation": "x"')
+    with pytest.raises(UsageError, match="verify --function all --json"):
+        build(Options(out=out, quick=True, functions=("sigmoid",), records=bad, no_bench=True))
+    bad.write_text('[{"implementation": "x"}]')
+    with pytest.raises(UsageError, match="lacks"):
+        build(Options(out=out, quick=True, functions=("sigmoid",), records=bad, no_bench=True))
+    assert out.read_text() == "previous page"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json", "r.html"]  # no temp file left
+
+
+def test_cli_bad_inputs_exit_2_without_traceback(tmp_path, capsys):
+    out = tmp_path / "r.html"
+    assert main(["report", "--out", str(out), "--records", str(tmp_path / "none.json")]) == 2
+    assert main(["report", "--out", str(out), "--bench", str(tmp_path / "none.csv"), "--quick"]) == 2
+    assert main(["report", "--out", str(tmp_path / "r.txt")]) == 2
+    assert main(["report", "--impl", "x.py:f"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "stability bench --out" in err and "no records file" in err
+    assert not out.exists()
+
+
+def test_missing_bench_is_said_on_the_page(tmp_path):
+    out = tmp_path / "r.html"
+    build(Options(out=out, quick=True, functions=("log_sigmoid",), no_bench=True))
+    html = out.read_text()
+    assert "No timing in this report" in html and "stability bench --out" in html
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+         "--no-first-run", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs Debian's chromium; "
+                    "this skip means that install failed)")
+def test_real_browser_renders_the_page(built, tmp_path):
+    out = built[0]
+    common = [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,2400"]
+    dom = subprocess.run([*common, "--enable-logging=stderr", "--v=0", "--dump-dom", out.resolve().as_uri()],
+                         capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert "<title>softmax-stability report</title>" in dom.stdout and 'id="verdict-matrix"' in dom.stdout
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom.stdout
+    console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
+    assert not console, console
+    png = tmp_path / "shot.png"
+    shot = subprocess.run([*common, f"--screenshot={png}", out.resolve().as_uri()], capture_output=True, text=True,
+                          timeout=120)
+    assert shot.returncode == 0 and png.stat().st_size > 20_000, shot.stderr[-2000:]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,116 @@
+"""Exhaustive sweeps: every float16 input, on a real Dask local cluster and in-process; chunks resume after a
+kill; a sweep folder is never mixed with another sweep's."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from stability import sweep as sw
+from stability.cli import main
+from stability.errors import UsageError
+
+
+def test_inputs_cover_every_bit_pattern_once():
+    x = sw.inputs("float16", 0, 1 << 16)
+    assert x.dtype == np.float16 and x.size == 65536
+    assert len(np.unique(x.view(np.uint16))) == 65536
+    assert np.isnan(x).sum() == 2046 and np.isinf(x).sum() == 2
+    b = sw.inputs("bfloat16", 0x3F80, 0x3F81)
+    assert float(b[0]) == 1.0
+    f = sw.inputs("float32", 0xC0000000, 0xC0000001)
+    assert f.dtype == np.float32 and f[0] == -2.0
+
+
+def test_every_float16_sigmoid_on_a_dask_local_cluster(tmp_path):
+    plan = sw.Plan("sigmoid", "sigmoid.stable", "float16", chunk=8192)
+    s = sw.sweep(plan, tmp_path, workers=2)
+    assert s.inputs == 65536 and s.chunks == 8 and s.resumed == 0 and s.workers == 2
+    assert s.failed == 0 and s.max_ratio < 1 and s.max_ulp < 4
+    assert len(list(tmp_path.glob("chunk-*.json"))) == 8
+
+
+def test_the_naive_sigmoid_is_caught_where_exp_overflows(tmp_path):
+    s = sw.sweep(sw.Plan("sigmoid", "sigmoid.naive", "float16", chunk=16384), tmp_path, scheduler="synchronous")
+    assert s.failed > 0 and s.max_ratio > 1
+    worst = s.worst[0]
+    assert worst["got"] == 0.0 and worst["expected"] > 0 and -11.2 < worst["x"] < -11.0  # exp(-x) overflowed
+
+
+def test_bce_sweeps_three_targets(tmp_path):
+    plan = sw.Plan("binary_cross_entropy_with_logits", "bce.stable", "float16", chunk=1 << 16)
+    s = sw.sweep(plan, tmp_path, scheduler="synchronous")
+    assert s.inputs == 3 * 65536 and s.failed == 0
+    bad = sw.sweep(sw.Plan("binary_cross_entropy_with_logits", "bce.naive", "float16", chunk=1 << 16),
+                   tmp_path / "naive", scheduler="synchronous")
+    assert bad.failed > 0 and {w["target"] for w in bad.worst} <= set(sw.BCE_TARGETS)
+
+
+def test_resume_skips_finished_chunks_and_gives_the_same_answer(tmp_path):
+    plan = sw.Plan("log_sigmoid", "log_sigmoid.log_of_sigmoid", "float16", chunk=4096)
+    first = sw.sweep(plan, tmp_path, scheduler="synchronous")
+    files = sorted(tmp_path.glob("chunk-*.json"))
+    for f in files[3:6]:
+        f.unlink()
+    again = sw.sweep(plan, tmp_path, scheduler="synchronous")
+    assert again.resumed == len(files) - 3 and again.inputs_now == 3 * 4096
+    for k in ("inputs", "max_ulp", "max_ratio", "failed", "above", "worst"):
+        assert getattr(again, k) == getattr(first, k), k
+
+
+def test_a_killed_sweep_resumes_where_it_stopped(tmp_path):
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "stability", "sweep", "--function", "sigmoid", "--impl", "sigmoid.stable",
+           "--dtype", "float32", "--range", "0:0x200000", "--chunk", "16384", "--scheduler", "synchronous",
+           "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("chunk-*.json"))) < 3 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(list(out.glob("chunk-*.json")))
+    assert 3 <= done < 128, "the sweep finished before it could be killed: make it longer"
+    for f in out.glob("chunk-*.json"):  # what survived the kill is whole
+        json.loads(f.read_text())
+    plan = sw.Plan("sigmoid", "sigmoid.stable", "float32", chunk=16384, lo=0, hi=0x200000)
+    s = sw.sweep(plan, out, scheduler="synchronous")
+    assert s.chunks == 128 and s.resumed == done and s.inputs == 0x200000 and s.failed == 0
+
+
+def test_a_folder_holds_one_sweep(tmp_path):
+    sw.sweep(sw.Plan("sigmoid", "sigmoid.stable", "float16", chunk=1 << 15), tmp_path, scheduler="synchronous")
+    with pytest.raises(UsageError, match="different sweep"):
+        sw.sweep(sw.Plan("sigmoid", "sigmoid.naive", "float16", chunk=1 << 15), tmp_path, scheduler="synchronous")
+
+
+def test_plan_rejects_what_cannot_be_swept():
+    with pytest.raises(UsageError, match="elementwise"):
+        sw.Plan("softmax", "softmax.shifted", "float16", chunk=10)
+    with pytest.raises(UsageError, match="too many"):
+        sw.Plan("sigmoid", "sigmoid.stable", "float64", chunk=10)
+    with pytest.raises(UsageError, match="range"):
+        sw.Plan("sigmoid", "sigmoid.stable", "float16", chunk=10, lo=5, hi=1 << 17)
+
+
+def test_cli_sweep(tmp_path, capsys):
+    out = tmp_path / "s"
+    js = tmp_path / "s.json"
+    rc = main(["sweep", "--function", "sigmoid", "--impl", "sigmoid.naive", "--dtype", "float16", "--out", str(out),
+               "--scheduler", "synchronous", "--json", str(js)])
+    text = capsys.readouterr().out
+    assert rc == 1 and "65,536 inputs" in text and "worst: x = -11.09375" in text and "M inputs/s per core" in text
+    assert json.loads(js.read_text())["failed"] > 0
+    assert main(["sweep", "--function", "softmax", "--impl", "softmax.shifted"]) == 2
+    assert main(["sweep", "--function", "sigmoid", "--impl", "sigmoid.stable", "--range", "1-2"]) == 2
+    assert main(["sweep", "--function", "sigmoid", "--impl", "sigmoid.stable", "--out", str(tmp_path / "x"),
+                 "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "dask scheduler" in err and "LO:HI" in err
