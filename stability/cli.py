@@ -276,6 +276,11 @@ def _cmd_sweep(args) -> int:
     fn = functions.get(args.function)
     format_of(args.dtype)
     impl = registry.resolve(args.impl, fn.name)
+    from .verify import dtypes_for
+
+    if not dtypes_for(impl, [args.dtype]):
+        raise UsageError(f"{impl.name} is not judged in {args.dtype} (it supports {', '.join(impl.dtypes or [])}): "
+                         "pick one of those with --dtype")
     lo, hi = _parse_range(args.range)
     wide = format_of(args.dtype).dtype.itemsize > 2
     plan = sw.Plan(fn.name, args.impl, args.dtype, args.chunk or (1 << 22 if wide else 4096), lo, hi)

@@ -1,6 +1,5 @@
 """The compass search behind worst-case refinement: steps of exact ULPs, and a climb to a narrow peak."""
 
-
 import numpy as np
 
 from stability.formats import format_of
