@@ -2,10 +2,13 @@
 
 One small module per function family: ``softmax``, ``log_softmax``, ``logsumexp``, ``sigmoid``,
 ``log_sigmoid``, ``bce``, ``cross_entropy``; ``fast_cpu`` the fast blocked and threaded path; ``_shared`` holds the max-shift helpers they have in common;
-``peers`` registers what users would pick instead (SciPy, PyTorch, JAX) when importable.
+``peers`` registers what users would pick instead (SciPy, PyTorch, JAX) when importable; ``array_api`` the stable
+algorithms written once for every array library; ``cupy_kernels`` the fused CUDA kernels of ``cuda/softmax.cu``.
 """
 
 from . import bce, cross_entropy, fast_cpu, log_sigmoid, log_softmax, logsumexp, peers, sigmoid, softmax  # noqa: F401
+
+from . import cupy_kernels  # noqa: F401  (registers only where CuPy sees a CUDA device)
 
 try:  # the Array API versions need array-api-compat (a core dependency); the suite runs without them
     from . import array_api  # noqa: F401

@@ -56,7 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--shape", action="append", default=[], help="like 4096x4096 (repeatable; default: the "
                    "issue's shapes (1,2^24) (4096,4096) (2^16,128) (2^20,10) (10,) (1000,) (100,100))")
     b.add_argument("--dtype", action="append", default=[], help="repeatable; default float32 and float64")
-    b.add_argument("--repeats", type=int, default=5)
+    b.add_argument("--repeats", type=int, default=None, help="timed runs per case (default 5 on the CPU, 50 on "
+                   "the GPU)")
+    b.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="cuda: the CuPy implementations, "
+                   "timed with CUDA events against a device-to-device copy (default shapes (4096,4096), "
+                   "(16384,1024), (1024,32768))")
     b.add_argument("--out", default="build/bench.csv", help="CSV, or Parquet with a .parquet suffix "
                    "(default build/bench.csv)")
 
@@ -213,8 +217,10 @@ def _cmd_bench(args) -> int:
         functions.get(n)
     if args.impl and len(names) != 1:
         raise UsageError("--impl needs exactly one --function (which function does the code compute?)")
-    if args.repeats < 1:
+    if args.repeats is not None and args.repeats < 1:
         raise UsageError("--repeats must be at least 1")
+    if args.device == "cuda":
+        return _bench_cuda(args, names)
     dtypes = args.dtype or ["float32", "float64"]
     for d in dtypes:
         format_of(d)
@@ -226,12 +232,31 @@ def _cmd_bench(args) -> int:
     from tqdm import tqdm
 
     with tqdm(total=len(shapes) * len(dtypes), disable=not sys.stderr.isatty(), unit="shape", file=sys.stderr) as bar:
-        df = sweep.run(impls, shapes, dtypes, repeats=args.repeats, progress=bar.update)
+        df = sweep.run(impls, shapes, dtypes, repeats=args.repeats or 5, progress=bar.update)
     path = table.save(df, args.out)
     show = df[["function", "implementation", "alloc", "shape", "dtype", "median_s", "gbps", "frac_copy",
                "frac_exp", "bound"]].copy()
     show["median_ms"] = show.pop("median_s") * 1e3
     print(show.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print(f"bench table written to {path}")
+    return 0
+
+
+def _bench_cuda(args, names) -> int:
+    from .bench import gpu, sweep, table
+
+    impls = ([registry.resolve(s, names[0]) for s in args.impl] if args.impl else
+             [i for n in names for i in registry.implementations(n) if i.library == "cupy"])
+    if not impls:
+        raise UsageError("no CuPy implementation is registered: they need CuPy and a CUDA device "
+                         "(pip install -e '.[gpu]' on a machine with a GPU)")
+    shapes = ([sweep.parse_shape(s) for s in args.shape] if args.shape else
+              [(4096, 4096), (16384, 1024), (1024, 32768)])
+    df = gpu.run(impls, shapes, args.dtype or ["float32", "float16"], repeats=args.repeats or 50)
+    path = table.save(df, args.out)
+    show = df[["function", "implementation", "shape", "dtype", "median_s", "gbps", "frac_copy", "copy_gbps"]].copy()
+    show["median_us"] = show.pop("median_s") * 1e6
+    print(show.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"bench table written to {path}")
     return 0
 
