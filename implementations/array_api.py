@@ -40,6 +40,13 @@ def _tail_sum(xp, x, m, shift):
     return xp.sum(xp.where(idx == k, xp.zeros_like(e), e), axis=-1, keepdims=True)
 
 
+def _log1p_parts(x, axis):
+    """The namespace, ``x`` with ``axis`` last, its row max ``m`` and the tail sum ``t`` of the log1p form."""
+    xp = _namespace(x)
+    x, m, shift = _shifted(xp, x, axis)
+    return xp, x, m, _tail_sum(xp, x, m, shift)
+
+
 @register("softmax", "array_api.softmax", "Array API: max-shifted softmax (any array library)",
           library="array_api", dtypes=("float32", "float64"))
 def softmax(x, axis=-1):
@@ -52,9 +59,7 @@ def softmax(x, axis=-1):
 @register("logsumexp", "array_api.logsumexp", "Array API: log1p-form logsumexp (any array library)",
           library="array_api", dtypes=("float32", "float64"))
 def logsumexp(x, axis=-1):
-    xp = _namespace(x)
-    x, m, shift = _shifted(xp, x, axis)
-    t = _tail_sum(xp, x, m, shift)
+    xp, x, m, t = _log1p_parts(x, axis)
     lse = m + xp.log1p(t)
     lse = xp.where(m == xp.inf, m, lse)  # two +inf entries: inf, not inf - inf
     return xp.squeeze(lse, axis=-1)
@@ -63,7 +68,5 @@ def logsumexp(x, axis=-1):
 @register("log_softmax", "array_api.log_softmax", "Array API: log1p-form log_softmax (any array library)",
           library="array_api", dtypes=("float32", "float64"))
 def log_softmax(x, axis=-1):
-    xp = _namespace(x)
-    x, m, shift = _shifted(xp, x, axis)
-    t = _tail_sum(xp, x, m, shift)
+    xp, x, m, t = _log1p_parts(x, axis)
     return xp.moveaxis((x - m) - xp.log1p(t), -1, axis)

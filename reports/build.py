@@ -61,9 +61,9 @@ def _implementations(o: Options) -> dict:
     return impls
 
 
-def _records(o: Options, impls, step) -> list[dict]:
-    if o.records is not None:
-        recs = inputs.load_records(o.records)
+def _records(o: Options, impls, step, saved) -> list[dict]:
+    if saved is not None:
+        recs = saved
         have = {r["implementation"] for r in recs}
         missing = [u.name for u in o.user if u.name not in have]
         if missing:  # the user's code was asked for but the saved records do not cover it: verify it now
@@ -87,12 +87,11 @@ def _records(o: Options, impls, step) -> list[dict]:
     return recs
 
 
-def _bench(o: Options, impls, step):
+def _bench(o: Options, impls, step, saved):
     """``(DataFrame or None, note)``."""
-    if o.bench is not None:
-        df = inputs.load_bench(o.bench)
+    if saved is not None:
         step()
-        return df, f"loaded from {o.bench}"
+        return saved, f"loaded from {o.bench}"
     if o.no_bench:
         step()
         return None, ("not measured in this run (--no-bench); time implementations with "
@@ -175,38 +174,46 @@ def _worst(recs):
     return sorted(out, key=lambda w: (not w["unexpected"], w["function"], w["implementation"], w["dtype"]))
 
 
+def _speed_table(g, device, shape, dtype) -> dict:
+    g = g.sort_values("median_s")
+    first = g.iloc[0]
+    return {"device": device, "shape": shape, "dtype": dtype, "copy_gbps": _fmt(first.copy_gbps),
+            "exp_rate": _fmt(first.exp_elements_per_s / 1e6), "bound": first.get("bound", "-"),
+            "rows": [{"variant": v["variant"], "threads": v.get("threads", "-"), "ms": _fmt(v["median_s"] * 1e3),
+                      "gbps": _fmt(v.get("gbps", float("nan"))), "frac_copy": _fmt(v["frac_copy"]),
+                      "frac_exp": _fmt(v["frac_exp"])} for v in g.to_dict("records")]}
+
+
+def _pareto(d, ratio, title):
+    big = d[d.dtype == "float32"]
+    if big.empty:
+        return None
+    top = big[big.elements == big.elements.max()]
+    pts = [(v.variant, float(v.median_s), float(ratio[(v.implementation.split("[")[0], "float32")]))
+           for v in top.itertuples() if (v.implementation.split("[")[0], "float32") in ratio]
+    return plots.pareto(pts, f"{title}, float32, shape {top['shape'].iloc[0]}: accuracy against speed")
+
+
 def _speed(df, recs, impls):
+    """Per function: a table per device, shape and dtype; speed-against-size and Pareto plots per device."""
     if df is None:
         return []
     df = df.copy()
+    if "device" not in df.columns:
+        df["device"] = "cpu"
     df["variant"] = df.implementation + df.alloc.map(lambda a: " (out=)" if a == "out=" else "")
     ratio = {(r["implementation"], r["dtype"]): r["max_ratio"] for r in recs}
     sections = []
     for f in [f for f in impls if f in set(df.function)]:
         d = df[df.function == f]
-        tables = []
-        for (shape, dtype), g in d.groupby(["shape", "dtype"], sort=False):
-            g = g.sort_values("median_s")
-            first = g.iloc[0]
-            tables.append({"shape": shape, "dtype": dtype, "copy_gbps": _fmt(first.copy_gbps),
-                           "exp_rate": _fmt(first.exp_elements_per_s / 1e6), "bound": first.get("bound", "-"),
-                           "rows": [{"variant": v["variant"], "threads": v.get("threads", "-"),
-                                     "ms": _fmt(v["median_s"] * 1e3), "gbps": _fmt(v.get("gbps", float("nan"))),
-                                     "frac_copy": _fmt(v["frac_copy"]), "frac_exp": _fmt(v["frac_exp"])}
-                                    for v in g.to_dict("records")]})
-        svgs = [s for s in (plots.speed(df.assign(implementation=df.variant), f, dt)
-                            for dt in sorted(set(d.dtype))) if s]
-        big = d[d.dtype == "float32"]
-        pareto = None
-        if not big.empty:
-            top = big[big.elements == big.elements.max()]
-            pts = []
-            for v in top.itertuples():
-                base = v.implementation.split("[")[0]
-                if (base, "float32") in ratio:
-                    pts.append((v.variant, float(v.median_s), float(ratio[(base, "float32")])))
-            pareto = plots.pareto(pts, f"{f}, float32, shape {top['shape'].iloc[0]}: accuracy against speed")
-        sections.append({"function": f, "tables": tables, "plots": svgs, "pareto": pareto})
+        tables, svgs, paretos = [], [], []
+        for device, dd in d.groupby("device", sort=True):
+            tables += [_speed_table(g, device, shape, dtype)
+                       for (shape, dtype), g in dd.groupby(["shape", "dtype"], sort=False)]
+            svgs += [s for s in (plots.speed(dd.assign(implementation=dd.variant), f, dt)
+                                 for dt in sorted(set(dd.dtype))) if s]
+            paretos.append(_pareto(dd, ratio, f"{f} ({device})"))
+        sections.append({"function": f, "tables": tables, "plots": svgs, "paretos": [p for p in paretos if p]})
     return sections
 
 
@@ -227,6 +234,9 @@ def build(o: Options, progress=None) -> dict:
     """Build the page; returns ``{"path", "bytes", "seconds", "records", "short", "bench"}`` (``short``: records
     that fall short of their implementation's declared expectation)."""
     t0 = time.perf_counter()
+    # saved inputs are read first: a bad file stops the build before any work is done
+    saved_recs = inputs.load_records(o.records) if o.records is not None else None
+    saved_bench = inputs.load_bench(o.bench) if o.bench is not None else None
     impls = _implementations(o)
     n_impl = sum(len(v) for v in impls.values())
     total = (1 if o.records else n_impl) + len(impls) + n_impl + 1 + 1 + 1
@@ -234,7 +244,7 @@ def build(o: Options, progress=None) -> dict:
         progress.reset(total=total)
     step = (lambda *a: progress.update(1)) if progress is not None else (lambda *a: None)
 
-    recs = _records(o, impls, step)
+    recs = _records(o, impls, step, saved_recs)
     rec_dtypes = [d for d in ("float16", "bfloat16", "float32", "float64") if any(r["dtype"] == d for r in recs)]
     curves, special_rows = [], []
     for f, fn_impls in impls.items():
@@ -253,7 +263,7 @@ def build(o: Options, progress=None) -> dict:
             rows.append({"name": i.name, "origin": i.origin, "cells": special.evaluate(i, "float32")})
             step()
         special_rows.append({"function": f, "cases": cases, "rows": rows})
-    df, bench_note = _bench(o, impls, step)
+    df, bench_note = _bench(o, impls, step, saved_bench)
     paper_ctx = _paper(step)
     ctx = {
         "options": {"quick": o.quick, "seed": o.seed, "examples": o.examples, "dtypes": ", ".join(o.dtypes),

@@ -108,7 +108,7 @@ def speed(df, function: str, dtype: str) -> str | None:
         ax.set_yscale("log")
         ax.set_xlabel("elements")
         ax.set_ylabel("elements per second")
-        ax.set_title(f"{function}, {dtype}: speed against size")
+        ax.set_title(f"{function}, {dtype}, {d.device.iloc[0] if 'device' in d else 'cpu'}: speed against size")
         ax.legend(fontsize=7, loc="lower right", ncols=2)
         return _svg(fig)
 
