@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import traceback
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -150,7 +151,8 @@ def run_call(impl: Implementation, args, kwargs, tolerance: Tolerance = DEFAULT_
     expected_shape = ref.call.output_shape()
     lib_args = [to_library(a, impl.library) for a in args]
     try:
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():  # the verdict speaks for the user's code
+            warnings.simplefilter("ignore", RuntimeWarning)
             out = impl.fn(*lib_args, **kwargs)
     except Exception as exc:  # user code: any failure is a verdict, never a crash of the suite
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
