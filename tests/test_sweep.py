@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -42,6 +43,17 @@ def test_the_naive_sigmoid_is_caught_where_exp_overflows(tmp_path):
     assert s.failed > 0 and s.max_ratio > 1
     worst = s.worst[0]
     assert worst["got"] == 0.0 and worst["expected"] > 0 and -11.2 < worst["x"] < -11.0  # exp(-x) overflowed
+
+
+def test_signalling_nans_are_judged_without_a_cast_warning():
+    # Regression: the full float32 sweep printed "invalid value encountered in cast" for each chunk holding
+    # signalling NaNs (0x7f800001..0x7fbfffff): widening them raises the FP invalid flag. They are data.
+    plan = sw.Plan("sigmoid", "sigmoid.stable", "float32", chunk=64, lo=0x7F800001, hi=0x7F800001 + 64)
+    assert np.isnan(sw.inputs("float32", plan.lo, plan.hi)).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = sw.run_chunk(plan, plan.lo, plan.hi)
+    assert res["inputs"] == 64 and res["failed"] == 0 and res["errors"] == []
 
 
 def test_bce_sweeps_three_targets(tmp_path):
