@@ -1,5 +1,6 @@
-"""Pieces the axis implementations share: the row max with an identity for empty rows, and the
-Blanchard-Higham-Higham split of the sum of exponentials into the max term (exactly 1) and the rest."""
+"""Pieces the axis implementations share: the row max with an identity for empty rows, the row sum with a
+float32 accumulator for the 2-byte formats, and the Blanchard-Higham-Higham split of the sum of exponentials
+into the max term (exactly 1) and the rest."""
 
 import numpy as np
 
@@ -7,6 +8,24 @@ import numpy as np
 def row_max(x, axis):
     """max over ``axis`` kept as a dimension; -inf for an empty axis (NumPy's max has no identity)."""
     return np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+
+
+def row_sum(e, axis, keepdims=True):
+    """Sum over ``axis`` in ``e``'s dtype, accumulated in float32 when ``e`` is a 2-byte float.
+
+    A running sum held in bfloat16 (8 significant bits; NumPy sums ml_dtypes' bfloat16 one term after another)
+    stagnates: once it reaches 2^8 times a term, the term rounds away. 268 entries of N(0, 1) lose 6.5% of
+    their sum of exponentials, 15 ULP in every softmax output (the `lengths` input family found it). Every GPU
+    library accumulates half formats in float32; so do these implementations.
+    """
+    acc = accumulator(e.dtype)
+    return np.sum(e, axis=axis, keepdims=keepdims, dtype=acc).astype(e.dtype, copy=False)
+
+
+def accumulator(dtype):
+    """float32 for the 2-byte floats (float16, bfloat16), else the dtype itself."""
+    dtype = np.dtype(dtype)
+    return np.dtype(np.float32) if dtype.itemsize < 4 else dtype
 
 
 def shifted_rest(x, axis):
@@ -19,4 +38,4 @@ def shifted_rest(x, axis):
     if x.shape[axis]:
         k = np.expand_dims(np.argmax(x, axis=axis), axis)
         np.put_along_axis(e, k, 0, axis=axis)
-    return d, np.sum(e, axis=axis, keepdims=True)
+    return d, row_sum(e, axis)

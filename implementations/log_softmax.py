@@ -4,23 +4,23 @@ import numpy as np
 
 from stability.registry import register
 
-from ._shared import row_max, shifted_rest
+from ._shared import row_max, row_sum, shifted_rest
 from .softmax import shifted as softmax_shifted
 
 
 @register("log_softmax", "log_softmax.log_of_softmax", "log(softmax(x)): -inf where the softmax underflows",
           unstable_on=("overflow", "wide", "dominant", "underflow", "bits", "offset", "ascending", "standard",
-                       "ties", "masked", "posinf", "nan"))
+                       "ties", "masked", "posinf", "nan", "lengths"))
 def log_of_softmax(x, axis=-1):
     return np.log(softmax_shifted(x, axis))
 
 
 @register("log_softmax", "log_softmax.shifted", "(x - max) - log(sum exp(x - max))",
           unstable_on=("dominant", "standard", "overflow", "ascending", "masked", "posinf", "nan", "bits", "wide",
-                       "underflow", "offset", "ties"))
+                       "underflow", "offset", "ties", "lengths"))
 def shifted(x, axis=-1):
     d = x - row_max(x, axis)
-    return d - np.log(np.sum(np.exp(d), axis=axis, keepdims=True))
+    return d - np.log(row_sum(np.exp(d), axis))
 
 
 @register("log_softmax", "log_softmax.log1p", "(x - max) - log1p(rest), the max term kept out of the sum (BHH 2021)")

@@ -4,12 +4,12 @@ import numpy as np
 
 from stability.registry import register
 
-from ._shared import row_max, shifted_rest
+from ._shared import accumulator, row_max, row_sum, shifted_rest
 
 
 @register("softmax", "softmax.naive", "exp(x) / sum exp(x), no shift",
           unstable_on=("overflow", "wide", "offset", "underflow", "posinf", "nan", "bits", "ascending", "ties",
-                       "standard", "masked"))
+                       "standard", "masked", "lengths"))
 def naive(x, axis=-1):
     e = np.exp(x)
     return e / np.sum(e, axis=axis, keepdims=True)
@@ -18,14 +18,15 @@ def naive(x, axis=-1):
 @register("softmax", "softmax.shifted", "exp(x - max) / sum exp(x - max)")
 def shifted(x, axis=-1):
     e = np.exp(x - row_max(x, axis))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    return e / row_sum(e, axis)
 
 
 @register("softmax", "softmax.exp_lse", "division-free exp(x - lse), lse = max + log(sum)",
-          unstable_on=("offset", "underflow", "overflow", "ascending", "wide", "bits", "dominant", "standard"))
+          unstable_on=("offset", "underflow", "overflow", "ascending", "wide", "bits", "dominant", "standard",
+                       "lengths"))
 def exp_lse(x, axis=-1):
     m = row_max(x, axis)
-    lse = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+    lse = m + np.log(row_sum(np.exp(x - m), axis))
     return np.exp(x - lse)
 
 
@@ -44,7 +45,7 @@ def online(x, axis=-1):
     xm = np.moveaxis(x, axis, -1)
     shape = xm.shape[:-1]
     m = np.full(shape, -np.inf, dtype=x.dtype)
-    d = np.zeros(shape, dtype=x.dtype)
+    d = np.zeros(shape, dtype=accumulator(x.dtype))  # the running sum: float32 for 2-byte inputs
     chunk = max(CHUNK, xm.shape[-1] // 64)  # long rows: at most 64 steps of the Python loop
     for start in range(0, xm.shape[-1], chunk):
         c = xm[..., start : start + chunk]
@@ -52,7 +53,7 @@ def online(x, axis=-1):
         masked = np.isneginf(m_new)  # every entry so far is -inf: nothing to add, and -inf - -inf is NaN
         with np.errstate(invalid="ignore"):
             scale = np.where(m == m_new, 1, np.exp(m - m_new))  # also 1 while both are -inf
-            part = np.sum(np.exp(c - np.where(masked, 0, m_new)[..., None]), axis=-1)
+            part = np.sum(np.exp(c - np.where(masked, 0, m_new)[..., None]), axis=-1, dtype=d.dtype)
         d = d * scale + np.where(masked, 0, part)
         m = m_new
     out = np.exp(xm - m[..., None]) / d[..., None]

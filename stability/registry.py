@@ -3,7 +3,8 @@
 An implementation is a callable following the calling convention of ``stability.functions``, registered with
 its metadata: the function it computes, its array library, a one-line description and its *expectation*:
 ``stable`` (it must pass on every input family), or unstable on named families (``unstable_on=("overflow",)``:
-the suite expects to flag it there, and only there).
+the suite expects to flag it there, and only there). A family may be narrowed to one dtype with ``@``:
+``unstable_on=("lengths@bfloat16",)`` expects a failure on long rows in bfloat16 only.
 
 Modules in the ``implementations`` package register themselves on import with :func:`register`::
 
@@ -50,6 +51,10 @@ class Implementation:
     dtypes: tuple[str, ...] | None = None  # None: every dtype
     origin: str = "builtin"  # builtin, peer or user
     extra: dict = field(default_factory=dict, compare=False)
+
+    def declares(self, family: str, dtype: str) -> bool:
+        """Whether a failure on ``family`` in ``dtype`` is expected (``family`` or ``family@dtype`` declared)."""
+        return family in self.unstable_on or f"{family}@{dtype}" in self.unstable_on
 
     @property
     def expectation(self) -> str:

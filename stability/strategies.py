@@ -27,6 +27,10 @@ posinf          +inf entries
 nan             NaN entries
 tiny            +-0 and subnormals
 bits            uniform over the dtype's bit patterns (Herbie's sampling), NaN and inf excluded
+lengths         rows of 25 .. 4096 entries, often a power of two or one off it, where tiled, blocked and
+                warp-per-row code changes path or merges partial (max, sum) pairs; the values follow a
+                drawn pattern: spread normal, ascending (every tile raises the max), a late dominant entry,
+                or a large offset
 long            long rows (10^3 .. 10^5; the slow profile)
 ==============  ======================================================================================
 
@@ -48,7 +52,11 @@ from .formats import FORMATS, round_float64, to_dtype
 from .functions import get
 
 AXIS_FAMILIES = ("standard", "wide", "offset", "overflow", "underflow", "dominant", "ties", "lse_zero",
-                 "ascending", "masked", "posinf", "nan", "tiny", "bits")
+                 "ascending", "masked", "posinf", "nan", "tiny", "bits", "lengths")
+# Families whose rows are too long to draw value by value: a drawn seed and pattern make them (still shrinkable:
+# the length, the seed and the pattern each shrink).
+SEEDED_FAMILIES = ("lengths", "long")
+LENGTH_PATTERNS = ("normal", "ascending", "dominant_late", "offset")
 ELEMENT_FAMILIES = ("standard", "wide", "thresholds", "tiny", "special", "bits")
 SLOW_FAMILIES = ("long",)
 # An empty reduction axis (softmax, log_softmax, logsumexp; cross-entropy has no 0-class case): opt-in, with
@@ -126,7 +134,8 @@ def _row_values(dtype: str, family: str, n: int):
         return vec(st.integers(-k, k)).map(lambda v: v * fmt.smallest_subnormal)
     if family == "bits":
         return vec(_bits(dtype))
-    raise UsageError(f"unknown family {family!r} for rows: use one of {', '.join(AXIS_FAMILIES + SLOW_FAMILIES)}")
+    raise UsageError(f"unknown family {family!r} for rows: use one of "
+                     f"{', '.join(f for f in AXIS_FAMILIES if f not in SEEDED_FAMILIES)}")
 
 
 def _dominant(top, gaps, pos):
@@ -179,9 +188,38 @@ def _element_values(dtype: str, family: str, n: int):
     raise UsageError(f"unknown family {family!r} for elementwise functions: use one of {', '.join(ELEMENT_FAMILIES)}")
 
 
-def _shape_and_axis(max_side: int, long: bool):
-    if long:
-        return st.tuples(st.integers(1000, 100_000).map(lambda n: (n,)), st.just(0))
+def _row_length(family: str):
+    """Row lengths of the seeded families: ``long`` 10^3..10^5; ``lengths`` 25..4096, half the time a power of
+    two (32..4096) or one either side of it, where tiled and blocked code changes path."""
+    if family == "long":
+        return st.integers(1000, 100_000)
+    near_pow2 = st.tuples(st.integers(5, 12), st.sampled_from([0, -1, 1])).map(lambda t: 2 ** t[0] + t[1])
+    return st.one_of(st.integers(25, 4096), near_pow2)
+
+
+def _seeded_rows(draw, dtype: str, family: str, rows: int, n: int) -> np.ndarray:
+    """``rows`` x ``n`` float64 values of a seeded family (see :data:`SEEDED_FAMILIES`)."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if family == "long":
+        return rng.normal(0, 8, (rows, n))
+    pattern = draw(st.sampled_from(LENGTH_PATTERNS))
+    lnu = float(-np.log(FORMATS[dtype].u))
+    if pattern == "normal":
+        return rng.normal(0, draw(st.sampled_from([1.0, 8.0, 30.0])), (rows, n))
+    if pattern == "ascending":
+        return np.sort(rng.normal(0, 10, (rows, n)), axis=1)
+    if pattern == "dominant_late":  # the max arrives in the last tile, far above the rest
+        v = rng.normal(0, 2, (rows, n))
+        v[:, n - 1 - draw(st.integers(0, min(n - 1, 40)))] = 6 + 0.5 * lnu
+        return v
+    return draw(st.sampled_from([-1.0, 1.0])) * 10.0 ** draw(st.integers(2, 4)) + rng.normal(0, 3, (rows, n))
+
+
+def _shape_and_axis(max_side: int, family: str):
+    if family in SEEDED_FAMILIES:
+        rows = st.integers(1, 1 if family == "long" else 3)
+        return st.tuples(rows, _row_length(family)).flatmap(
+            lambda t: st.sampled_from([((t[1],), 0)] if t[0] == 1 else [((t[0], t[1]), 1), ((t[1], t[0]), 0)]))
     one_d = st.integers(1, max_side).map(lambda n: (n,))
     two_d = st.tuples(st.integers(1, 6), st.integers(1, max_side))
     three_d = st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(1, 8))
@@ -191,15 +229,14 @@ def _shape_and_axis(max_side: int, long: bool):
 
 @st.composite
 def _axis_input(draw, dtype, family, max_side):
-    shape, axis = draw(_shape_and_axis(max_side, family == "long"))
+    shape, axis = draw(_shape_and_axis(max_side, family))
     moved = list(shape)
     n = moved.pop(axis)
     if family == EMPTY_FAMILY:
         n = 0
     rows = int(np.prod(moved)) if moved else 1
-    if family == "long":  # 10^5 values are too many to draw one by one: a drawn seed makes them
-        seed = draw(st.integers(0, 2**32 - 1))
-        vals = np.random.default_rng(seed).normal(0, 8, (rows, n))
+    if family in SEEDED_FAMILIES:  # thousands of values are too many to draw one by one
+        vals = _seeded_rows(draw, dtype, family, rows, n)
     elif rows and n:
         vals = np.stack([draw(_row_values(dtype, family, n)) for _ in range(rows)])
     else:
@@ -213,9 +250,13 @@ def _axis_input(draw, dtype, family, max_side):
 
 @st.composite
 def _ce_input(draw, dtype, family, max_side):
-    n = draw(st.integers(1, max_side))
-    N = draw(st.integers(1, 6))
-    X = _cast(np.stack([draw(_row_values(dtype, family, n)) for _ in range(N)]), dtype)
+    if family in SEEDED_FAMILIES:
+        n, N = draw(_row_length(family)), draw(st.integers(1, 1 if family == "long" else 3))
+        X = _cast(_seeded_rows(draw, dtype, family, N, n), dtype)
+    else:
+        n = draw(st.integers(1, max_side))
+        N = draw(st.integers(1, 6))
+        X = _cast(np.stack([draw(_row_values(dtype, family, n)) for _ in range(N)]), dtype)
     how = draw(st.sampled_from(["max", "min", "any"]))
     X64 = X.astype(np.float64)
     with np.errstate(invalid="ignore"):

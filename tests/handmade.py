@@ -84,3 +84,39 @@ def softmax_nan_vanishes(x, axis=-1):
     """nansum drops a NaN logit: the row's other outputs come out finite."""
     e = np.exp(x - np.nanmax(x, axis=axis, keepdims=True))
     return e / np.nansum(e, axis=axis, keepdims=True)
+
+
+# --- defects that only long rows show (the `lengths` family) ---------------------------------------------
+
+def softmax_tiles_unscaled(x, axis=-1):
+    """Online softmax over tiles of 64: a tile's partial sum joins the running sum without its rescale
+    exp(m_tile - m_new). Exact for rows of one tile; wrong as soon as a later tile has a larger max."""
+    xm = np.moveaxis(x, axis, -1).astype(np.float64)
+    m = np.full(xm.shape[:-1], -np.inf)
+    s = np.zeros(xm.shape[:-1])
+    for a in range(0, xm.shape[-1], 64):
+        t = xm[..., a:a + 64]
+        mt = t.max(axis=-1)
+        mn = np.maximum(m, mt)
+        with np.errstate(invalid="ignore"):
+            s = s * np.where(m == mn, 1, np.exp(m - mn)) + np.exp(t - mt[..., None]).sum(axis=-1)  # BUG
+        m = mn
+    with np.errstate(invalid="ignore"):
+        out = np.exp(xm - m[..., None]) / s[..., None]
+    return np.moveaxis(out, -1, axis).astype(x.dtype)
+
+
+def softmax_long_rows_half_sum(x, axis=-1):
+    """A "fast path" for rows past 256 entries that keeps its running sum in float16."""
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    if x.shape[axis] <= 256:
+        return e / np.sum(e, axis=axis, keepdims=True)
+    s = np.add.accumulate(e.astype(np.float16), axis=axis).take([-1], axis=axis)
+    return (e / s.astype(e.dtype)).astype(x.dtype)
+
+
+def softmax_working_precision_sum(x, axis=-1):
+    """The textbook shifted softmax, summing in the input's dtype: NumPy sums bfloat16 term by term, and the
+    running bfloat16 sum stagnates on long rows (float16 and wider are summed pairwise and stay accurate)."""
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True, dtype=e.dtype)

@@ -8,6 +8,8 @@ import pytest
 
 import handmade as hm
 from stability.registry import Implementation
+from stability import strategies
+from stability.formats import available_dtypes
 from stability.verify import verify
 
 MISTAKES = [
@@ -18,6 +20,8 @@ MISTAKES = [
     ("softmax", hm.softmax_half_accumulation),  # accumulation narrower than the data
     ("softmax", hm.softmax_nan_vanishes),  # a NaN that disappears
     ("logsumexp", hm.logsumexp_shifted),  # log(1 + t) loses a tiny t
+    ("softmax", hm.softmax_tiles_unscaled),  # a tile merge without its rescale: rows past 64 entries
+    ("softmax", hm.softmax_long_rows_half_sum),  # a long-row path summing in float16
 ]
 
 
@@ -52,3 +56,19 @@ def test_careful_versions_pass_a_default_verify(function, fn):
     for d in ("float32", "float64"):
         rec = verify(_impl(function, fn), d, seed=3)
         assert rec.verdict == "pass", (d, rec.failed_families, rec.counterexample)
+
+
+def test_only_long_rows_show_the_long_row_mistakes():
+    # the short-row families cannot see them: the `lengths` family is what catches them
+    short = [f for f in strategies.families("softmax") if f != "lengths"]
+    for fn in (hm.softmax_tiles_unscaled, hm.softmax_long_rows_half_sum):
+        assert verify(_impl("softmax", fn), "float32", families=short, shrink=False).verdict == "pass"
+        assert verify(_impl("softmax", fn), "float32", families=["lengths"], shrink=False).verdict == "fail"
+
+
+@pytest.mark.skipif("bfloat16" not in available_dtypes(), reason="bfloat16 needs ml_dtypes")
+def test_a_running_bfloat16_sum_is_caught_on_long_rows():
+    fn = hm.softmax_working_precision_sum
+    rec = verify(_impl("softmax", fn), "bfloat16", families=["lengths"], seed=0)
+    assert rec.verdict == "fail", rec.max_ratio
+    assert verify(_impl("softmax", fn), "float32", families=["lengths"], seed=0).verdict == "pass"

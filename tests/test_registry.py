@@ -46,3 +46,11 @@ def test_a_user_file_that_fails_to_import(tmp_path):
     f.write_text("raise RuntimeError('boom')\n")
     with pytest.raises(SpecError, match="importing .* failed: RuntimeError: boom"):
         resolve(f"{f}:f", "softmax")
+
+
+def test_a_family_can_be_declared_for_one_dtype():
+    from stability.registry import Implementation
+
+    impl = Implementation("x", "softmax", lambda x, axis=-1: x, unstable_on=("overflow", "lengths@bfloat16"))
+    assert impl.declares("overflow", "float32") and impl.declares("lengths", "bfloat16")
+    assert not impl.declares("lengths", "float32") and not impl.declares("ties", "bfloat16")

@@ -12,7 +12,7 @@ from stability.functions import FUNCTIONS
 
 @pytest.mark.parametrize("function", list(FUNCTIONS))
 def test_every_family_draws_valid_calls(function):
-    for family in strategies.families(function, optional=True):
+    for family in strategies.families(function, slow=True, optional=True):
         for dtype in available_dtypes():
             @settings(max_examples=5, database=None)
             @given(strategies.inputs(function, dtype, family=family))
@@ -75,3 +75,25 @@ def test_non_contiguous_views_are_drawn():
 def test_unknown_family_is_a_clear_error():
     with pytest.raises(ValueError, match="does not apply to sigmoid"):
         strategies.inputs("sigmoid", "float32", family="dominant")
+
+
+@settings(max_examples=60, database=None)
+@given(st.data())
+def test_lengths_family_crosses_tile_sizes(data):
+    fn = data.draw(st.sampled_from(["softmax", "cross_entropy"]))
+    ex = data.draw(strategies.inputs(fn, "float32", family="lengths"))
+    x = ex.args[0]
+    n = x.shape[ex.kwargs["axis"]] if "axis" in ex.kwargs else x.shape[1]
+    assert 25 <= n <= 4097 and x.size <= 3 * 4097 and np.all(np.isfinite(x))
+
+
+def test_lengths_family_draws_powers_of_two_and_their_neighbours():
+    seen = set()
+
+    @settings(max_examples=300, database=None)
+    @given(strategies.inputs("logsumexp", "float32", family="lengths"))
+    def collect(ex):
+        seen.add(ex.args[0].shape[ex.kwargs["axis"]])
+
+    collect()
+    assert {n for n in seen if n & (n - 1) == 0} and {n for n in seen if (n + 1) & n == 0 or (n - 1) & (n - 2) == 0}
