@@ -12,6 +12,8 @@ def to_library(a: np.ndarray, library: str):
     if library == "torch":
         import torch
 
+        if a.dtype.name == "bfloat16":  # ml_dtypes' bfloat16: exact through float32, torch's own bfloat16
+            return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(torch.bfloat16)
         return torch.from_numpy(np.ascontiguousarray(a))
     if library == "jax":
         import jax.numpy as jnp
@@ -36,7 +38,13 @@ def to_numpy(out):
         return np.asarray(out)
     mod = type(out).__module__.split(".")[0]
     if mod == "torch":
-        return out.detach().cpu().numpy()
+        out = out.detach().cpu()
+        if str(out.dtype) == "torch.bfloat16":
+            import ml_dtypes
+            import torch
+
+            return out.to(torch.float32).numpy().astype(ml_dtypes.bfloat16)  # exact: bfloat16 is in float32
+        return out.numpy()
     if mod == "cupy":
         return out.get()
     if mod in ("jax", "jaxlib") or mod.startswith("array_api"):

@@ -17,8 +17,10 @@ A SPEC names an implementation three ways (the CLI's ``--impl`` and :func:`resol
 * an importable attribute: ``package.module:attr``
 * a file and an attribute: ``path/to/file.py:attr`` (the user's own code)
 
-Code that is not registered is expected to be stable, uses NumPy arrays unless its function object carries a
-``__stability_library__`` attribute, and is named by its SPEC.
+Code that is not registered is expected to be stable, is named by its SPEC, and is called through
+``stability.adapt``: its array library is read from its ``__stability_library__`` attribute or its package
+(torch, jax, cupy; NumPy otherwise), and a ``dim=`` axis, a per-vector function or a ``reduction=`` loss is
+called by the suite's convention.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .adapt import adapt, library_of
 from .errors import UsageError
 from .functions import FUNCTIONS, get
 
@@ -165,5 +168,15 @@ def resolve(spec: str, function: str | None = None) -> Implementation:
     if function is None:
         raise SpecError(f"{spec!r} is not registered: say which function it computes with --function "
                         f"({', '.join(FUNCTIONS)})")
-    library = getattr(fn, "__stability_library__", "numpy")
-    return Implementation(spec, function, fn, library, (fn.__doc__ or "").strip().split("\n")[0], (), None, "user")
+    return user_implementation(spec, function, fn, None if where.endswith(".py") or "/" in where else where)
+
+
+def user_implementation(name: str, function: str, fn: Callable, where: str | None = None) -> Implementation:
+    """The :class:`Implementation` of a user's callable, adapted to the calling convention (``stability.adapt``:
+    its array library, ``dim=`` for ``axis=``, per-lane calls, ``reduction='none'``) and expected to be stable."""
+    library = library_of(fn, where)
+    call, note = adapt(fn, function, library)
+    description = (fn.__doc__ or "").strip().split("\n")[0]
+    if note:
+        description = f"{description} [{note}]" if description else f"[{note}]"
+    return Implementation(name, function, call, library, description, (), None, "user", {"adapted": note})

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from .metrics import DEFAULT_TOLERANCE, Tolerance
-from .registry import Implementation, resolve
+from .registry import Implementation, resolve, user_implementation
 from .verify import DEFAULT_EXAMPLES, run_call, verify
 
 
@@ -25,8 +25,7 @@ def _impl(fn, function: str) -> Implementation:
         return resolve(fn, function)
     if not callable(fn):
         raise TypeError(f"expected a callable or a SPEC string, got {type(fn).__name__}")
-    name = getattr(fn, "__qualname__", repr(fn))
-    return Implementation(name, function, fn, getattr(fn, "__stability_library__", "numpy"), "", (), None, "user")
+    return user_implementation(getattr(fn, "__qualname__", repr(fn)), function, fn)
 
 
 def assert_stable(fn, *, function: str, dtypes=("float32", "float64"), examples: int = DEFAULT_EXAMPLES,

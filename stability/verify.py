@@ -149,7 +149,12 @@ def run_call(impl: Implementation, args, kwargs, tolerance: Tolerance = DEFAULT_
     ref = reference.evaluate(impl.function, *args, **kwargs) if ref is None else ref
     dtype = np.asarray(args[0]).dtype
     expected_shape = ref.call.output_shape()
-    lib_args = [to_library(a, impl.library) for a in args]
+    try:
+        lib_args = [to_library(a, impl.library) for a in args]
+    except Exception as exc:  # e.g. CuPy has no bfloat16: a verdict that says so, not a crash
+        tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        return Outcome(False, math.inf, math.inf, f"its library {impl.library} cannot take {dtype} input: {tb}",
+                       (ref, None, None))
     try:
         with np.errstate(all="ignore"), warnings.catch_warnings():  # the verdict speaks for the user's code
             warnings.simplefilter("ignore", RuntimeWarning)

@@ -1,0 +1,116 @@
+"""Calling code the user points the suite at by the suite's convention.
+
+The suite calls every implementation as ``stability.functions`` says: ``f(x, axis=axis)`` for the axis functions,
+``f(x)`` for the elementwise ones, ``f(logits, targets)`` for the per-sample losses.  Code from elsewhere follows its
+own library's convention instead -- ``torch.softmax(input, dim)``, ``F.cross_entropy(..., reduction='mean')``, a
+``softmax(v)`` written for one vector -- and would fail every example on a ``TypeError`` that says nothing about its
+numerics.  :func:`adapt` wraps such a callable, and says how in a note that the records and the report carry:
+
+* **array library**: the callable's ``__stability_library__`` attribute; else the top-level package of the module
+  that defines it, or that the SPEC imported it from (``torch``, ``jax``, ``cupy``); else NumPy.  Inputs are moved
+  to that library and results back by ``stability.arraylib``.
+* **axis**: passed as ``axis=`` to a callable that takes ``axis`` (or ``**kwargs``); as ``dim=`` to one that takes
+  ``dim``, and to PyTorch builtins, whose signature cannot be read.  A callable that takes neither is taken to
+  compute the function of one vector: it is called on each 1-D lane along the axis and the results are stacked
+  (its timings then include that loop, and the note says so).
+* **losses**: ``reduction='none'`` is passed to a callable that takes ``reduction`` (a batch mean is not a
+  per-sample loss).
+
+Nothing else is changed: the output's dtype, shape and values are judged as returned.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from typing import Callable
+
+from .functions import get
+
+_TOP_LEVEL = {"torch": "torch", "jax": "jax", "jaxlib": "jax", "cupy": "cupy", "cupyx": "cupy"}
+
+
+def library_of(fn: Callable, where: str | None = None) -> str:
+    """The array library ``fn`` takes (see the module docstring); ``where``: the module the SPEC named."""
+    declared = getattr(fn, "__stability_library__", None)
+    if declared:
+        return declared
+    for module in (getattr(fn, "__module__", None), where):
+        top = (module or "").split(".")[0]
+        if top in _TOP_LEVEL:
+            return _TOP_LEVEL[top]
+    return "numpy"
+
+
+def _parameters(fn: Callable):
+    """(names, takes **kwargs), or None when the signature cannot be read (C builtins)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return None
+    return set(params), any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def axis_mode(fn: Callable, library: str) -> str:
+    """How ``fn`` is told the axis: ``axis``, ``dim`` or ``lanes`` (it takes neither: called per 1-D lane)."""
+    params = _parameters(fn)
+    if params is None:
+        return "dim" if library == "torch" else "axis"
+    names, var_kw = params
+    if "axis" in names or var_kw:
+        return "axis"
+    if "dim" in names:
+        return "dim"
+    return "lanes"
+
+
+def adapt(fn: Callable, function: str, library: str) -> tuple[Callable, str]:
+    """``(callable by the suite's convention, note)``; the note is ``""`` when ``fn`` is used as it is."""
+    f = get(function)
+    params = _parameters(fn)
+    fixed = {"reduction": "none"} if f.has_targets and params is not None and "reduction" in params[0] else {}
+    mode = axis_mode(fn, library) if f.has_axis else "axis"
+    if mode == "axis" and not fixed:
+        return fn, ""
+    notes = []
+    if fixed:
+        notes.append("called with reduction='none'")
+    if mode == "dim":
+        notes.append("the axis passed as dim=")
+    if mode == "lanes":
+        notes.append("takes no axis: called on each 1-D lane along it, the loop included in its timings")
+
+    if mode == "lanes":
+        reduces = f.kind == "reduce"
+
+        def call(x, axis=-1):
+            return _per_lane(fn, x, axis, reduces)
+    elif mode == "dim":
+        def call(*args, axis=-1, **kwargs):
+            return fn(*args, dim=axis, **fixed, **kwargs)
+    else:
+        def call(*args, **kwargs):
+            return fn(*args, **fixed, **kwargs)
+
+    call.__doc__ = fn.__doc__
+    call.__wrapped_by_stability__ = fn
+    return call, "; ".join(notes)
+
+
+def _per_lane(fn, x, axis, reduces):
+    """``fn`` applied to every 1-D lane of ``x`` along ``axis``; the results stacked in its place."""
+    from array_api_compat import array_namespace
+
+    if x.ndim == 1:
+        return fn(x)
+    xp = array_namespace(x)
+    moved = xp.moveaxis(x, axis, -1)
+    lanes_shape = tuple(moved.shape[:-1])
+    n = moved.shape[-1]
+    lanes = xp.reshape(moved, (math.prod(lanes_shape), n))
+    outs = [fn(lanes[i, ...]) for i in range(lanes.shape[0])]
+    if not outs:  # no lane at all: the output is as empty as the input
+        empty = xp.reshape(lanes[:, :0] if reduces else lanes, lanes_shape + (() if reduces else (n,)))
+        return empty if reduces else xp.moveaxis(empty, -1, axis)
+    stacked = xp.reshape(xp.stack(outs), lanes_shape + (() if reduces else (n,)))
+    return stacked if reduces else xp.moveaxis(stacked, -1, axis)
