@@ -6,7 +6,8 @@ values, VPT the smallest of 1, 2, 4, 8, 16, 32 that holds it; 4 warps a block); 
 (one 512-thread block a row, online (max, sum) merge, 16-byte loads when the row length is a multiple of 16
 bytes).  The axis is moved last (a copy only when it is not already last and contiguous).  float16 inputs are
 computed in float32; bfloat16 kernels are compiled too, but CuPy has no bfloat16 dtype, so the suite cannot
-hand them arrays: they are not registered.
+hand them arrays: they are not registered.  ``cupy.*_fused_fastmath`` is the same source built with
+``--use_fast_math``: it flushes subnormals, declares so, and is judged without them (float32).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ WARP_MAX = 1024
 WARPS_PER_BLOCK = 4
 BLOCK_THREADS = 512
 _DTYPES = {"float16": "float16", "float32": "float32", "float64": "float64"}
-_module = None
+_modules: dict = {}
+FAST_MATH = ("--use_fast_math",)  # implies -ftz=true and the approximate __expf/__logf: declared as a flush
 
 
 def _device_present() -> bool:
@@ -33,17 +35,18 @@ def _device_present() -> bool:
         return False
 
 
-def _kernel(name: str):
-    global _module
+def _kernel(name: str, fast_math: bool = False):
     import cupy
 
-    if _module is None:  # accurate expf/log1pf: no --use_fast_math, no -ftz
-        _module = cupy.RawModule(code=SOURCE.read_text(encoding="utf-8"), options=("--std=c++17",))
-    return _module.get_function(name)
+    if fast_math not in _modules:  # default: accurate expf/log1pf, no --use_fast_math, no -ftz
+        options = ("--std=c++17",) + (FAST_MATH if fast_math else ())
+        _modules[fast_math] = cupy.RawModule(code=SOURCE.read_text(encoding="utf-8"), options=options)
+    return _modules[fast_math].get_function(name)
 
 
-def launch(op: str, x, axis: int = -1):
-    """Run kernel family ``op`` (softmax, log_softmax, logsumexp) on CuPy array ``x`` along ``axis``."""
+def launch(op: str, x, axis: int = -1, fast_math: bool = False):
+    """Run kernel family ``op`` (softmax, log_softmax, logsumexp) on CuPy array ``x`` along ``axis``
+    (``fast_math``: the same source compiled with ``--use_fast_math``, which flushes subnormals)."""
     import cupy
     import numpy as np
 
@@ -59,11 +62,11 @@ def launch(op: str, x, axis: int = -1):
         if n <= WARP_MAX:
             vpt = next(v for v in (1, 2, 4, 8, 16, 32) if 32 * v >= n)
             grid = (rows + WARPS_PER_BLOCK - 1) // WARPS_PER_BLOCK
-            _kernel(f"{op}_warp{vpt}_{suffix}")((grid,), (32 * WARPS_PER_BLOCK,),
+            _kernel(f"{op}_warp{vpt}_{suffix}", fast_math)((grid,), (32 * WARPS_PER_BLOCK,),
                                                 (xm, y, np.int64(rows), np.int32(n)))
         else:
             vec = int(n * x.dtype.itemsize % 16 == 0)
-            _kernel(f"{op}_block_{suffix}")((rows,), (BLOCK_THREADS,), (xm, y, np.int64(rows), np.int32(n),
+            _kernel(f"{op}_block_{suffix}", fast_math)((rows,), (BLOCK_THREADS,), (xm, y, np.int64(rows), np.int32(n),
                                                                        np.int32(vec)))
     return y if op == "logsumexp" else cupy.moveaxis(y, -1, axis)
 
@@ -72,6 +75,10 @@ if _device_present():
     for _op in ("softmax", "log_softmax", "logsumexp"):
         register(_op, f"cupy.{_op}_fused", f"fused CUDA kernel (warp or block per row, log1p form), {SOURCE.name}",
                  library="cupy", dtypes=tuple(_DTYPES))(lambda x, axis=-1, _op=_op: launch(_op, x, axis))
+        # the fast-math build: subnormals flushed (declared, so judged without them) and approximate exp/log
+        register(_op, f"cupy.{_op}_fused_fastmath", f"the fused kernel built with {' '.join(FAST_MATH)}",
+                 library="cupy", dtypes=("float32",), flushes_subnormals=True)(
+            lambda x, axis=-1, _op=_op: launch(_op, x, axis, fast_math=True))
     try:
         import cupyx.scipy.special as _cs
 

@@ -11,6 +11,8 @@ python3 -m pytest -m gpu -q tests/test_gpu.py 2>&1 | tee "$OUT/gpu_tests.txt"
 for f in softmax log_softmax logsumexp; do
   python3 -m stability verify --function "$f" --impl "cupy.${f}_fused" --dtype float32 --dtype float16 \
     --dtype float64 --json "$OUT/verify_$f.json" | tee -a "$OUT/verify.txt" || true
+  python3 -m stability verify --function "$f" --impl "cupy.${f}_fused_fastmath" --dtype float32 \
+    --json "$OUT/verify_${f}_fastmath.json" | tee -a "$OUT/verify.txt" || true
 done
 python3 -m stability bench --device cuda --function softmax --function log_softmax --function logsumexp \
   --out "$OUT/bench_gpu.csv" | tee "$OUT/bench_gpu.txt"

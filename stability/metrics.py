@@ -62,15 +62,21 @@ class Tolerance:
 DEFAULT_TOLERANCE = Tolerance()
 
 
-def ulp_at(exact_hi, exact_lo, fmt: Format) -> np.ndarray:
-    """The spacing of ``fmt`` at the exact value ``exact_hi + exact_lo`` (its binade's quantum)."""
+def ulp_at(exact_hi, exact_lo, fmt: Format, *, flush: bool = False) -> np.ndarray:
+    """The spacing of ``fmt`` at the exact value ``exact_hi + exact_lo`` (its binade's quantum).
+
+    ``flush``: the format without subnormals, as flush-to-zero arithmetic has it: below the smallest normal
+    number the neighbours are 0 and that number, so the spacing there is the smallest normal number."""
     hi = np.abs(np.asarray(exact_hi, dtype=np.float64))
     lo = np.asarray(exact_lo, dtype=np.float64) * np.sign(exact_hi)
     with np.errstate(invalid="ignore"):
         mant, e = np.frexp(hi)
         binade = e - 1 - ((mant == 0.5) & (lo < 0))  # exactly a power of two minus a bit: the binade below
     q = np.maximum(binade, fmt.emin) - (fmt.p - 1)
-    return np.where(hi == 0, fmt.smallest_subnormal, np.ldexp(1.0, q))
+    spacing = np.where(hi == 0, fmt.smallest_subnormal, np.ldexp(1.0, q))
+    if flush:
+        spacing = np.where(hi + lo < fmt.tiny, fmt.tiny, spacing)
+    return spacing
 
 
 def _special_mismatch(got, value):
@@ -80,13 +86,14 @@ def _special_mismatch(got, value):
     return np.where(required, np.where(match, 0.0, np.inf), np.nan)
 
 
-def ulp_error(got, ref) -> np.ndarray:
-    """ULP error of ``got`` (rows layout, float64) against a Reference, at the exact value."""
+def ulp_error(got, ref, *, flush: bool = False) -> np.ndarray:
+    """ULP error of ``got`` (rows layout, float64) against a Reference, at the exact value (``flush``: in the
+    format without subnormals, see :func:`ulp_at`)."""
     got = np.asarray(got, dtype=np.float64)
     special = _special_mismatch(got, ref.value)
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs((got - ref.exact_hi) - ref.exact_lo)
-        err = diff / ulp_at(ref.exact_hi, ref.exact_lo, ref.fmt)
+        err = diff / ulp_at(ref.exact_hi, ref.exact_lo, ref.fmt, flush=flush)
     return np.where(np.isnan(special), err, special)
 
 
@@ -155,7 +162,7 @@ class Judgement:
         return tuple(int(i) for i in np.unravel_index(np.argmax(self.ratio), self.ratio.shape))
 
 
-def judge(got, ref, tolerance: Tolerance = DEFAULT_TOLERANCE) -> Judgement:
+def judge(got, ref, tolerance: Tolerance = DEFAULT_TOLERANCE, *, flush: bool = False) -> Judgement:
     """Judge an implementation's output against the reference with the verdict rule.
 
     ``got`` is in the function's output shape (it is brought to the reference's rows layout here).  Where the
@@ -163,9 +170,11 @@ def judge(got, ref, tolerance: Tolerance = DEFAULT_TOLERANCE) -> Judgement:
     +inf), each output passes when it meets the rule against the primary answer or equals an accepted answer at
     its position: the max-shifted algorithms give NaN at a +inf entry and the limit's 0 elsewhere, and both
     are answers the policy accepts.
+
+    ``flush``: the implementation declares flush-to-zero; errors are measured in the format without subnormals.
     """
     g = ref.rows(got)
-    err = ulp_error(g, ref)
+    err = ulp_error(g, ref, flush=flush)
     allow = np.broadcast_to(tolerance.allowance(ref.n, ref.kappa), err.shape)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(err == 0, 0.0, np.where(np.isinf(err), np.inf, err / allow))

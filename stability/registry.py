@@ -17,10 +17,11 @@ A SPEC names an implementation three ways (the CLI's ``--impl`` and :func:`resol
 * an importable attribute: ``package.module:attr``
 * a file and an attribute: ``path/to/file.py:attr`` (the user's own code)
 
-Code that is not registered is expected to be stable, is named by its SPEC, and is called through
-``stability.adapt``: its array library is read from its ``__stability_library__`` attribute or its package
-(torch, jax, cupy; NumPy otherwise), and a ``dim=`` axis, a per-vector function or a ``reduction=`` loss is
-called by the suite's convention.
+Code that is not registered is expected to be stable (a ``__stability_flushes_subnormals__ = True``
+attribute declares flush-to-zero, as ``register(..., flushes_subnormals=True)`` does), is named by its SPEC,
+and is called through ``stability.adapt``: its array library is read from its ``__stability_library__``
+attribute or its package (torch, jax, cupy; NumPy otherwise), and a ``dim=`` axis, a per-vector function or a
+``reduction=`` loss is called by the suite's convention.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class Implementation:
     dtypes: tuple[str, ...] | None = None  # None: every dtype
     origin: str = "builtin"  # builtin, peer or user
     extra: dict = field(default_factory=dict, compare=False)
+    flushes_subnormals: bool = False  # declared flush-to-zero: judged in the format without subnormals
 
     def declares(self, family: str, dtype: str) -> bool:
         """Whether a failure on ``family`` in ``dtype`` is expected (``family`` or ``family@dtype`` declared)."""
@@ -61,13 +63,14 @@ class Implementation:
 
     @property
     def expectation(self) -> str:
-        return "stable" if not self.unstable_on else "unstable on " + ", ".join(self.unstable_on)
+        base = "stable" if not self.unstable_on else "unstable on " + ", ".join(self.unstable_on)
+        return base + ("; flushes subnormals (declared: judged without them)" if self.flushes_subnormals else "")
 
     def as_dict(self) -> dict:
         return {"name": self.name, "function": self.function, "library": self.library,
                 "description": self.description, "expectation": self.expectation,
                 "unstable_on": list(self.unstable_on), "origin": self.origin,
-                "dtypes": list(self.dtypes) if self.dtypes else None}
+                "dtypes": list(self.dtypes) if self.dtypes else None, "flushes_subnormals": self.flushes_subnormals}
 
 
 _REGISTRY: dict[str, Implementation] = {}
@@ -75,15 +78,19 @@ _LOADED = False
 
 
 def register(function: str, name: str, description: str, *, library: str = "numpy", unstable_on=(),
-             dtypes=None, origin: str = "builtin"):
-    """Decorator registering ``fn`` as implementation ``name`` of ``function``."""
+             dtypes=None, origin: str = "builtin", flushes_subnormals: bool = False):
+    """Decorator registering ``fn`` as implementation ``name`` of ``function``.
+
+    ``flushes_subnormals=True`` declares flush-to-zero (fast-math kernels, DAZ/FTZ modes): its outputs are then
+    judged in the format without subnormals, and every record and the report say so."""
     get(function)
     if library not in LIBRARIES:
         raise UsageError(f"unknown array library {library!r}: use one of {', '.join(LIBRARIES)}")
 
     def deco(fn):
         _REGISTRY[name] = Implementation(name, function, fn, library, description, tuple(unstable_on),
-                                         tuple(dtypes) if dtypes else None, origin)
+                                         tuple(dtypes) if dtypes else None, origin,
+                                         flushes_subnormals=flushes_subnormals)
         return fn
 
     return deco
@@ -179,4 +186,6 @@ def user_implementation(name: str, function: str, fn: Callable, where: str | Non
     description = (fn.__doc__ or "").strip().split("\n")[0]
     if note:
         description = f"{description} [{note}]" if description else f"[{note}]"
-    return Implementation(name, function, call, library, description, (), None, "user", {"adapted": note})
+    flush = bool(getattr(fn, "__stability_flushes_subnormals__", False))
+    return Implementation(name, function, call, library, description, (), None, "user", {"adapted": note},
+                          flushes_subnormals=flush)

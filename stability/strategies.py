@@ -30,7 +30,7 @@ bits            uniform over the dtype's bit patterns (Herbie's sampling), NaN a
 lengths         rows of 25 .. 4096 entries, often a power of two or one off it, where tiled, blocked and
                 warp-per-row code changes path or merges partial (max, sum) pairs; the values follow a
                 drawn pattern: spread normal, ascending (every tile raises the max), a late dominant entry,
-                or a large offset
+                a large offset, or flat (every weight near 1/n)
 long            long rows (10^3 .. 10^5; the slow profile)
 ==============  ======================================================================================
 
@@ -56,7 +56,7 @@ AXIS_FAMILIES = ("standard", "wide", "offset", "overflow", "underflow", "dominan
 # Families whose rows are too long to draw value by value: a drawn seed and pattern make them (still shrinkable:
 # the length, the seed and the pattern each shrink).
 SEEDED_FAMILIES = ("lengths", "long")
-LENGTH_PATTERNS = ("normal", "ascending", "dominant_late", "offset")
+LENGTH_PATTERNS = ("normal", "ascending", "dominant_late", "offset", "flat")
 ELEMENT_FAMILIES = ("standard", "wide", "thresholds", "tiny", "special", "bits")
 SLOW_FAMILIES = ("long",)
 # An empty reduction axis (softmax, log_softmax, logsumexp; cross-entropy has no 0-class case): opt-in, with
@@ -213,6 +213,8 @@ def _seeded_rows(draw, dtype: str, family: str, rows: int, n: int) -> np.ndarray
         v = rng.normal(0, 2, (rows, n))
         v[:, n - 1 - draw(st.integers(0, min(n - 1, 40)))] = 6 + 0.5 * lnu
         return v
+    if pattern == "flat":  # every weight near 1/n: a shortcut through 1 - (sum of the others) loses log2(n) bits
+        return draw(st.sampled_from([0.0, 5.0])) + rng.normal(0, draw(st.sampled_from([0.0, 1e-3, 0.1])), (rows, n))
     return draw(st.sampled_from([-1.0, 1.0])) * 10.0 ** draw(st.integers(2, 4)) + rng.normal(0, 3, (rows, n))
 
 

@@ -155,13 +155,19 @@ def run_call(impl: Implementation, args, kwargs, tolerance: Tolerance = DEFAULT_
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return Outcome(False, math.inf, math.inf, f"its library {impl.library} cannot take {dtype} input: {tb}",
                        (ref, None, None))
+    backups = [np.array(a, copy=True) for a in args]
     try:
         with np.errstate(all="ignore"), warnings.catch_warnings():  # the verdict speaks for the user's code
             warnings.simplefilter("ignore", RuntimeWarning)
             out = impl.fn(*lib_args, **kwargs)
     except Exception as exc:  # user code: any failure is a verdict, never a crash of the suite
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        _restore(args, backups)
         return Outcome(False, math.inf, math.inf, f"raised {tb}", (ref, None, None))
+    if _restore(args, backups):  # the caller's array is not the implementation's scratch space
+        got = to_numpy(out)
+        return Outcome(False, math.inf, math.inf, "overwrote its input array (the caller's data is lost)",
+                       (ref, got if got is not None and got.shape == expected_shape else None, None))
     got = to_numpy(out)
     if got is None:
         return Outcome(False, math.inf, math.inf, f"returned a {type(out).__name__}, not an array",
@@ -171,9 +177,19 @@ def run_call(impl: Implementation, args, kwargs, tolerance: Tolerance = DEFAULT_
                        (ref, None, None))
     if got.dtype != dtype:
         return Outcome(False, math.inf, math.inf, f"returned dtype {got.dtype} for {dtype} input", (ref, got, None))
-    j = judge(got, ref, tolerance)
+    j = judge(got, ref, tolerance, flush=impl.flushes_subnormals)
     reason = "" if j.ok else "error beyond the allowance"
     return Outcome(j.ok, j.max_ulp, j.max_ratio, reason, (ref, got, j))
+
+
+def _restore(args, backups) -> bool:
+    """Whether the call changed any argument, bit for bit; the changed ones are put back as they were."""
+    changed = False
+    for a, b in zip(args, backups):
+        if isinstance(a, np.ndarray) and a.shape == b.shape and a.tobytes() != b.tobytes():
+            a[...] = b
+            changed = True
+    return changed
 
 
 def _details(ref, got, j) -> dict:

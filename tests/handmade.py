@@ -120,3 +120,22 @@ def softmax_working_precision_sum(x, axis=-1):
     running bfloat16 sum stagnates on long rows (float16 and wider are summed pairwise and stay accurate)."""
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True, dtype=e.dtype)
+
+
+def softmax_max_as_complement(x, axis=-1):
+    """Shifted softmax that sets the largest weight to 1 - (sum of the others), "so the row sums to 1": when
+    every weight is near 1/n that subtraction cancels, and the error grows like n u."""
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    p = e / np.sum(e, axis=axis, keepdims=True)
+    k = np.expand_dims(np.argmax(x, axis=axis), axis)
+    others = np.sum(p, axis=axis, keepdims=True) - np.take_along_axis(p, k, axis)
+    np.put_along_axis(p, k, (1 - others).astype(p.dtype), axis=axis)
+    return p
+
+
+def softmax_overwrites_input(x, axis=-1):
+    """Right values, computed in the caller's array: the input is lost."""
+    x -= np.max(x, axis=axis, keepdims=True)
+    np.exp(x, out=x)
+    x /= np.sum(x, axis=axis, keepdims=True)
+    return x.copy()

@@ -19,9 +19,10 @@ def _require_nvcc():
     assert NVCC is not None, "CI=true but nvcc is missing: the CUDA source cannot be compile-checked"
 
 
-def test_cuda_source_compiles_for_sm90(tmp_path):
+@pytest.mark.parametrize("extra", [(), cupy_kernels.FAST_MATH], ids=["accurate", "fast_math"])
+def test_cuda_source_compiles_for_sm90(tmp_path, extra):
     _require_nvcc()
-    r = subprocess.run([NVCC, "-arch=sm_90", "--std=c++17", "-Werror", "all-warnings", "-c",
+    r = subprocess.run([NVCC, "-arch=sm_90", "--std=c++17", *extra, "-Werror", "all-warnings", "-c",
                         str(cupy_kernels.SOURCE), "-o", str(tmp_path / "softmax.o")],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-4000:]

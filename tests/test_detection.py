@@ -10,7 +10,7 @@ import handmade as hm
 from stability.registry import Implementation
 from stability import strategies
 from stability.formats import available_dtypes
-from stability.verify import verify
+from stability.verify import run_call, verify
 
 MISTAKES = [
     ("softmax", hm.softmax_naive),  # naive exp overflow
@@ -22,6 +22,8 @@ MISTAKES = [
     ("logsumexp", hm.logsumexp_shifted),  # log(1 + t) loses a tiny t
     ("softmax", hm.softmax_tiles_unscaled),  # a tile merge without its rescale: rows past 64 entries
     ("softmax", hm.softmax_long_rows_half_sum),  # a long-row path summing in float16
+    ("softmax", hm.softmax_max_as_complement),  # 1 - (sum of the others): n u on flat rows
+    ("softmax", hm.softmax_overwrites_input),  # right values, the caller's array overwritten
 ]
 
 
@@ -72,3 +74,14 @@ def test_a_running_bfloat16_sum_is_caught_on_long_rows():
     rec = verify(_impl("softmax", fn), "bfloat16", families=["lengths"], seed=0)
     assert rec.verdict == "fail", rec.max_ratio
     assert verify(_impl("softmax", fn), "float32", families=["lengths"], seed=0).verdict == "pass"
+
+
+def test_an_overwritten_input_is_reported_and_restored():
+    rec = verify(_impl("softmax", hm.softmax_overwrites_input), "float32", families=["standard"], seed=0)
+    assert rec.verdict == "fail" and rec.counterexample["reason"].startswith("overwrote its input")
+    x = np.array([[1.0, 2.0, 3.0], [0.5, -4.0, 7.0]], dtype=np.float32).T  # a non-contiguous view
+    before = x.copy()
+    out = run_call(_impl("softmax", hm.softmax_overwrites_input), (x,), {"axis": 0})
+    assert not out.ok and out.reason.startswith("overwrote its input")
+    assert np.array_equal(x, before)  # put back: the counterexample shows what the caller passed
+    assert run_call(_impl("softmax", hm.softmax_shifted), (x,), {"axis": 0}).ok

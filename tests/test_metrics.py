@@ -25,6 +25,21 @@ def test_ulp_error_at_zero_and_subnormals():
     assert err[1, 0] <= 0.5
 
 
+def test_a_declared_flush_is_judged_in_the_format_without_subnormals():
+    # sigmoid(-89) in float32 is 2.2e-39, subnormal: 0 is 1.6e6 ULPs off with subnormals, 0.19 of the smallest
+    # normal without them; above the normal range the flush changes nothing
+    r = _ref_sigmoid([-89.0, -80.0], np.float32)
+    got = r.value[:, 0].astype(np.float64).copy()
+    got[0] = 0.0
+    strict, flushed = ulp_error(got[:, None], r), ulp_error(got[:, None], r, flush=True)
+    assert strict[0, 0] > 1e6 and flushed[0, 0] == pytest.approx(2.227364e-39 / 2.0 ** -126, rel=1e-4)
+    assert strict[1, 0] == flushed[1, 0] <= 0.5
+    assert not judge(got[:, None], r).ok and judge(got[:, None], r, flush=True).ok
+    wrong = got.copy()
+    wrong[1] = 0.0  # sigmoid(-80) = 1.8e-35 is a normal number: flushing it is an error either way
+    assert not judge(wrong[:, None], r, flush=True).ok
+
+
 def test_ulp_error_is_measured_at_the_exact_value():
     r = reference.evaluate("softmax", np.array([[0.0, 0.0, 0.0]], dtype=np.float32))
     err = ulp_error(r.value, r)

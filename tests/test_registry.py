@@ -54,3 +54,22 @@ def test_a_family_can_be_declared_for_one_dtype():
     impl = Implementation("x", "softmax", lambda x, axis=-1: x, unstable_on=("overflow", "lengths@bfloat16"))
     assert impl.declares("overflow", "float32") and impl.declares("lengths", "bfloat16")
     assert not impl.declares("lengths", "float32") and not impl.declares("ties", "bfloat16")
+
+
+def test_a_flush_is_declared_by_an_attribute_and_shown_in_the_expectation(tmp_path):
+    f = tmp_path / "ftz.py"
+    f.write_text("import numpy as np\n"
+                 "def sig(x):\n"
+                 "    e = np.exp(-np.abs(x))\n"
+                 "    s = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)\n"
+                 "    return np.where(s < np.finfo(x.dtype).tiny, 0, s).astype(x.dtype)\n"
+                 "def sig_ftz(x):\n"
+                 "    return sig(x)\n"
+                 "sig_ftz.__stability_flushes_subnormals__ = True\n")
+    from stability.verify import verify
+    plain, declared = resolve(f"{f}:sig", "sigmoid"), resolve(f"{f}:sig_ftz", "sigmoid")
+    assert not plain.flushes_subnormals and declared.flushes_subnormals
+    assert "flushes subnormals" in declared.expectation and declared.as_dict()["flushes_subnormals"]
+    assert verify(plain, "float32", families=["thresholds"], seed=0).verdict == "fail"
+    rec = verify(declared, "float32", families=["thresholds"], seed=0)
+    assert rec.verdict == "pass" and "flushes subnormals" in rec.expectation
