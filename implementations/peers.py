@@ -70,6 +70,28 @@ if _have("torch"):
 
     _torch_registrations()
 
+    def _torch_cuda_registrations():
+        import torch
+
+        if not torch.cuda.is_available():
+            return
+        reg = dict(library="torch_cuda", dtypes=("float16", "float32", "float64"), origin="peer")
+        # what users pick on the GPU; expectations as on the CPU (same (x - max) - log(sum) formulas), to be
+        # confirmed by scripts/gpu_check.sh
+        axis_bad = ("dominant", "standard", "overflow", "ascending", "masked", "posinf", "nan", "wide", "underflow",
+                    "bits", "offset", "ties", "lengths", "lse_zero")
+        register("softmax", "torch.softmax_cuda", "torch.softmax on the GPU", **reg)(
+            lambda x, axis=-1: torch.softmax(x, axis))
+        register("log_softmax", "torch.log_softmax_cuda", "torch.log_softmax on the GPU", **reg,
+                 unstable_on=axis_bad)(lambda x, axis=-1: torch.log_softmax(x, axis))
+        register("logsumexp", "torch.logsumexp_cuda", "torch.logsumexp on the GPU", **reg,
+                 unstable_on=axis_bad)(lambda x, axis=-1: torch.logsumexp(x, axis))
+
+    try:
+        _torch_cuda_registrations()
+    except Exception:  # pragma: no cover - a CUDA build that cannot reach its driver: no GPU peer
+        pass
+
 
 if _have("jax"):
     def _jax_registrations():

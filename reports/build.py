@@ -56,7 +56,7 @@ class Options:
 def _implementations(o: Options) -> dict:
     impls = {}
     for f in o.functions:
-        impls[f] = [i for i in registry.implementations(f) if i.library != "cupy"]
+        impls[f] = [i for i in registry.implementations(f) if i.library not in registry.GPU_LIBRARIES]
         impls[f] += [u for u in o.user if u.function == f]
     return impls
 

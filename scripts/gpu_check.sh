@@ -14,5 +14,11 @@ for f in softmax log_softmax logsumexp; do
   python3 -m stability verify --function "$f" --impl "cupy.${f}_fused_fastmath" --dtype float32 \
     --json "$OUT/verify_${f}_fastmath.json" | tee -a "$OUT/verify.txt" || true
 done
+if python3 -c "import torch, sys; sys.exit(not torch.cuda.is_available())" 2>/dev/null; then
+  for f in softmax log_softmax logsumexp; do  # the peer users would pick instead
+    python3 -m stability verify --function "$f" --impl "torch.${f}_cuda" --dtype float32 --dtype float16 \
+      --json "$OUT/verify_torch_$f.json" | tee -a "$OUT/verify.txt" || true
+  done
+fi
 python3 -m stability bench --device cuda --function softmax --function log_softmax --function logsumexp \
   --out "$OUT/bench_gpu.csv" | tee "$OUT/bench_gpu.txt"

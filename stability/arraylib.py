@@ -6,15 +6,17 @@ import numpy as np
 
 
 def to_library(a: np.ndarray, library: str):
-    """``a`` as an array of ``library`` (numpy, scipy: unchanged)."""
+    """``a`` as an array of ``library`` (numpy, scipy: unchanged; torch_cuda: a torch tensor on the GPU)."""
     if library in ("numpy", "scipy"):
         return a
-    if library == "torch":
+    if library in ("torch", "torch_cuda"):  # torch_cuda: the same tensor on the current CUDA device
         import torch
 
         if a.dtype.name == "bfloat16":  # ml_dtypes' bfloat16: exact through float32, torch's own bfloat16
-            return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(torch.bfloat16)
-        return torch.from_numpy(np.ascontiguousarray(a))
+            t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(torch.bfloat16)
+        else:
+            t = torch.from_numpy(np.ascontiguousarray(a))
+        return t.to("cuda") if library == "torch_cuda" else t
     if library == "jax":
         import jax.numpy as jnp
 

@@ -228,7 +228,7 @@ def _cmd_bench(args) -> int:
     if args.impl:
         impls = [registry.resolve(s, names[0]) for s in args.impl]
     else:
-        impls = [i for n in names for i in registry.implementations(n) if i.library != "cupy"]
+        impls = [i for n in names for i in registry.implementations(n) if i.library not in registry.GPU_LIBRARIES]
     from tqdm import tqdm
 
     with tqdm(total=len(shapes) * len(dtypes), disable=not sys.stderr.isatty(), unit="shape", file=sys.stderr) as bar:
@@ -246,9 +246,9 @@ def _bench_cuda(args, names) -> int:
     from .bench import gpu, sweep, table
 
     impls = ([registry.resolve(s, names[0]) for s in args.impl] if args.impl else
-             [i for n in names for i in registry.implementations(n) if i.library == "cupy"])
+             [i for n in names for i in registry.implementations(n) if i.library in registry.GPU_LIBRARIES])
     if not impls:
-        raise UsageError("no CuPy implementation is registered: they need CuPy and a CUDA device "
+        raise UsageError("no GPU implementation is registered: they need CuPy and a CUDA device "
                          "(pip install -e '.[gpu]' on a machine with a GPU)")
     shapes = ([sweep.parse_shape(s) for s in args.shape] if args.shape else
               [(4096, 4096), (16384, 1024), (1024, 32768)])

@@ -37,7 +37,8 @@ from .adapt import adapt, library_of
 from .errors import UsageError
 from .functions import FUNCTIONS, get
 
-LIBRARIES = ("numpy", "scipy", "torch", "jax", "cupy", "array_api")
+LIBRARIES = ("numpy", "scipy", "torch", "torch_cuda", "jax", "cupy", "array_api")
+GPU_LIBRARIES = ("cupy", "torch_cuda")
 
 
 class SpecError(UsageError):

@@ -56,3 +56,21 @@ def test_gpu_timing_rows():
 
     df = gpu.run([registry.resolve(n) for n in FUSED], [(256, 1024)], ["float32"], repeats=5)
     assert len(df) == 3 and (df.device == "cuda").all() and (df.median_s > 0).all()
+
+
+def test_fastmath_build_declares_its_flush():
+    impl = registry.resolve("cupy.softmax_fused_fastmath")
+    assert impl.flushes_subnormals and "flushes subnormals" in impl.expectation
+
+
+def test_torch_on_the_gpu_is_a_peer_and_is_timed_beside_the_kernels():
+    torch = pytest.importorskip("torch", reason="PyTorch is an optional peer (pip install torch==2.13.0)")
+    if not torch.cuda.is_available():
+        pytest.skip("this PyTorch build has no CUDA (the CPU wheel): no GPU peer")
+    from stability.bench import gpu
+    from stability.verify import verify
+
+    peer = registry.resolve("torch.softmax_cuda")
+    assert verify(peer, "float32", examples=10, seed=0).meets_expectation
+    df = gpu.run([peer, registry.resolve("cupy.softmax_fused")], [(256, 1024)], ["float32"], repeats=5)
+    assert set(df.library) == {"torch_cuda", "cupy"} and (df.median_s > 0).all()

@@ -32,8 +32,15 @@ def _time(fn, buffers, repeats: int, warmup: int = 3) -> np.ndarray:
     return np.array(out)
 
 
+def _as_torch(buffer):
+    import torch
+
+    return torch.from_dlpack(buffer)
+
+
 def run(impls, shapes, dtypes, *, repeats: int = 50, seed: int = 0):
-    """Time CuPy implementations on the device; a DataFrame of :data:`stability.bench.table.COLUMNS`."""
+    """Time the GPU implementations (CuPy, and PyTorch on CUDA) on the device; a DataFrame of
+    :data:`stability.bench.table.COLUMNS`."""
     import cupy
     import pandas as pd
 
@@ -53,15 +60,18 @@ def run(impls, shapes, dtypes, *, repeats: int = 50, seed: int = 0):
             copy_gbps = 2 * host.nbytes / copy / 1e9
             exp = float(np.median(_time(lambda b: cupy.exp(b, out=dst), bufs, repeats)))
             for impl in impls:
-                if impl.library != "cupy" or (impl.dtypes and dtype not in impl.dtypes):
+                if impl.library not in ("cupy", "torch_cuda") or (impl.dtypes and dtype not in impl.dtypes):
                     continue
                 if get(impl.function).kind not in ("axis", "reduce"):
                     continue
-                t = _time(lambda b: impl.fn(b, axis=-1), bufs, repeats)
+                # torch reads the very same device buffers through DLPack (zero copy); both libraries launch on
+                # the legacy default stream, so the CuPy events bracket torch's kernels too
+                args = [_as_torch(b) for b in bufs] if impl.library == "torch_cuda" else bufs
+                t = _time(lambda b: impl.fn(b, axis=-1), args, repeats)
                 med = float(np.median(t))
                 moved = bytes_moved(impl.function, host)
                 rows.append({
-                    "function": impl.function, "implementation": impl.name, "library": "cupy", "device": "cuda",
+                    "function": impl.function, "implementation": impl.name, "library": impl.library, "device": "cuda",
                     "shape": "x".join(map(str, shape)), "dtype": dtype, "elements": int(host.size),
                     "alloc": "allocating", "threads": 0, "median_s": med, "min_s": float(t.min()),
                     "max_s": float(t.max()), "repeats": repeats, "gbps": moved / med / 1e9,
