@@ -105,7 +105,7 @@ def _softmax_rows(X, O):
         m = xb.max(axis=1, keepdims=True, initial=-np.inf)
         np.subtract(xb, m, out=ob)
         np.exp(ob, out=ob)
-        np.divide(ob, ob.sum(axis=1, keepdims=True, dtype=accumulator(ob.dtype)).astype(ob.dtype), out=ob)
+        np.divide(ob, row_sum(ob, 1), out=ob)
 
     _run(block, _row_ranges(R, n, X.itemsize), R * n)
 
@@ -150,7 +150,7 @@ def _log1p_rows(X, O, want_lse):
         np.exp(d, out=scratch)
         if n:
             scratch[np.arange(b - a), xb.argmax(axis=1)] = 0  # the max term, exactly 1, is kept out of the sum
-        t = scratch.sum(axis=1, keepdims=True, dtype=accumulator(scratch.dtype)).astype(scratch.dtype)
+        t = row_sum(scratch, 1)
         lp = np.log1p(t)
         if want_lse:
             O[a:b] = np.where(np.isinf(m), m, m + lp)[:, 0]

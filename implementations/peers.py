@@ -43,21 +43,31 @@ if _have("scipy"):
 
 
 if _have("torch"):
+    def _torch_axis_peers(library: str, suffix: str, where: str, dtypes) -> None:
+        """torch.softmax, log_softmax and logsumexp as peers, on the CPU or (``torch_cuda``) the GPU: the same
+        (x - max) - log(sum) formulas, so the same expectations (measured on the CPU with torch 2.13.0; on the
+        GPU to be confirmed by scripts/gpu_check.sh)."""
+        import torch
+
+        reg = dict(library=library, dtypes=dtypes, origin="peer")
+        register("softmax", f"torch.softmax{suffix}", f"torch.softmax ({where})", **reg)(
+            lambda x, axis=-1: torch.softmax(x, axis))
+        register("log_softmax", f"torch.log_softmax{suffix}", f"torch.log_softmax ({where}): (x - max) - log(sum)",
+                 **reg, unstable_on=_TORCH_AXIS_BAD)(lambda x, axis=-1: torch.log_softmax(x, axis))
+        register("logsumexp", f"torch.logsumexp{suffix}", f"torch.logsumexp ({where}): max + log(sum)", **reg,
+                 unstable_on=_TORCH_AXIS_BAD + ("lse_zero",))(  # lse_zero: seen in float64 (full run, 2026-11-24)
+            lambda x, axis=-1: torch.logsumexp(x, axis))
+
+    # expectations as measured with torch 2.13.0 (CPU): see README, "Results"
+    _TORCH_AXIS_BAD = ("dominant", "standard", "overflow", "ascending", "masked", "posinf", "nan", "wide",
+                       "underflow", "bits", "offset", "ties", "lengths")
+
     def _torch_registrations():
         import torch
         import torch.nn.functional as F
 
-        torch_dtypes = ("float32", "float64")
-        reg = dict(library="torch", dtypes=torch_dtypes, origin="peer")
-        # expectations as measured with torch 2.13.0 (CPU): see README, "Results"
-        axis_bad = ("dominant", "standard", "overflow", "ascending", "masked", "posinf", "nan", "wide", "underflow",
-                    "bits", "offset", "ties", "lengths")
-        register("softmax", "torch.softmax", "torch.softmax (CPU)", **reg)(lambda x, axis=-1: torch.softmax(x, axis))
-        register("log_softmax", "torch.log_softmax", "torch.log_softmax (CPU): (x - max) - log(sum)", **reg,
-                 unstable_on=axis_bad)(lambda x, axis=-1: torch.log_softmax(x, axis))
-        register("logsumexp", "torch.logsumexp", "torch.logsumexp (CPU): max + log(sum)", **reg,
-                 unstable_on=axis_bad + ("lse_zero",))(  # lse_zero: seen in float64 (full run, 2026-11-24)
-            lambda x, axis=-1: torch.logsumexp(x, axis))
+        _torch_axis_peers("torch", "", "CPU", ("float32", "float64"))
+        reg = dict(library="torch", dtypes=("float32", "float64"), origin="peer")
         register("sigmoid", "torch.sigmoid", "torch.sigmoid (CPU): 0 where the answer is subnormal", **reg,
                  unstable_on=("thresholds", "wide", "bits"))(torch.sigmoid)
         register("log_sigmoid", "torch.logsigmoid", "torch.nn.functional.logsigmoid (CPU)", **reg)(F.logsigmoid)
@@ -66,31 +76,14 @@ if _have("torch"):
                                                                      "bits"))(
             lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction="none"))
         register("cross_entropy", "torch.cross_entropy", "F.cross_entropy(reduction='none')", **reg,
-                 unstable_on=axis_bad)(lambda x, t: F.cross_entropy(x, t, reduction="none"))
+                 unstable_on=_TORCH_AXIS_BAD)(lambda x, t: F.cross_entropy(x, t, reduction="none"))
+        try:
+            if torch.cuda.is_available():  # what users pick on the GPU
+                _torch_axis_peers("torch_cuda", "_cuda", "GPU", ("float16", "float32", "float64"))
+        except Exception:  # pragma: no cover - a CUDA build that cannot reach its driver: no GPU peer
+            pass
 
     _torch_registrations()
-
-    def _torch_cuda_registrations():
-        import torch
-
-        if not torch.cuda.is_available():
-            return
-        reg = dict(library="torch_cuda", dtypes=("float16", "float32", "float64"), origin="peer")
-        # what users pick on the GPU; expectations as on the CPU (same (x - max) - log(sum) formulas), to be
-        # confirmed by scripts/gpu_check.sh
-        axis_bad = ("dominant", "standard", "overflow", "ascending", "masked", "posinf", "nan", "wide", "underflow",
-                    "bits", "offset", "ties", "lengths", "lse_zero")
-        register("softmax", "torch.softmax_cuda", "torch.softmax on the GPU", **reg)(
-            lambda x, axis=-1: torch.softmax(x, axis))
-        register("log_softmax", "torch.log_softmax_cuda", "torch.log_softmax on the GPU", **reg,
-                 unstable_on=axis_bad)(lambda x, axis=-1: torch.log_softmax(x, axis))
-        register("logsumexp", "torch.logsumexp_cuda", "torch.logsumexp on the GPU", **reg,
-                 unstable_on=axis_bad)(lambda x, axis=-1: torch.logsumexp(x, axis))
-
-    try:
-        _torch_cuda_registrations()
-    except Exception:  # pragma: no cover - a CUDA build that cannot reach its driver: no GPU peer
-        pass
 
 
 if _have("jax"):

@@ -12,7 +12,7 @@ from ._shared import accumulator, row_max, row_sum, shifted_rest
                        "standard", "masked", "lengths"))
 def naive(x, axis=-1):
     e = np.exp(x)
-    return e / np.sum(e, axis=axis, keepdims=True)
+    return e / row_sum(e, axis)
 
 
 @register("softmax", "softmax.shifted", "exp(x - max) / sum exp(x - max)")

@@ -125,11 +125,15 @@ def pareto(points, title: str) -> str | None:
         fin = [r for _, _, r in pts if np.isfinite(r) and r > 0]
         top = max(fin + [1.0]) * 100
         floor = min(fin + [1.0]) / 10
+        # label positions as fractions of the axes (log scales), to keep labels clear of each other
+        lt = np.log10([t for _, t, _ in pts])
+        fx = lambda v: (np.log10(v) - lt.min()) / max(np.ptp(lt), 1e-9) * 0.9 + 0.05  # noqa: E731
+        fy = lambda v: np.log10(v / floor) / np.log10(top / floor)  # noqa: E731
         placed = []
         for n, t, r in sorted(pts, key=lambda p: p[1]):
             y = top if not np.isfinite(r) else max(r, floor)
             ax.plot(t, y, "o", color="tab:red" if y >= 1 else "tab:green")
-            rise = _label_rise(placed, t, y, n, pts, top, floor)
+            rise = _label_rise(placed, fx(t), fy(y), n, downward=y >= top)
             ax.annotate(n, (t, y), fontsize=7, xytext=(3, 3 + rise), textcoords="offset points",
                         arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "grey"} if rise else None)
         front, best = [], np.inf  # no other point is both faster and more accurate
@@ -152,19 +156,16 @@ def pareto(points, title: str) -> str | None:
         return _svg(fig)
 
 
-def _label_rise(placed, t, y, name, pts, top, floor):
-    """Points of offset that keeps ``name``'s label clear of the labels already placed (appended to ``placed``).
+def _label_rise(placed, x0, y0, name, *, downward=False):
+    """Points of offset that keep ``name``'s label, at axes fractions ``(x0, y0)``, clear of the labels already
+    placed (it is appended to ``placed``).
 
     Timings of similar implementations often coincide, so their labels would be printed over each other; a label
-    that would collide with an earlier one is lifted (or, on the inf line at the top, lowered) one line at a time.
-    Sizes are estimated in axes fractions: about 4.2 pt per character at 7 pt, on a 430 x 230 pt plotting area.
+    that would collide with an earlier one is lifted (``downward``: lowered, on the inf line at the top) one line
+    at a time.  Sizes are estimated: about 4.2 pt per character at 7 pt, on a 430 x 230 pt plotting area.
     """
-    ts = [p[1] for p in pts]
-    lx = np.log10(min(ts)), np.log10(max(ts))
-    fx = lambda v: (np.log10(v) - lx[0]) / max(lx[1] - lx[0], 1e-9) * 0.9 + 0.05  # noqa: E731
-    fy = lambda v: (np.log10(v) - np.log10(floor)) / (np.log10(top) - np.log10(floor))  # noqa: E731
-    x0, y0, w, line = fx(t), fy(y), len(name) * 4.2 / 430, 9.0 / 230
-    sign = -1 if y >= top else 1
+    w, line = len(name) * 4.2 / 430, 9.0 / 230
+    sign = -1 if downward else 1
     k = 0
     while any(abs(y0 + sign * k * line - py) < line and x0 < px + pw and px < x0 + w for px, py, pw in placed):
         k += 1

@@ -51,9 +51,10 @@ def _parameters(fn: Callable):
     return set(params), any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
-def axis_mode(fn: Callable, library: str) -> str:
-    """How ``fn`` is told the axis: ``axis``, ``dim`` or ``lanes`` (it takes neither: called per 1-D lane)."""
-    params = _parameters(fn)
+def axis_mode(fn: Callable, library: str, params=False) -> str:
+    """How ``fn`` is told the axis: ``axis``, ``dim`` or ``lanes`` (it takes neither: called per 1-D lane);
+    ``params``: :func:`_parameters` of ``fn`` when the caller has it."""
+    params = _parameters(fn) if params is False else params
     if params is None:
         return "dim" if library == "torch" else "axis"
     names, var_kw = params
@@ -69,7 +70,7 @@ def adapt(fn: Callable, function: str, library: str) -> tuple[Callable, str]:
     f = get(function)
     params = _parameters(fn)
     fixed = {"reduction": "none"} if f.has_targets and params is not None and "reduction" in params[0] else {}
-    mode = axis_mode(fn, library) if f.has_axis else "axis"
+    mode = axis_mode(fn, library, params) if f.has_axis else "axis"
     if mode == "axis" and not fixed:
         return fn, ""
     notes = []
@@ -93,7 +94,6 @@ def adapt(fn: Callable, function: str, library: str) -> tuple[Callable, str]:
             return fn(*args, **fixed, **kwargs)
 
     call.__doc__ = fn.__doc__
-    call.__wrapped_by_stability__ = fn
     return call, "; ".join(notes)
 
 
@@ -108,9 +108,8 @@ def _per_lane(fn, x, axis, reduces):
     lanes_shape = tuple(moved.shape[:-1])
     n = moved.shape[-1]
     lanes = xp.reshape(moved, (math.prod(lanes_shape), n))
+    out_shape = lanes_shape + (() if reduces else (n,))
     outs = [fn(lanes[i, ...]) for i in range(lanes.shape[0])]
-    if not outs:  # no lane at all: the output is as empty as the input
-        empty = xp.reshape(lanes[:, :0] if reduces else lanes, lanes_shape + (() if reduces else (n,)))
-        return empty if reduces else xp.moveaxis(empty, -1, axis)
-    stacked = xp.reshape(xp.stack(outs), lanes_shape + (() if reduces else (n,)))
+    # no lane at all: the output is as empty as the input (lanes[:, :0] has no element either way)
+    stacked = xp.reshape(xp.stack(outs) if outs else lanes[:, :0], out_shape)
     return stacked if reduces else xp.moveaxis(stacked, -1, axis)

@@ -40,10 +40,11 @@ def to_numpy(out):
         return np.asarray(out)
     mod = type(out).__module__.split(".")[0]
     if mod == "torch":
+        import torch
+
         out = out.detach().cpu()
-        if str(out.dtype) == "torch.bfloat16":
+        if out.dtype == torch.bfloat16:
             import ml_dtypes
-            import torch
 
             return out.to(torch.float32).numpy().astype(ml_dtypes.bfloat16)  # exact: bfloat16 is in float32
         return out.numpy()

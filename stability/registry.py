@@ -162,7 +162,8 @@ def resolve(spec: str, function: str | None = None) -> Implementation:
     where, attr = spec.rsplit(":", 1)
     if not attr:
         raise SpecError(f"{spec!r} names no attribute: write {where}:function_name")
-    if where.endswith(".py") or "/" in where or "\\" in where:
+    is_file = where.endswith(".py") or "/" in where or "\\" in where
+    if is_file:
         path = Path(where)
         if not path.is_file():
             raise SpecError(f"no such file {where!r}: check the path (relative to {Path.cwd()})")
@@ -176,7 +177,7 @@ def resolve(spec: str, function: str | None = None) -> Implementation:
     if function is None:
         raise SpecError(f"{spec!r} is not registered: say which function it computes with --function "
                         f"({', '.join(FUNCTIONS)})")
-    return user_implementation(spec, function, fn, None if where.endswith(".py") or "/" in where else where)
+    return user_implementation(spec, function, fn, None if is_file else where)
 
 
 def user_implementation(name: str, function: str, fn: Callable, where: str | None = None) -> Implementation:

@@ -164,11 +164,11 @@ def run_call(impl: Implementation, args, kwargs, tolerance: Tolerance = DEFAULT_
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
         _restore(args, backups)
         return Outcome(False, math.inf, math.inf, f"raised {tb}", (ref, None, None))
-    if _restore(args, backups):  # the caller's array is not the implementation's scratch space
-        got = to_numpy(out)
+    overwrote = _restore(args, backups)  # the caller's array is not the implementation's scratch space
+    got = to_numpy(out)
+    if overwrote:
         return Outcome(False, math.inf, math.inf, "overwrote its input array (the caller's data is lost)",
                        (ref, got if got is not None and got.shape == expected_shape else None, None))
-    got = to_numpy(out)
     if got is None:
         return Outcome(False, math.inf, math.inf, f"returned a {type(out).__name__}, not an array",
                        (ref, None, None))
@@ -186,7 +186,7 @@ def _restore(args, backups) -> bool:
     """Whether the call changed any argument, bit for bit; the changed ones are put back as they were."""
     changed = False
     for a, b in zip(args, backups):
-        if isinstance(a, np.ndarray) and a.shape == b.shape and a.tobytes() != b.tobytes():
+        if isinstance(a, np.ndarray) and a.tobytes() != b.tobytes():
             a[...] = b
             changed = True
     return changed

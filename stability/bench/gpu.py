@@ -45,6 +45,7 @@ def run(impls, shapes, dtypes, *, repeats: int = 50, seed: int = 0):
     import pandas as pd
 
     from ..functions import get
+    from ..registry import GPU_LIBRARIES
     from .roofline import bytes_moved
     from .table import COLUMNS
 
@@ -60,7 +61,7 @@ def run(impls, shapes, dtypes, *, repeats: int = 50, seed: int = 0):
             copy_gbps = 2 * host.nbytes / copy / 1e9
             exp = float(np.median(_time(lambda b: cupy.exp(b, out=dst), bufs, repeats)))
             for impl in impls:
-                if impl.library not in ("cupy", "torch_cuda") or (impl.dtypes and dtype not in impl.dtypes):
+                if impl.library not in GPU_LIBRARIES or (impl.dtypes and dtype not in impl.dtypes):
                     continue
                 if get(impl.function).kind not in ("axis", "reduce"):
                     continue
