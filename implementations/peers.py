@@ -77,11 +77,41 @@ if _have("torch"):
             lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction="none"))
         register("cross_entropy", "torch.cross_entropy", "F.cross_entropy(reduction='none')", **reg,
                  unstable_on=_TORCH_AXIS_BAD)(lambda x, t: F.cross_entropy(x, t, reduction="none"))
+        _torch_gradient_peers(torch, F)
         try:
             if torch.cuda.is_available():  # what users pick on the GPU
                 _torch_axis_peers("torch_cuda", "_cuda", "GPU", ("float16", "float32", "float64"))
         except Exception:  # pragma: no cover - a CUDA build that cannot reach its driver: no GPU peer
             pass
+
+    def _torch_gradient_peers(torch, F):
+        """PyTorch's backward of every function it has, through torch.autograd.grad (``stability.adapt``), and
+        its softplus, logit, amax and argmax forward; expectations measured with torch 2.13.0 (CPU): README,
+        "Gradients"."""
+        from stability.adapt import adapt
+
+        reg = dict(library="torch", dtypes=("float16", "bfloat16", "float32", "float64"), origin="peer")
+        forwards = {
+            "softmax": (torch.softmax, "torch.softmax"), "log_softmax": (torch.log_softmax, "torch.log_softmax"),
+            "logsumexp": (torch.logsumexp, "torch.logsumexp"), "sigmoid": (torch.sigmoid, "torch.sigmoid"),
+            "log_sigmoid": (F.logsigmoid, "F.logsigmoid"), "softplus": (F.softplus, "F.softplus"),
+            "logit": (torch.logit, "torch.logit"), "max": (torch.amax, "torch.amax"),
+            NAME_BCE: (F.binary_cross_entropy_with_logits, "F.binary_cross_entropy_with_logits"),
+            "cross_entropy": (F.cross_entropy, "F.cross_entropy"),
+        }
+        for name, (fn, label) in forwards.items():
+            call, _ = adapt(fn, f"{name}_vjp", "torch")
+            register(f"{name}_vjp", f"torch.{name}_vjp", f"{label} backward (torch.autograd.grad, CPU)", **reg,
+                     unstable_on=_TORCH_GRAD_EXPECT.get(name, ()))(call)
+        for name, fn, label in (("softplus", F.softplus, "F.softplus"), ("logit", torch.logit, "torch.logit"),
+                                ("max", torch.amax, "torch.amax"), ("argmax", torch.argmax, "torch.argmax")):
+            call, _ = adapt(fn, name, "torch")
+            register(name, f"torch.{name}", f"{label} (CPU)", **reg, unstable_on=_TORCH_FWD_EXPECT.get(name, ()))(
+                call)
+
+    # measured with torch 2.13.0 (CPU), float16/bfloat16/float32/float64: README, "Gradients"
+    _TORCH_GRAD_EXPECT: dict = {}
+    _TORCH_FWD_EXPECT: dict = {}
 
     _torch_registrations()
 

@@ -16,6 +16,12 @@ numerics.  :func:`adapt` wraps such a callable, and says how in a note that the 
 * **losses**: ``reduction='none'`` is passed to a callable that takes ``reduction`` (a batch mean is not a
   per-sample loss).
 
+* **gradients**: a PyTorch or JAX callable given for ``NAME_vjp`` is taken as the *forward* function NAME, called
+  by the rules above, and differentiated by its own library: ``torch.autograd.grad(y, x, grad_outputs=g)`` or
+  ``jax.vjp``.  So ``--function softmax_vjp --impl torch:softmax`` judges PyTorch's backward of softmax.  A
+  hand-written VJP in those libraries says so with ``__stability_vjp__ = True`` and is called as it is; NumPy
+  code is always called as the VJP itself (it has no autodiff).
+
 Nothing else is changed: the output's dtype, shape and values are judged as returned.
 """
 
@@ -28,6 +34,7 @@ from typing import Callable
 from .functions import get
 
 _TOP_LEVEL = {"torch": "torch", "jax": "jax", "jaxlib": "jax", "cupy": "cupy", "cupyx": "cupy"}
+AUTODIFF_LIBRARIES = ("torch", "torch_cuda", "jax")
 
 
 def library_of(fn: Callable, where: str | None = None) -> str:
@@ -68,6 +75,10 @@ def axis_mode(fn: Callable, library: str, params=False) -> str:
 def adapt(fn: Callable, function: str, library: str) -> tuple[Callable, str]:
     """``(callable by the suite's convention, note)``; the note is ``""`` when ``fn`` is used as it is."""
     f = get(function)
+    if f.is_vjp and library in AUTODIFF_LIBRARIES and not getattr(fn, "__stability_vjp__", False):
+        forward, note = adapt(fn, f.primal, library)
+        how = "jax.vjp" if library == "jax" else "torch.autograd.grad"
+        return autodiff_vjp(forward, library), "; ".join(filter(None, [note, f"differentiated with {how}"]))
     params = _parameters(fn)
     fixed = {"reduction": "none"} if f.has_targets and params is not None and "reduction" in params[0] else {}
     mode = axis_mode(fn, library, params) if f.has_axis else "axis"
@@ -113,3 +124,26 @@ def _per_lane(fn, x, axis, reduces):
     # no lane at all: the output is as empty as the input (lanes[:, :0] has no element either way)
     stacked = xp.reshape(xp.stack(outs) if outs else lanes[:, :0], out_shape)
     return stacked if reduces else xp.moveaxis(stacked, -1, axis)
+
+
+def autodiff_vjp(forward: Callable, library: str) -> Callable:
+    """The VJP of ``forward`` (called by the suite's convention: ``forward(x, *targets, **axis)``) by its library's
+    autodiff: ``vjp(x, *targets, g, **axis)`` returns the gradient of ``sum(g * forward(x, ...))`` w.r.t. x."""
+    if library == "jax":
+        def vjp(x, *rest, **kwargs):
+            import jax
+
+            *targets, g = rest
+            _, pullback = jax.vjp(lambda v: forward(v, *targets, **kwargs), x)
+            return pullback(g)[0]
+    else:
+        def vjp(x, *rest, **kwargs):
+            import torch
+
+            *targets, g = rest
+            v = x.detach().clone().requires_grad_(True)
+            y = forward(v, *targets, **kwargs)
+            (dx,) = torch.autograd.grad(y, v, grad_outputs=g)
+            return dx
+    vjp.__doc__ = forward.__doc__
+    return vjp

@@ -17,6 +17,31 @@ log_sigmoid        ``|x| sigma(-x) / |log sigma(x)|``
 BCE with logits    ``(|x| |sigma(x) - y| + |x| |y|) / loss`` (targets are perturbed too)
 =================  ====================================================================
 
+Gradients (componentwise, with respect to relative perturbations of x *and* of the cotangent g; y the exact
+gradient, ``N_i(a) = sum_j |delta_ij - s_j| a_j``, so ``N_i(|x|)`` is softmax's numerator above):
+
+=====================  ==========================================================================================
+softmax_vjp            ``(|y_i| |1 - 2 s_i| |x_i| + sum_{j!=i} |s_j y_i + s_i y_j| |x_j| + s_i N_i(|g|)) / |y_i|``
+log_softmax_vjp        ``(|sum g| s_i N_i(|x|) + |g_i| (1 - s_i) + s_i sum_{j!=i} |g_j|) / |y_i|``
+logsumexp_vjp          ``1 + N_i(|x|)``
+cross_entropy_vjp      ``1 + |g| s_j N_j(|x|) / |y_j|``
+sigmoid_vjp            ``1 + |x| |tanh(x / 2)|``  (``d/dx log(sigma sigma(-x)) = 1 - 2 sigma``)
+log_sigmoid_vjp        ``1 + |x| sigma(x)``;  softplus_vjp: ``1 + |x| sigma(-x)``
+logit_vjp              ``1 + |1 - 2p| / (1 - p)``
+BCE_vjp                ``(|y| + |g| (|x| sigma(x) sigma(-x) + |t|)) / |y|``
+softplus, logit        ``|x| sigma(x) / softplus(x)``;  ``1 / ((1 - p) |logit(p)|)``
+=====================  ==========================================================================================
+
+The pair sum of softmax_vjp (from ``d y_i / d x_j = -(s_j y_i + s_i y_j)``, j != i) costs n^2 per row; rows
+longer than :data:`PAIR_LIMIT` use its triangle bound ``|y_i| sum s_j |x_j| + s_i sum |y_j| |x_j|`` instead (at
+most a factor 2 above it, and only on the long-row families).  The 1 in the VJPs is the cotangent's own
+contribution (``y`` is linear in g).
+
+At an exact zero of a gradient (``g`` constant, or ``sigma(x) = y``) the relative condition number is infinite,
+and with it the allowance would forgive any finite answer.  There kappa is taken as ``N 2^(1-p) / ulp(0)``
+instead (N its numerator, p the format's precision, ulp(0) its smallest subnormal): the verdict rule then allows
+an absolute error of ``B N 2^(1-p)``, the limit of what it allows at tiny non-zero outputs.
+
 Numerators are formed without cancellation: ``1 - s_i`` is the sum of the other weights at the row's maximum
 (where it would round to 0 when one entry dominates) and ``sum_{j != k} s_j |x_j|`` is summed directly there.
 Denominators are the reference's exact outputs, passed in, so that ``lse ~ 0`` gives the huge kappa it should.
@@ -28,10 +53,16 @@ from __future__ import annotations
 import numpy as np
 
 
-def _div(num, den):
+def _div(num, den, fmt=None):
+    """``num / |den|``; with ``fmt``, an exact zero ``den`` gives the finite ``num 2^(1-p) / ulp(0)``."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # huge or infinite kappa is data
         k = num / np.abs(den)
+        if fmt is not None:
+            k = np.where(den == 0, num * (2.0 * fmt.u / fmt.smallest_subnormal), k)
     return np.where(num == 0, 0.0, k)
+
+
+PAIR_LIMIT = 1024
 
 
 def _weights(X, neg):
@@ -48,11 +79,12 @@ def _weights(X, neg):
     return s, t, k
 
 
-def softmax_numerator(X, neg):
-    """``sum_j |delta_ij - s_j| |x_j|`` for every entry of every row; 0 at masked (-inf) entries."""
+def softmax_numerator(X, neg, a=None):
+    """``sum_j |delta_ij - s_j| a_j`` (default ``a = |x|``) for every entry of every row; 0 at masked (-inf)
+    entries. Returns it and the weights s."""
     s, t, k = _weights(X, neg)
     rows = np.arange(X.shape[0])
-    ax = np.where(neg, 0.0, np.abs(X))
+    ax = np.where(neg, 0.0, np.abs(X) if a is None else a)
     w = s * ax
     total = w.sum(axis=1, keepdims=True)
     w_others_k = np.sum(np.where(np.arange(X.shape[1]) == k[:, None], 0.0, w), axis=1)
@@ -64,8 +96,56 @@ def softmax_numerator(X, neg):
     return np.where(neg, 0.0, num), s
 
 
-def axis_kappa(function, X, neg, exact, targets=None):
-    """kappa for softmax / log_softmax / logsumexp / cross_entropy rows ``X`` (rows along the last axis)."""
+def _pair_sum(s, y, ax):
+    """``sum_{j != i} |s_j y_i + s_i y_j| |x_j|`` per entry (blocked n^2; the triangle bound past PAIR_LIMIT)."""
+    R, n = s.shape
+    if n > PAIR_LIMIT:
+        w = s * ax
+        return np.abs(y) * (w.sum(axis=1, keepdims=True) - w) + s * ((np.abs(y) * ax).sum(axis=1, keepdims=True)
+                                                                    - np.abs(y) * ax)
+    out = np.empty((R, n))
+    step = max(1, (1 << 22) // max(n * n, 1))
+    for r0 in range(0, R, step):
+        sl = slice(r0, r0 + step)
+        pair = np.abs(s[sl, None, :] * y[sl, :, None] + s[sl, :, None] * y[sl, None, :]) * ax[sl, None, :]
+        idx = np.arange(n)
+        pair[:, idx, idx] = 0.0
+        out[sl] = pair.sum(axis=2)
+    return out
+
+
+def _vjp_kappa(function, X, neg, exact, targets, G, fmt):
+    s, t, k = _weights(X, neg)
+    ax = np.where(neg, 0.0, np.abs(X))
+    rows = np.arange(X.shape[0])
+    one_minus = 1.0 - s
+    one_minus[rows, k] = t / (1.0 + t)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if function == "softmax_vjp":
+            y = np.where(neg, 0.0, exact)
+            ng, _ = softmax_numerator(X, neg, np.abs(G))
+            diag = np.abs(y) * np.abs(one_minus - s) * ax
+            num = diag + _pair_sum(s, y, ax) + s * ng
+            return np.where(neg, 0.0, _div(num, exact, fmt))
+        num_x, _ = softmax_numerator(X, neg)
+        if function == "log_softmax_vjp":
+            aG = np.abs(G)
+            others = aG.sum(axis=1, keepdims=True) - aG
+            num = np.abs(G.sum(axis=1, keepdims=True)) * s * num_x + aG * one_minus + s * np.maximum(others, 0.0)
+            return _div(num, exact, fmt)
+        if function == "logsumexp_vjp":
+            return np.where(G[:, None] == 0, 0.0, 1.0 + num_x)
+        if function == "cross_entropy_vjp":
+            num = np.abs(exact) + np.abs(G)[:, None] * s * num_x
+            return _div(num, exact, fmt)
+    raise KeyError(function)
+
+
+def axis_kappa(function, X, neg, exact, targets=None, G=None, fmt=None):
+    """kappa for the axis functions' rows ``X`` (rows along the last axis) and their gradients (cotangent
+    ``G``: (R, n) or per row; ``fmt``: the output format, for exact zeros)."""
+    if function.endswith("_vjp"):
+        return _vjp_kappa(function, X, neg, exact, targets, G, fmt)
     num, s = softmax_numerator(X, neg)
     if function == "softmax":
         return num
@@ -97,8 +177,31 @@ def _sigma_over_softplus(z):
     return np.where(z == 0, 1.0, r)
 
 
-def elementwise_kappa(function, x, exact, y=None):
+def elementwise_kappa(function, x, exact, y=None, g=None, fmt=None):
     ax = np.abs(x)
+    if g is not None:
+        live = g != 0  # a zero cotangent gives an exact zero: nothing to perturb
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if function == "sigmoid_vjp":
+                k = 1.0 + ax * np.abs(np.tanh(x / 2))
+            elif function == "log_sigmoid_vjp":
+                k = 1.0 + ax * _sigmoid(x)
+            elif function == "softplus_vjp":
+                k = 1.0 + ax * _sig_neg(x)
+            elif function == "logit_vjp":
+                k = 1.0 + np.abs(1 - 2 * x) / (1 - x)
+            elif function == "binary_cross_entropy_with_logits_vjp":
+                z = np.exp(-ax)
+                k = _div(np.abs(exact) + np.abs(g) * (ax * z / (1 + z) ** 2 + np.abs(y)), exact, fmt)
+            else:
+                raise KeyError(function)
+        return np.where(live, k, 0.0)
+    if function == "softplus":
+        tail = ax * _sigma_over_softplus(np.exp(-ax))
+        return np.where(x < 0, tail, _div(ax * _sigmoid(x), exact))
+    if function == "logit":
+        with np.errstate(divide="ignore"):
+            return _div(1.0 / (1.0 - x), exact, fmt)
     if function == "sigmoid":
         return ax * _sig_neg(x)
     if function == "log_sigmoid":

@@ -27,6 +27,11 @@ the log of a softmax rounded to 0 (-inf), ``1 - sigma`` cancellation (ULP errors
 format narrower than the output (errors ~ 2**(p_out - p_acc)), a NaN that disappears (an exact-match failure).
 
 The *stability ratio* ``ulp_error / (A + B * kappa)`` is reported for every output: <= 1 passes.
+
+Functions whose outputs are numbers of the format by construction (max, max_vjp) or indices (argmax) are
+judged exactly: their allowance is 0.  :func:`normwise_error` gives ``||got - best||_2 / ||best||_2`` over a
+call's finite outputs (best: the correctly rounded answer), the measure Blanchard, Higham and Higham use for softmax: it says whether a componentwise
+failure matters for the norm.
 """
 
 from __future__ import annotations
@@ -134,6 +139,27 @@ def bits_error(got, ref) -> np.ndarray:
     return np.where(np.isnan(special), bits, np.where(special == 0, 0.0, float(width)))
 
 
+def normwise_error(got, ref) -> float:
+    """``||got - best||_2 / ||best||_2`` over the outputs whose expected value is finite, ``best`` the correctly
+    rounded answer: how far from the best answer the format can hold, in the norm (0 for that answer itself,
+    also where every output underflows to 0; inf when got is not finite where a finite answer is expected)."""
+    g = ref.rows(got)
+    fin = np.isfinite(ref.value)
+    if not fin.any():
+        return 0.0
+    best = ref.value[fin]
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        diff = g[fin] - best
+        if not np.isfinite(diff).all():
+            return float("inf")
+        scale = max(np.max(np.abs(diff)), np.max(np.abs(best)), 1e-300)
+        num = np.sqrt(np.sum((diff / scale) ** 2))
+        den = np.sqrt(np.sum((best / scale) ** 2))
+    if den == 0:
+        return 0.0 if num == 0 else float("inf")
+    return float(num / den)
+
+
 @dataclass
 class Judgement:
     """Per-output errors and the verdict for one call (arrays in the reference's rows layout)."""
@@ -175,13 +201,19 @@ def judge(got, ref, tolerance: Tolerance = DEFAULT_TOLERANCE, *, flush: bool = F
     """
     g = ref.rows(got)
     err = ulp_error(g, ref, flush=flush)
-    allow = np.broadcast_to(tolerance.allowance(ref.n, ref.kappa), err.shape)
+    if ref.call.function.exact:  # max, argmax, max_vjp: nothing to round, nothing to allow
+        allow = np.zeros(err.shape)
+    else:
+        allow = np.broadcast_to(tolerance.allowance(ref.n, ref.kappa), err.shape)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(err == 0, 0.0, np.where(np.isinf(err), np.inf, err / allow))
     passed = np.isfinite(err) & (err <= allow)  # a special-value mismatch fails even where kappa is infinite
     for r, alts in ref.alternatives.items():
         for alt in alts:  # element by element: the primary answer or an also-accepted one at that position
-            hit = ~passed[r] & ((g[r] == alt) | (np.isnan(g[r]) & np.isnan(alt)))
+            same = (g[r] == alt) | (np.isnan(g[r]) & np.isnan(alt))
+            if ref.whole_row and not same.all():  # max_vjp: the whole row is one answer or the other
+                continue
+            hit = ~passed[r] & same
             err[r] = np.where(hit, 0.0, err[r])
             ratio[r] = np.where(hit, 0.0, ratio[r])
             passed[r] |= hit

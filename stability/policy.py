@@ -5,8 +5,17 @@ Each :class:`Case` says, for one function and one kind of input row (or element)
 named; :data:`RULES` turns a name into values for a row.  ``"computed"`` means the ordinary correctly rounded
 reference applies (the row has no special value, or its -inf entries are simply absent from the sums).
 
-Rows are classified in this order: empty, NaN, +inf, all -inf, (cross-entropy) target -inf, some -inf, one
-element, finite.  Elementwise functions are classified per element.
+Rows are classified in this order: empty, NaN (in x, or in the cotangent g of a VJP), +inf, all -inf,
+(cross-entropy) target -inf, an infinite cotangent, some -inf, one element, finite.  Elementwise functions are
+classified per element: NaN, then (logit) outside the domain [0, 1] and its ends 0 and 1, then +-inf, then an
+infinite cotangent.
+
+Gradients: a NaN anywhere in a row's x or g gives a NaN row.  An infinite cotangent (a diverged run) is answered
+by any non-finite gradient (``nonfinite``: NaN primary, +-inf accepted): a finite number would hide it.  At
+masked (-inf) entries the gradient of softmax, logsumexp and cross-entropy is exactly 0 and that of log_softmax
+is ``g_i`` itself (``d log_softmax_j / d x_i = delta_ij - s_i`` with ``s_i = 0``).  ``max_vjp`` puts the cotangent
+at the first maximum (the first NaN when there is one, as argmax); where several entries tie at the maximum the
+even split ``g / c`` over the c tied entries is accepted too (``torch.amax`` does that), judged on the whole row.
 
 Bad input (out-of-range targets, shape mismatch) is not in this table: it raises (``stability.functions``).
 """
@@ -63,6 +72,62 @@ _AXIS_CASES = {
     ],
 }
 
+_VJP_CASES = {
+    "softmax_vjp": [
+        ("nan", "NaN in x or g", "nan", ()),
+        ("posinf", "+inf present", "nan", ("zeros",), "zeros: the limit at a single +inf"),
+        ("all_neginf", "every entry -inf", "nan", ("zeros",)),
+        ("g_nonfinite", "an infinite cotangent", "nan", ("nonfinite",)),
+        ("some_neginf", "some -inf, not all", "computed", (), "exactly 0 there"),
+        ("empty", "empty axis", "empty", ()),
+        ("single", "one element, finite", "zeros", (), "exactly 0"),
+    ],
+    "log_softmax_vjp": [
+        ("nan", "NaN in x or g", "nan", ()),
+        ("posinf", "+inf present", "nan", ("vjp_limit",), "limit at a single +inf k: g_i off k, -sum_{j!=k} g_j at k"),
+        ("all_neginf", "every entry -inf", "nan", ()),
+        ("g_nonfinite", "an infinite cotangent", "nan", ("nonfinite",)),
+        ("some_neginf", "some -inf, not all", "computed", (), "g_i there (its weight is 0)"),
+        ("empty", "empty axis", "empty", ()),
+        ("single", "one element, finite", "zeros", (), "exactly 0"),
+    ],
+    "logsumexp_vjp": [
+        ("nan", "NaN in x or g", "nan", ()),
+        ("posinf", "+inf present", "nan", ("onehot_g", "split_g"), "limit: g at a single +inf, 0 elsewhere"),
+        ("all_neginf", "every entry -inf", "nan", ("zeros",)),
+        ("g_nonfinite", "an infinite cotangent", "nan", ("nonfinite",)),
+        ("some_neginf", "some -inf, not all", "computed", (), "exactly 0 there"),
+        ("empty", "empty axis", "empty", ()),
+        ("single", "one element, finite", "onehot_g", (), "exactly g"),
+    ],
+    "cross_entropy_vjp": [
+        ("nan", "NaN in the logits or g", "nan", ()),
+        ("posinf", "+inf present", "nan", ("vjp_limit",), "limit at a single +inf k: g at k, -g at the target"),
+        ("all_neginf", "every logit -inf", "nan", ()),
+        ("target_neginf", "target logit -inf, some logit finite", "computed", ("nan",),
+         "the limit: -g at the target, g s_j elsewhere; NaN accepted (the loss is +inf)"),
+        ("g_nonfinite", "an infinite cotangent", "nan", ("nonfinite",)),
+        ("some_neginf", "some -inf (not the target)", "computed", (), "exactly 0 there"),
+        ("single", "one class", "zeros", (), "exactly 0"),
+    ],
+    "max_vjp": [
+        ("nan", "NaN in x or g", "onehot_g", ("nan",), "g at the first NaN (the argmax), or a NaN row"),
+        ("ties", "several entries equal the maximum", "onehot_g", ("split_g",),
+         "g at the first maximum, or g / c at each of the c maxima (whole row)"),
+        ("empty", "empty axis", "empty", ()),
+        ("finite", "one maximum (+-inf included)", "onehot_g", (), "g at the maximum, exactly"),
+    ],
+    "max": [
+        ("nan", "NaN in the row", "nan", ()),
+        ("empty", "empty axis", "neginf", (), "the identity of max"),
+        ("finite", "otherwise (+-inf included)", "max", (), "the largest entry, exactly"),
+    ],
+    "argmax": [
+        ("nan", "NaN in the row", "argmax", (), "the index of the first NaN, as NumPy and PyTorch"),
+        ("finite", "otherwise (+-inf included)", "argmax", (), "the index of the first maximum, exactly"),
+    ],
+}
+
 _ELEMENT_CASES = {
     "sigmoid": [("nan", "NaN", "nan", ()), ("posinf", "+inf", "one", ()), ("neginf", "-inf", "zero", ())],
     "log_sigmoid": [("nan", "NaN", "nan", ()), ("posinf", "+inf", "zero", ()), ("neginf", "-inf", "neginf", ())],
@@ -72,11 +137,37 @@ _ELEMENT_CASES = {
          "(the textbook stable formula computes inf*0 there)"),
         ("neginf", "logit -inf", "bce_limit", ("nan",), "0 when the target is 0, else +inf; NaN accepted"),
     ],
+    "softplus": [("nan", "NaN", "nan", ()), ("posinf", "+inf", "posinf", ()), ("neginf", "-inf", "zero", ())],
+    "logit": [("nan", "NaN", "nan", ()), ("domain", "p < 0 or p > 1 (+-inf too)", "nan", ()),
+              ("boundary", "p = 0 or p = 1", "logit_end", (), "-inf at 0, +inf at 1")],
+    "logit_of_sigmoid": [("nan", "NaN", "nan", ()), ("posinf", "+inf", "posinf", ()),
+                         ("neginf", "-inf", "neginf", ())],
+    "sigmoid_vjp": [("nan", "NaN in x or g", "nan", ()),
+                    ("posinf", "x = +inf", "limit", (), "g * 0: 0 (NaN for an infinite g)"),
+                    ("neginf", "x = -inf", "limit", (), "g * 0: 0 (NaN for an infinite g)"),
+                    ("g_nonfinite", "an infinite g, finite x", "limit", ("nan",), "+-inf; NaN accepted")],
+    "log_sigmoid_vjp": [("nan", "NaN in x or g", "nan", ()),
+                        ("posinf", "x = +inf", "limit", (), "g * 0: 0 (NaN for an infinite g)"),
+                        ("neginf", "x = -inf", "limit", (), "g * 1: g"),
+                        ("g_nonfinite", "an infinite g, finite x", "limit", ("nan",), "+-inf; NaN accepted")],
+    "softplus_vjp": [("nan", "NaN in x or g", "nan", ()),
+                     ("posinf", "x = +inf", "limit", (), "g * 1: g"),
+                     ("neginf", "x = -inf", "limit", (), "g * 0: 0 (NaN for an infinite g)"),
+                     ("g_nonfinite", "an infinite g, finite x", "limit", ("nan",), "+-inf; NaN accepted")],
+    "logit_vjp": [("nan", "NaN in p or g", "nan", ()), ("domain", "p < 0 or p > 1 (+-inf too)", "nan", ()),
+                  ("boundary", "p = 0 or p = 1", "limit", (), "g / 0: +-inf (NaN for g = 0)"),
+                  ("g_nonfinite", "an infinite g, p in (0, 1)", "limit", ("nan",), "+-inf; NaN accepted")],
+    "binary_cross_entropy_with_logits_vjp": [
+        ("nan", "NaN in the logit, target or g", "nan", ()),
+        ("posinf", "logit +inf", "limit", ("nan",), "g (1 - y), correctly rounded; NaN accepted"),
+        ("neginf", "logit -inf", "limit", ("nan",), "-g y, correctly rounded; NaN accepted"),
+        ("g_nonfinite", "an infinite g, finite logit", "limit", ("nan",), "+-inf (NaN where sigma(x) = y); "
+         "NaN accepted")],
 }
 
 POLICY: list[Case] = [
     Case(fn, c[0], c[1], c[2], tuple(c[3]), c[4] if len(c) > 4 else "")
-    for table in (_AXIS_CASES, _ELEMENT_CASES)
+    for table in (_AXIS_CASES, _VJP_CASES, _ELEMENT_CASES)
     for fn, cases in table.items()
     for c in cases
 ]
@@ -86,20 +177,26 @@ def cases_for(function: str) -> dict[str, Case]:
     return {c.case: c for c in POLICY if c.function == function}
 
 
-def classify_rows(X: np.ndarray, targets: np.ndarray | None = None) -> np.ndarray:
-    """Case name for each row of a 2-D array (rows along the last axis), in the table's order."""
+def classify_rows(X: np.ndarray, targets: np.ndarray | None = None, G: np.ndarray | None = None) -> np.ndarray:
+    """Case name for each row of a 2-D array (rows along the last axis), in the table's order; ``G``: the
+    cotangent of a VJP, (R, n) or (R,)."""
     R, n = X.shape
     out = np.full(R, "finite", dtype=object)
     if n == 0:
         out[:] = "empty"
         return out
     nan = np.isnan(X).any(axis=1)
+    if G is not None:
+        Gr = G.reshape(R, -1)
+        nan = nan | np.isnan(Gr).any(axis=1)
+        out[np.isinf(Gr).any(axis=1)] = "g_nonfinite"
     pos = np.isposinf(X).any(axis=1)
     neg = np.isneginf(X)
     all_neg = neg.all(axis=1)
     some_neg = neg.any(axis=1)
-    out[(n == 1) & ~some_neg] = "single"
-    out[some_neg] = "some_neginf"
+    plain = out == "finite"
+    out[(n == 1) & ~some_neg & plain] = "single"
+    out[some_neg & plain] = "some_neginf"
     if targets is not None and R:
         out[np.isneginf(X[np.arange(R), targets])] = "target_neginf"
     out[all_neg] = "all_neginf"
@@ -108,11 +205,38 @@ def classify_rows(X: np.ndarray, targets: np.ndarray | None = None) -> np.ndarra
     return out
 
 
-def classify_elements(x: np.ndarray, targets: np.ndarray | None = None) -> np.ndarray:
+def classify_max_rows(X: np.ndarray, G: np.ndarray | None = None) -> np.ndarray:
+    """Cases of max, argmax and max_vjp rows: empty, NaN (in x or g), ties at the maximum, finite."""
+    R, n = X.shape
+    out = np.full(R, "finite", dtype=object)
+    if n == 0:
+        out[:] = "empty"
+        return out
+    with np.errstate(invalid="ignore"):
+        ties = (X == X.max(axis=1, keepdims=True)).sum(axis=1) > 1
+    out[ties] = "ties"
+    nan = np.isnan(X).any(axis=1)
+    if G is not None:
+        nan = nan | np.isnan(G.reshape(R))
+    out[nan] = "nan"
+    return out
+
+
+def classify_elements(x: np.ndarray, targets: np.ndarray | None = None, g: np.ndarray | None = None, *,
+                      unit_domain: bool = False) -> np.ndarray:
+    """Case of each element; ``unit_domain``: the input is a probability (logit), whose domain is [0, 1]."""
     out = np.full(x.shape, "finite", dtype=object)
-    out[np.isneginf(x)] = "neginf"
-    out[np.isposinf(x)] = "posinf"
+    if g is not None:
+        out[np.isinf(g)] = "g_nonfinite"
+    if unit_domain:
+        out[(x == 0) | (x == 1)] = "boundary"
+        out[(x < 0) | (x > 1)] = "domain"
+    else:
+        out[np.isneginf(x)] = "neginf"
+        out[np.isposinf(x)] = "posinf"
     nan = np.isnan(x) if targets is None else np.isnan(x) | np.isnan(targets)
+    if g is not None:
+        nan = nan | np.isnan(g)
     out[nan] = "nan"
     return out
 
@@ -144,10 +268,59 @@ def rule_values(rule: str, function: str, row, target=None, out_len=None):
     if rule == "bce_limit":
         p = 1.0 if row > 0 else 0.0
         return np.array(0.0 if target == p else np.inf)
+    if rule == "logit_end":
+        return np.array(-np.inf if row == 0 else np.inf)
     raise KeyError(rule)
 
 
-RULES = ("computed", "nan", "zeros", "neginf", "posinf", "one", "zero", "empty", "limit", "bce_limit")
+def row_rule(rule: str, row, g):
+    """Values of the rules that need a VJP row's cotangent ``g`` (a scalar for logsumexp and max):
+    ``onehot_g`` (g at the argmax, NaN-aware), ``split_g`` (g / c at each of the c maxima), ``nonfinite`` (the
+    +-inf rows, accepted beside NaN); None when the rule has no answer for this row."""
+    row = np.asarray(row, dtype=np.float64)
+    n = row.size
+    if rule == "onehot_g":
+        out = np.zeros(n)
+        out[int(np.argmax(row))] = g
+        return out
+    if rule == "split_g":
+        with np.errstate(invalid="ignore"):
+            top = row == np.max(row)
+        c = int(top.sum())
+        return None if c < 2 else np.where(top, g / c, 0.0)  # g / c: see round_split in the reference
+    if rule == "nonfinite":
+        return [np.full(n, np.inf), np.full(n, -np.inf)]
+    return None
+
+
+def vjp_limit(function: str, row, g, target=None):
+    """The gradient's limit at a row with a single +inf (its weight 1, every other 0), exact in mpmath; None
+    with several +inf.  log_softmax: ``g_i`` off k and ``-sum_{j != k} g_j`` at k; cross-entropy: ``g`` at k and
+    ``-g`` at the target (0 when they coincide)."""
+    import mpmath
+
+    row = np.asarray(row, dtype=np.float64)
+    pos = np.isposinf(row)
+    if pos.sum() != 1:
+        return None
+    k = int(np.argmax(pos))
+    if function == "log_softmax_vjp":
+        out = np.asarray(g, dtype=object).copy()
+        with mpmath.workprec(4000):  # exact for any float64 terms
+            out[k] = -mpmath.fsum(mpmath.mpf(v) for j, v in enumerate(g) if j != k)
+        return out
+    if function == "cross_entropy_vjp":
+        out = np.zeros(row.size)
+        out[k] += g
+        out[target] -= g
+        return out
+    return None
+
+
+#: rules a row of a VJP can name beside the constants of :func:`rule_values`
+G_RULES = ("onehot_g", "split_g", "nonfinite", "vjp_limit")
+RULES = ("computed", "nan", "zeros", "neginf", "posinf", "one", "zero", "empty", "limit", "bce_limit",
+         "logit_end", "max", "argmax", "onehot_g", "split_g", "nonfinite", "vjp_limit")
 
 
 def as_markdown() -> str:

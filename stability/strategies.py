@@ -34,6 +34,25 @@ lengths         rows of 25 .. 4096 entries, often a power of two or one off it, 
 long            long rows (10^3 .. 10^5; the slow profile)
 ==============  ======================================================================================
 
+Gradients (``NAME_vjp``) draw their forward inputs from NAME's families and, beside them, a cotangent ``g``
+shaped like NAME's output: within NAME's families g follows a drawn pattern (normal, ones, sparse one-hot,
+nearly constant, mixed sign); the cotangent families below fix the pattern and draw x from a few telling
+families (standard, dominant, offset, wide for rows; standard and thresholds for elements):
+
+===================  ====================================================================================
+g_ones               every g_i = 1 (a constant: softmax's gradient is exactly 0)
+g_onehot             one (or a few) g_i = 1, the rest 0: the gradient of a single output
+g_nearly_constant    every g_i within a few ULPs of one value: ``g - <g, s>`` cancels
+g_mixed_sign         signs and magnitudes mixed over six decades
+g_huge               magnitudes near the format's max / (64 n)
+g_tiny               subnormal and near-subnormal magnitudes
+g_special            NaN and +-inf among the numbers
+===================  ====================================================================================
+
+logit's input is a probability: families standard (uniform in (0, 1)), centre (near 1/2, where logit ~ 0),
+tails (10^-k and 1 - 10^-k), tiny, special (0, 1, NaN, +-inf, outside [0, 1]) and bits (every bit pattern in
+[0, 1]).
+
 Elementwise functions: standard, wide, thresholds (near +-17, +-37, +-88, +-710 and the dtype's own
 overflow points), tiny, special (+-inf, NaN among numbers), bits.  BCE draws targets 0, 0.5, 1 or uniform in
 [0, 1]; cross-entropy draws targets at the row's min or max logit or anywhere.
@@ -59,6 +78,12 @@ SEEDED_FAMILIES = ("lengths", "long")
 LENGTH_PATTERNS = ("normal", "ascending", "dominant_late", "offset", "flat")
 ELEMENT_FAMILIES = ("standard", "wide", "thresholds", "tiny", "special", "bits")
 SLOW_FAMILIES = ("long",)
+PROBABILITY_FAMILIES = ("standard", "centre", "tails", "tiny", "special", "bits")
+COTANGENT_FAMILIES = ("g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign", "g_huge", "g_tiny", "g_special")
+# the patterns a cotangent follows inside the forward families (drawn per example)
+COTANGENT_PATTERNS = ("normal", "ones", "onehot", "nearly_constant", "mixed_sign")
+# the forward families x is drawn from in the cotangent families
+_X_FOR_COTANGENT = {"rows": ("standard", "dominant", "offset", "wide"), "elements": ("standard", "thresholds")}
 # An empty reduction axis (softmax, log_softmax, logsumexp; cross-entropy has no 0-class case): opt-in, with
 # `--family empty`, since raising on an empty axis, as NumPy's own max and SciPy's softmax do, is a choice a
 # careful implementation may make; the report's special-values section shows what each one does there.
@@ -78,9 +103,13 @@ def families(function: str, *, slow: bool = False, optional: bool = False) -> tu
     """The input families that apply to ``function``: ``slow`` adds the long-row family, ``optional`` the
     opt-in ones (the empty axis)."""
     fn = get(function)
-    if fn.kind in ("elementwise", "bce"):
+    if fn.is_vjp:
+        return families(fn.primal, slow=slow, optional=optional) + COTANGENT_FAMILIES
+    if fn.name == "logit":
+        return PROBABILITY_FAMILIES
+    if fn.elementwise:
         return ELEMENT_FAMILIES
-    empty = (EMPTY_FAMILY,) if optional and fn.kind in ("axis", "reduce") else ()
+    empty = (EMPTY_FAMILY,) if optional and fn.has_axis and not fn.integer else ()
     return AXIS_FAMILIES + (SLOW_FAMILIES if slow else ()) + empty
 
 
@@ -189,6 +218,92 @@ def _element_values(dtype: str, family: str, n: int):
     raise UsageError(f"unknown family {family!r} for elementwise functions: use one of {', '.join(ELEMENT_FAMILIES)}")
 
 
+def _probability_values(dtype: str, family: str, n: int):
+    """Probabilities for logit: see the module docstring."""
+    fmt = FORMATS[dtype]
+    vec = lambda s: st.lists(s, min_size=n, max_size=n).map(np.array)  # noqa: E731
+    if family == "standard":
+        return vec(_num(0, 1))
+    if family == "centre":
+        return vec(st.tuples(_num(-1, 1), st.integers(1, fmt.p + 2)).map(lambda t: 0.5 + t[0] * 2.0 ** -t[1]))
+    if family == "tails":
+        k = st.integers(1, int(-np.log10(fmt.smallest_subnormal)))
+        return vec(st.tuples(k, st.booleans(), _num(1, 9)).map(
+            lambda t: (1 - t[2] * 10.0 ** -t[0]) if t[1] else t[2] * 10.0 ** -t[0]))
+    if family == "tiny":
+        k = 2 ** min(fmt.p, 20)
+        return vec(st.integers(0, k)).map(lambda v: v * fmt.smallest_subnormal)
+    if family == "special":
+        return vec(st.one_of(_num(0, 1), st.sampled_from([0.0, 1.0, np.nan, np.inf, -np.inf, -0.5, 1.5])))
+    if family == "bits":
+        return vec(_bits(dtype).filter(lambda v: 0 <= v <= 1))
+    raise UsageError(f"unknown family {family!r} for logit: use one of {', '.join(PROBABILITY_FAMILIES)}")
+
+
+def _cotangent_values(draw, dtype: str, pattern: str, size: int, n: int) -> np.ndarray:
+    """``size`` float64 cotangent values following ``pattern`` (``n``: the row length, which bounds a huge g so
+    that the row's sums stay finite); long cotangents come from a drawn seed, like the long rows."""
+    fmt = FORMATS[dtype]
+    if size > 64:  # too many to draw one by one: a drawn seed (still shrinkable), as for the long rows
+        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        if pattern in ("ones", "g_ones"):
+            return np.ones(size)
+        if pattern in ("onehot", "g_onehot"):
+            return (rng.random(size) < 2.0 / size).astype(np.float64)
+        if pattern in ("nearly_constant", "g_nearly_constant"):
+            return 1.0 + rng.integers(-3, 4, size) * fmt.u
+        if pattern in ("mixed_sign", "g_mixed_sign"):
+            return rng.choice([-1.0, 1.0], size) * 10.0 ** rng.uniform(-3, 3, size)
+        if pattern == "g_huge":
+            return rng.choice([-1.0, 1.0], size) * fmt.max / (64 * max(n, 1)) * rng.uniform(0.5, 1, size)
+        if pattern == "g_tiny":
+            return rng.integers(-64, 65, size) * fmt.smallest_subnormal
+        if pattern == "g_special":
+            v = rng.normal(0, 1, size)
+            v[rng.integers(0, size)] = rng.choice([np.nan, np.inf, -np.inf])
+            return v
+        return rng.normal(0, 1, size)
+    vec = lambda s: np.array(draw(st.lists(s, min_size=size, max_size=size)), dtype=np.float64)  # noqa: E731
+    if pattern in ("ones", "g_ones"):
+        return np.full(size, draw(st.sampled_from([1.0, -1.0, 0.5, 3.0])))
+    if pattern in ("onehot", "g_onehot"):
+        return vec(st.sampled_from([0.0, 0.0, 0.0, 1.0]))
+    if pattern in ("nearly_constant", "g_nearly_constant"):
+        c = draw(st.sampled_from([1.0, -1.0, 0.1, 7.0]))
+        return c + vec(st.integers(-3, 3)) * np.spacing(np.float64(c)) * 2.0 ** (53 - fmt.p)
+    if pattern in ("mixed_sign", "g_mixed_sign"):
+        return vec(st.tuples(st.sampled_from([-1.0, 1.0]), _num(-3, 3)).map(lambda t: t[0] * 10.0 ** t[1]))
+    if pattern == "g_huge":
+        top = fmt.max / (64 * max(n, 1))
+        return vec(st.tuples(st.sampled_from([-1.0, 1.0]), _num(0.5, 1)).map(lambda t: t[0] * t[1] * top))
+    if pattern == "g_tiny":
+        return vec(st.integers(-64, 64)) * fmt.smallest_subnormal
+    if pattern == "g_special":
+        return vec(st.one_of(_num(-4, 4), st.sampled_from([np.nan, np.inf, -np.inf])))
+    return vec(_num(-4, 4))
+
+
+@st.composite
+def _vjp_input(draw, function, dtype, family, max_side):
+    """A gradient call: the forward function's arguments, then a cotangent shaped like its output."""
+    fn = get(function)
+    primal = get(fn.primal)
+    if family in COTANGENT_FAMILIES:
+        pool = (PROBABILITY_FAMILIES[:2] if primal.name == "logit" else
+                _X_FOR_COTANGENT["elements" if primal.elementwise else "rows"])
+        x_family, pattern = draw(st.sampled_from(pool)), family
+    else:
+        x_family, pattern = family, draw(st.sampled_from(COTANGENT_PATTERNS))
+    ex = draw(inputs(primal.name, dtype, family=x_family, max_side=max_side))
+    from .functions import prepare
+
+    shape = prepare(primal, *ex.args, **ex.kwargs).primal_output_shape()
+    x = ex.args[0]
+    n = x.shape[ex.kwargs["axis"]] if "axis" in ex.kwargs else (x.shape[-1] if primal.kind == "ce" else 1)
+    g = _cotangent_values(draw, dtype, pattern, int(np.prod(shape)), n).reshape(shape)
+    return Example(ex.args + (_cast(g, dtype),), ex.kwargs, family)
+
+
 def _row_length(family: str):
     """Row lengths of the seeded families: ``long`` 10^3..10^5; ``lengths`` 25..4096, half the time a power of
     two (32..4096) or one either side of it, where tiled and blocked code changes path."""
@@ -273,11 +388,12 @@ def _ce_input(draw, dtype, family, max_side):
 
 
 @st.composite
-def _element_input(draw, dtype, family, max_side, with_targets):
+def _element_input(draw, dtype, family, max_side, with_targets, probability=False):
     shape = draw(st.one_of(st.integers(1, max_side).map(lambda n: (n,)),
                            st.tuples(st.integers(1, 4), st.integers(1, 8))))
     size = int(np.prod(shape))
-    x = _cast(draw(_element_values(dtype, family, size)).reshape(shape), dtype)
+    values = _probability_values if probability else _element_values
+    x = _cast(draw(values(dtype, family, size)).reshape(shape), dtype)
     if not with_targets:
         return (x,)
     one = st.one_of(st.sampled_from([0.0, 0.5, 1.0]), _num(0, 1))
@@ -291,8 +407,11 @@ def inputs(function: str, dtype: str, *, family: str = "standard", max_side: int
     if family not in families(function, slow=True, optional=True):
         raise UsageError(f"family {family!r} does not apply to {function}: use one of "
                          f"{', '.join(families(function, slow=True, optional=True))}")
-    if fn.kind in ("axis", "reduce"):
+    if fn.is_vjp:
+        return _vjp_input(function, dtype, family, max_side)
+    if fn.has_axis:
         return _axis_input(dtype, family, max_side).map(lambda t: Example((t[0],), {"axis": t[1]}, family))
     if fn.kind == "ce":
         return _ce_input(dtype, family, max_side).map(lambda t: Example(t, {}, family))
-    return _element_input(dtype, family, max_side, fn.kind == "bce").map(lambda t: Example(t, {}, family))
+    return _element_input(dtype, family, max_side, fn.kind == "bce", fn.name == "logit").map(
+        lambda t: Example(t, {}, family))

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
 from . import reference, strategies
 from .arraylib import to_library, to_numpy
 from .formats import available_dtypes, format_of
-from .metrics import DEFAULT_TOLERANCE, Tolerance, judge
+from .metrics import DEFAULT_TOLERANCE, Tolerance, judge, normwise_error
 from .registry import Implementation
 
 DEFAULT_EXAMPLES = 25
@@ -39,6 +39,7 @@ class FamilyResult:
     max_ulp: float = 0.0
     max_ratio: float = 0.0
     failed: bool = False
+    max_normwise: float = 0.0
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Record:
     counterexample: dict | None = None
     families: dict = field(default_factory=dict)
     seed: int = 0
+    max_normwise: float = 0.0  # ||got - exact|| / ||exact|| over a call, the worst call (BHH's measure)
 
     def as_dict(self) -> dict:
         return _json_safe(asdict(self))
@@ -103,7 +105,10 @@ def reproducer(spec: str, function: str, args, kwargs) -> str:
     if any(np.asarray(a).dtype.name == "bfloat16" for a in args):
         lines.append("import ml_dtypes")
     lines.append("from stability.testing import assert_example")
-    names = ["x", "targets"]
+    from .functions import get
+
+    names = list(get(function).arg_names)
+    names[0] = "x"
     for n, a in zip(names, args):
         lines.append(f"{n} = {_array_src(a)}")
     call_args = ", ".join(names[: len(args)])
@@ -122,6 +127,7 @@ class Outcome:
     max_ratio: float
     reason: str = ""
     _parts: tuple = ()
+    normwise: float = float("inf")
 
     @property
     def details(self) -> dict:
@@ -175,11 +181,15 @@ def run_call(impl: Implementation, args, kwargs, tolerance: Tolerance = DEFAULT_
     if got.shape != expected_shape:
         return Outcome(False, math.inf, math.inf, f"returned shape {got.shape}, expected {expected_shape}",
                        (ref, None, None))
-    if got.dtype != dtype:
+    if ref.call.function.integer:
+        if got.dtype.kind not in "iu":
+            return Outcome(False, math.inf, math.inf, f"returned dtype {got.dtype}, expected integer indices",
+                           (ref, None, None))
+    elif got.dtype != dtype:
         return Outcome(False, math.inf, math.inf, f"returned dtype {got.dtype} for {dtype} input", (ref, got, None))
     j = judge(got, ref, tolerance, flush=impl.flushes_subnormals)
     reason = "" if j.ok else "error beyond the allowance"
-    return Outcome(j.ok, j.max_ulp, j.max_ratio, reason, (ref, got, j))
+    return Outcome(j.ok, j.max_ulp, j.max_ratio, reason, (ref, got, j), normwise_error(got, ref))
 
 
 def _restore(args, backups) -> bool:
@@ -239,6 +249,7 @@ def verify_family(impl: Implementation, dtype: str, family: str, *, examples: in
         res.examples += 1
         res.max_ulp = max(res.max_ulp, out.max_ulp)
         res.max_ratio = max(res.max_ratio, out.max_ratio)
+        res.max_normwise = max(res.max_normwise, out.normwise)
         if not out.ok:
             last_fail.update(args=ex.args, kwargs=ex.kwargs, outcome=out)
             raise _Failed(out.reason)
@@ -279,7 +290,8 @@ def verify(impl: Implementation, dtype: str, *, examples: int = DEFAULT_EXAMPLES
         max_ratio=max((r["max_ratio"] for r in results.values()), default=0.0),
         examples=sum(r["examples"] for r in results.values()), expectation=impl.expectation,
         meets_expectation=meets, failed_families=failed, library=impl.library, origin=impl.origin,
-        counterexample=ce, families=results, seed=seed)
+        counterexample=ce, families=results, seed=seed,
+        max_normwise=max((r["max_normwise"] for r in results.values()), default=0.0))
 
 
 def dtypes_for(impl: Implementation, requested=None) -> list[str]:

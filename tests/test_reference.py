@@ -209,7 +209,7 @@ _CASE_ROWS = {
 }
 
 
-@pytest.mark.parametrize("case", [c for c in policy.POLICY if c.function in ("softmax", "log_softmax", "logsumexp", "cross_entropy")], ids=lambda c: f"{c.function}-{c.case}")
+@pytest.mark.parametrize("case", [c for c in policy.POLICY if c.function in ("softmax", "log_softmax", "logsumexp", "cross_entropy")], ids=lambda c: f"{c.function}-{c.case}")  # noqa: E501
 def test_axis_policy_case(case):
     if case.case == "empty":
         x = np.zeros((2, 0))
@@ -256,7 +256,8 @@ def test_elementwise_policy_case(function, x, y, expect):
 def test_every_policy_case_has_a_test():
     tested = set(_CASE_ROWS) | {"empty"}
     for c in policy.POLICY:
-        assert c.case in tested | {"neginf", "posinf", "nan"}, c
+        assert c.case in tested | {"neginf", "posinf", "nan", "g_nonfinite", "ties", "finite", "domain",
+                                   "boundary"}, c  # the gradient cases: tests/test_gradients.py
         assert c.primary in policy.RULES and all(a in policy.RULES for a in c.also)
 
 

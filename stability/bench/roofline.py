@@ -20,7 +20,14 @@ def cases(x: np.ndarray) -> dict:
 
 
 def bytes_moved(function: str, x: np.ndarray) -> int:
-    """Bytes an ideal implementation reads and writes: the input once, the output once."""
-    if function == "logsumexp":
-        return x.nbytes + x.nbytes // max(x.shape[-1], 1)
+    """Bytes an ideal implementation reads and writes: the input once, the output once; a gradient reads x and the
+    cotangent and writes the gradient (forward and backward in one pass)."""
+    from ..functions import get
+
+    fn = get(function)
+    row = x.nbytes // max(x.shape[-1], 1)  # one value per row
+    if fn.is_vjp:
+        return 2 * x.nbytes + (row if fn.kind in ("reduce", "ce") else x.nbytes)
+    if fn.reduces:
+        return x.nbytes + (row * 8 // x.itemsize if fn.integer else row)
     return 2 * x.nbytes

@@ -35,7 +35,14 @@ def parse_shape(text: str) -> tuple:
 
 
 def _args(function: str, x: np.ndarray, rng):
-    kind = get(function).kind
+    fn = get(function)
+    if fn.is_vjp:  # the forward's arguments and a cotangent ~ N(0, 1) shaped like the forward's output
+        from ..functions import prepare
+
+        args, kwargs = _args(fn.primal, x, rng)
+        shape = prepare(fn.primal, *args, **kwargs).primal_output_shape()
+        return args + (rng.normal(0, 1, shape).astype(x.dtype),), kwargs
+    kind = fn.kind
     if kind == "bce":
         return (x, rng.uniform(0, 1, x.shape).astype(x.dtype)), {}
     if kind == "ce":
@@ -43,6 +50,8 @@ def _args(function: str, x: np.ndarray, rng):
         return (X, rng.integers(0, X.shape[1], X.shape[0])), {}
     if kind in ("axis", "reduce"):
         return (x,), {"axis": -1}
+    if function == "logit":  # probabilities
+        return (rng.uniform(0, 1, x.shape).astype(x.dtype),), {}
     return (x,), {}
 
 

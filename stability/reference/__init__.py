@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import condition, policy
 from ..errors import UsageError
-from ..formats import Format, to_dtype
+from ..formats import Format, round_float64, round_mpf, to_dtype
 from ..functions import Call, prepare
 from . import _formulas
 from ._balls import DDBackend, F64Backend
@@ -55,9 +55,11 @@ _CHUNK_ELEMENTS = 1 << 17
 class Reference:
     """The reference answer for one call, in a rows layout: ``(R, n_out)`` arrays.
 
-    For softmax-like functions a row is one slice along the axis (``n_out = n``); for logsumexp and
-    cross-entropy one reduced output (``n_out = 1``); for elementwise functions one element.  Use
-    :meth:`rows` to bring an implementation's output into this layout and :meth:`output` for the reverse.
+    For softmax-like functions and every axis gradient a row is one slice along the axis (``n_out = n``); for
+    logsumexp, max, argmax and cross-entropy one reduced output (``n_out = 1``); for elementwise functions one
+    element.  Use :meth:`rows` to bring an implementation's output into this layout and :meth:`output` for the
+    reverse.  ``whole_row``: the rows whose also-accepted answers are judged as whole rows (max_vjp's even
+    split at ties), not position by position.
     """
 
     call: Call
@@ -69,30 +71,36 @@ class Reference:
     n: int  # reduction length (1 for elementwise functions)
     alternatives: dict = field(default_factory=dict)  # row -> list of also-accepted (n_out,) arrays
     settled_by: dict = field(default_factory=dict)  # tier -> number of outputs it settled
+    whole_row: bool = False
 
     @property
     def fmt(self) -> Format:
         return self.call.fmt
+
+    def _row_layout(self) -> bool:
+        fn = self.call.function
+        return fn.row_output and fn.has_axis
 
     def output(self, arr=None) -> np.ndarray:
         """Rows-layout array (default: the rounded value) back in the function's output shape and dtype."""
         arr = self.value if arr is None else arr
         call = self.call
         shape = call.output_shape()
-        if call.function.kind == "axis":
+        if self._row_layout():
             moved = list(call.x.shape)
             moved.append(moved.pop(call.axis))
             out = np.moveaxis(arr.reshape(moved), -1, call.axis)
         else:
             out = arr.reshape(shape)
-        return to_dtype(out, call.fmt) if arr is self.value else out
+        if arr is not self.value:
+            return out
+        return out.astype(np.int64) if call.function.integer else to_dtype(out, call.fmt)
 
     def rows(self, got) -> np.ndarray:
         """An implementation's output (function's output shape) in this rows layout, as float64."""
         got = np.asarray(got)
-        call = self.call
-        if call.function.kind == "axis":
-            return _widen(np.moveaxis(got, call.axis, -1)).reshape(self.value.shape)
+        if self._row_layout():
+            return _widen(np.moveaxis(got, self.call.axis, -1)).reshape(self.value.shape)
         return _widen(got).reshape(self.value.shape)
 
 
@@ -104,25 +112,33 @@ def _widen(a) -> np.ndarray:
 
 
 def _rows_of(call: Call):
-    """(R, n) float64 rows of the input, and targets per row (or None)."""
+    """(R, n) float64 rows of the input, targets per row (or None), and the cotangent (None, or per row:
+    (R, n) for softmax-like gradients, (R,) for logsumexp, max and cross-entropy gradients, (R,) per element)."""
     fn = call.function
     x = _widen(call.x)
+    G = None if call.g is None else _widen(call.g)
     if fn.has_axis:
         X = np.moveaxis(x, call.axis, -1)
-        return X.reshape(-1, X.shape[-1]) if X.shape[-1] else X.reshape(int(np.prod(X.shape[:-1])), 0), None
+        R = int(np.prod(X.shape[:-1]))
+        X = X.reshape(R, X.shape[-1])
+        if G is not None:
+            G = np.moveaxis(G, call.axis, -1).reshape(R, -1) if fn.kind == "axis" else G.reshape(R)
+        return X, None, G
     if fn.kind == "ce":
-        return x, call.targets.astype(np.int64)
+        return x, call.targets.astype(np.int64), G
     t = None if call.targets is None else _widen(call.targets).reshape(-1)
-    return x.reshape(-1, 1), t
+    return x.reshape(-1, 1), t, None if G is None else G.reshape(-1)
 
 
 _METHODS = ("auto", "mpmath")
 
 
-def _tiers(fmt: Format, method: str):
+def _tiers(fmt: Format, method: str, formula=None):
     if method == "mpmath":
         return ()
-    return (_F64, _DD) if fmt.p <= 24 else (_DD,)
+    tiers = (_F64, _DD) if fmt.p <= 24 else (_DD,)
+    needs = getattr(formula, "needs", ())
+    return tuple(b for b in tiers if all(hasattr(b, op) for op in needs))
 
 
 def _chunks(idx: np.ndarray, per_item: int):
@@ -147,7 +163,7 @@ def _settle(formula, make_args, items, n_out, fmt, stats, method):
     lo = np.zeros((R, n_out))
     done = np.zeros((R, n_out), dtype=bool)
     pending = np.arange(R)
-    for backend in _tiers(fmt, method):
+    for backend in _tiers(fmt, method, formula):
         if pending.size == 0:
             break
         for ch in _chunks(pending, make_args.width):
@@ -172,27 +188,53 @@ def _settle(formula, make_args, items, n_out, fmt, stats, method):
     return value, hi, lo
 
 
-def _axis_reference(call: Call, X, targets, with_kappa, method):
+def _row_special(fn, rule, row, target, g, n_out):
+    """Values of a policy rule for one row: a constant or limit rule, or (VJPs) one that needs the cotangent.
+    A list for rules with several answers (``nonfinite``); None when the rule has no answer for the row."""
+    if rule == "vjp_limit":
+        return policy.vjp_limit(fn, row, g, target)
+    if rule in policy.G_RULES:
+        return policy.row_rule(rule, row, g)
+    return policy.rule_values(rule, fn, row, target, out_len=n_out)
+
+
+def _round_row(a, n_out, fmt):
+    """An also-accepted row rounded once to the format: mpmath numbers exactly (``round_mpf``), float64 ones by
+    ``round_float64`` (a cotangent split g / c computed in float64 first: c is small, so the float64 quotient
+    never lands on a midpoint of a narrower format unless g / c is one)."""
+    a = np.broadcast_to(np.asarray(a), (n_out,))
+    if a.dtype == object:
+        return np.array([round_mpf(v, fmt) for v in a], dtype=np.float64)
+    return round_float64(a.astype(np.float64), fmt)
+
+
+def _axis_reference(call: Call, X, targets, G, with_kappa, method):
     fn = call.function.name
     fmt = call.fmt
     R, n = X.shape
-    n_out = n if call.function.kind == "axis" else 1
-    case = policy.classify_rows(X, targets)
+    n_out = n if call.function.row_output else 1
+    case = policy.classify_rows(X, targets, G)
     value = np.full((R, n_out), np.nan)
     hi, lo, kappa = value.copy(), np.zeros((R, n_out)), np.zeros((R, n_out))
     alternatives = {}
     stats: dict = {}
     cases = policy.cases_for(fn)
     computed = np.array([cases.get(c, None) is None or cases[c].primary == "computed" for c in case], dtype=bool)
-    for r in np.flatnonzero(~computed):
-        c = cases[case[r]]
+    g_row = (lambda r: None) if G is None else (lambda r: G[r])
+    for r in range(R):
+        c = cases.get(case[r])
+        if c is None:
+            continue
         tgt = None if targets is None else targets[r]
-        vals = policy.rule_values(c.primary, fn, X[r], tgt, out_len=n_out)
-        value[r] = hi[r] = np.broadcast_to(vals, (n_out,))
-        alts = [policy.rule_values(a, fn, X[r], tgt, out_len=n_out) for a in c.also]
-        alts = [np.broadcast_to(a, (n_out,)).astype(np.float64) for a in alts if a is not None]
-        if alts:
-            alternatives[int(r)] = alts
+        if not computed[r]:
+            vals = _row_special(fn, c.primary, X[r], tgt, g_row(r), n_out)
+            value[r] = hi[r] = np.broadcast_to(vals, (n_out,))
+        alts = []
+        for a in c.also:
+            v = _row_special(fn, a, X[r], tgt, g_row(r), n_out)
+            alts += [] if v is None else (v if isinstance(v, list) else [v])
+        if alts:  # a cotangent split over ties (g / c), a limit's sum: rounded once to the format
+            alternatives[int(r)] = [_round_row(a, n_out, fmt) for a in alts]
     items = np.flatnonzero(computed)
     if items.size and n:
         neg = np.isneginf(X)
@@ -202,32 +244,104 @@ def _axis_reference(call: Call, X, targets, with_kappa, method):
             m = np.max(np.where(neg[items], -np.inf, X[items]), axis=1)
             Xf[items] = np.where(neg[items], m[:, None], X[items])
         k = np.argmax(np.where(neg, -np.inf, X), axis=1)
-        drop = neg | (np.arange(n) == k[:, None])
+        cols = np.arange(n)
+        drop = neg | (cols == k[:, None])
         formula = getattr(_formulas, fn)
-
-        def make_args(idx):
-            args = (Xf[idx], drop[idx])
-            return args + (Xf[idx, targets[idx]],) if targets is not None else args
-
-        make_args.width = n
-
+        make_args = _formula_args(call.function, Xf, drop, neg, k, targets, G)
         v, h, l = _settle(formula, make_args, items, n_out, fmt, stats, method)
         value[items], hi[items], lo[items] = v, h, l
         if with_kappa:
-            exact = h + l if call.function.kind == "axis" else (h + l)[:, 0]
+            exact = h + l if call.function.row_output else (h + l)[:, 0]
             tg = None if targets is None else targets[items]
-            kappa[items] = condition.axis_kappa(fn, Xf[items], neg[items], exact, tg).reshape(items.size, n_out)
-        if call.function.kind == "axis" and neg.any():  # masked entries: exactly 0 (softmax) or -inf
-            fill = np.full((items.size, n_out), 0.0 if fn == "softmax" else -np.inf)
-            _put((value, hi, lo), items, neg[items], (fill, fill, np.zeros_like(fill)))
+            Gi = None if G is None else G[items]
+            kappa[items] = condition.axis_kappa(fn, Xf[items], neg[items], exact, tg, Gi, fmt).reshape(items.size, n_out)
+        if call.function.row_output and neg.any():  # masked entries: exact answers
+            fill = _masked_fill(fn, items, neg, G, targets)
+            live = neg[items] if targets is None else neg[items] & (cols != targets[items][:, None])
+            _put((value, hi, lo), items, live, (fill, fill, np.zeros_like(fill)))
+            kappa[items] = np.where(live, fn == "log_softmax_vjp", kappa[items])
     return Reference(call, value, hi, lo, kappa, case, max(n, 1), alternatives, stats)
 
 
-def _elementwise_reference(call: Call, X, targets, with_kappa, method):
+def _formula_args(function, Xf, drop, neg, k, targets, G):
+    """The arguments of the function's formula for the rows ``idx``, as a callable with a ``width``."""
+    name = function.name
+    n = Xf.shape[1]
+    cols = np.arange(n)
+    if name == "softmax_vjp":
+        Gk = G[np.arange(G.shape[0]), k]
+
+        def make(idx):
+            return Xf[idx], drop[idx], G[idx], Gk[idx]
+    elif name in ("log_softmax_vjp", "logsumexp_vjp"):
+        def make(idx):
+            return Xf[idx], drop[idx], G[idx]
+    elif name == "cross_entropy_vjp":
+        tmask = cols == targets[:, None]
+        rest = (~drop | (cols == k[:, None])) & ~tmask & ~neg
+
+        def make(idx):
+            return Xf[idx], drop[idx], rest[idx], tmask[idx], G[idx]
+    elif targets is not None:
+        def make(idx):
+            return Xf[idx], drop[idx], Xf[idx, targets[idx]]
+    else:
+        def make(idx):
+            return Xf[idx], drop[idx]
+    make.width = n
+    return make
+
+
+def _masked_fill(fn, items, neg, G, targets):
+    """The exact answers at masked (-inf) entries of the rows ``items``: 0 for softmax and the gradients whose
+    weight vanishes there, -inf for log_softmax, and ``g_i`` for log_softmax's gradient."""
+    shape = (items.size, neg.shape[1])
+    if fn == "log_softmax":
+        return np.full(shape, -np.inf)
+    if fn == "log_softmax_vjp":
+        return G[items].copy()
+    return np.zeros(shape)
+
+
+def _max_reference(call: Call, X, G):
+    """max, argmax and max_vjp: exact answers, no rounding (kappa 0, allowance 0)."""
+    fn = call.function.name
+    R, n = X.shape
+    n_out = n if call.function.row_output else 1
+    case = policy.classify_max_rows(X, G)
+    value = np.zeros((R, n_out))
+    alternatives = {}
+    if n:
+        with np.errstate(invalid="ignore"):
+            k = np.argmax(X, axis=1)  # NumPy: the first NaN, else the first maximum
+            top = X.max(axis=1)
+    if fn == "max":
+        value[:, 0] = top if n else -np.inf
+    elif fn == "argmax":
+        value[:, 0] = k if n else 0
+    elif n:
+        value[np.arange(R), k] = G
+        for r in np.flatnonzero(case == "ties"):  # also accepted: g / c at each of the c maxima, rounded once
+            alternatives[int(r)] = [round_float64(policy.row_rule("split_g", X[r], G[r]), call.fmt)]
+        for r in np.flatnonzero(case == "nan"):
+            alternatives[int(r)] = [np.full(n_out, np.nan)]
+            with np.errstate(invalid="ignore"):
+                if np.count_nonzero(X[r] == top[r]) > 1:  # a NaN cotangent split over tied maxima
+                    alternatives[int(r)].append(round_float64(policy.row_rule("split_g", X[r], G[r]), call.fmt))
+    return Reference(call, value, value.copy(), np.zeros((R, n_out)), np.zeros((R, n_out)), case, max(n, 1),
+                     alternatives, {"exact": int(value.size)}, whole_row=True)
+
+
+def _elementwise_reference(call: Call, X, targets, g, with_kappa, method):
     fn = call.function.name
     x = X[:, 0]
-    case = policy.classify_elements(x, targets)
     N = x.size
+    if fn == "logit_of_sigmoid":  # the composition is the identity: the truth is x itself, kappa 1
+        return Reference(call, x[:, None].copy(), x[:, None].copy(), np.zeros((N, 1)),
+                         np.where(np.isfinite(x), 1.0, 0.0)[:, None], policy.classify_elements(x), 1, {},
+                         {"exact": N})
+    unit = fn in ("logit", "logit_vjp")
+    case = policy.classify_elements(x, targets, g, unit_domain=unit)
     value = np.full((N, 1), np.nan)
     hi, lo, kappa = value.copy(), np.zeros((N, 1)), np.zeros((N, 1))
     cases = policy.cases_for(fn)
@@ -237,16 +351,21 @@ def _elementwise_reference(call: Call, X, targets, with_kappa, method):
     for i in special:
         c = cases[case[i]]
         tgt = None if targets is None else targets[i]
-        value[i, 0] = hi[i, 0] = policy.rule_values(c.primary, fn, x[i], tgt)
+        gi = None if g is None else g[i]
+        if c.primary == "limit":
+            value[i, 0] = hi[i, 0] = _element_limit(fn, x[i], tgt, gi, call.fmt)
+        else:
+            value[i, 0] = hi[i, 0] = policy.rule_values(c.primary, fn, x[i], tgt)
         alts = [policy.rule_values(a, fn, x[i], tgt) for a in c.also]
         if alts:
             alternatives[int(i)] = [np.reshape(a, (1,)).astype(np.float64) for a in alts]
     items = np.flatnonzero(case == "finite")
     if items.size:
         formula = getattr(_formulas, fn)
+        extra = tuple(a for a in (targets, g) if a is not None)
 
         def make_args(idx):
-            return (x[idx],) if targets is None else (x[idx], targets[idx])
+            return (x[idx],) + tuple(a[idx] for a in extra)
 
         make_args.width = 1
 
@@ -254,11 +373,39 @@ def _elementwise_reference(call: Call, X, targets, with_kappa, method):
         value[items], hi[items], lo[items] = v, h, l
         if with_kappa:
             tg = None if targets is None else targets[items]
-            kappa[items, 0] = condition.elementwise_kappa(fn, x[items], (h + l)[:, 0], tg)
+            gi = None if g is None else g[items]
+            with np.errstate(invalid="ignore", over="ignore"):  # an overflowing gradient's exact value is inf
+                kappa[items, 0] = condition.elementwise_kappa(fn, x[items], (h + l)[:, 0], tg, gi, call.fmt)
     return Reference(call, value, hi, lo, kappa, case, 1, alternatives, stats)
 
 
-def evaluate(function, x, targets=None, *, axis=-1, with_kappa=True, method="auto") -> Reference:
+def _element_limit(fn, x, y, g, fmt):
+    """The exact answer of an elementwise gradient at an infinite input or cotangent (or logit's ends),
+    correctly rounded: ``g`` times the derivative's value or limit, in mpmath (inf * 0 is NaN there)."""
+    import mpmath
+
+    with mpmath.workprec(400):
+        X, Y, Gm = mpmath.mpf(x), None if y is None else mpmath.mpf(y), mpmath.mpf(g)
+
+        def sig(v):
+            return 1 / (1 + mpmath.exp(-v)) if v >= 0 else mpmath.exp(v) / (1 + mpmath.exp(v))
+
+        if fn == "sigmoid_vjp":
+            w = sig(X) * sig(-X)
+        elif fn == "log_sigmoid_vjp":
+            w = sig(-X)
+        elif fn == "softplus_vjp":
+            w = sig(X)
+        elif fn == "logit_vjp":
+            w = mpmath.inf if X in (0, 1) else 1 / (X * (1 - X))
+        elif fn == "binary_cross_entropy_with_logits_vjp":
+            w = sig(X) - Y
+        else:
+            raise KeyError(fn)
+        return round_mpf(Gm * w, fmt)
+
+
+def evaluate(function, x, *rest, axis=-1, with_kappa=True, method="auto") -> Reference:
     """The full reference for one call of ``function``: rounded values, exact values, condition numbers.
 
     Parameters
@@ -266,11 +413,14 @@ def evaluate(function, x, targets=None, *, axis=-1, with_kappa=True, method="aut
     function : str
         One of ``stability.functions.FUNCTIONS``.
     x : array_like
-        Input (logits) of a supported float dtype; NaN and infinities are data (see ``stability.policy``).
-    targets : array_like, optional
-        For the two losses: BCE targets in [0, 1] of x's shape and dtype; cross-entropy class indices (N,).
+        Input (logits, probabilities for logit) of a supported float dtype; NaN and infinities are data (see
+        ``stability.policy``).
+    *rest : array_like
+        The arguments after the first, as the function takes them (``stability.functions``): for the two losses
+        their targets (BCE: of x's shape and dtype in [0, 1]; cross-entropy: class indices (N,)); for a gradient
+        ``NAME_vjp`` then the cotangent ``g``, shaped like NAME's output.
     axis : int
-        For softmax, log_softmax and logsumexp.
+        For the axis functions and their gradients.
     with_kappa : bool
         Compute condition numbers (left at 0 otherwise; the plain value functions below skip them).
     method : {"auto", "mpmath"}
@@ -278,11 +428,13 @@ def evaluate(function, x, targets=None, *, axis=-1, with_kappa=True, method="aut
     """
     if method not in _METHODS:
         raise UsageError(f"method must be one of {_METHODS}, got {method!r}")
-    call = prepare(function, x, targets, axis=axis)
-    X, t = _rows_of(call)
-    if call.function.kind in ("elementwise", "bce"):
-        return _elementwise_reference(call, X, t, with_kappa, method)
-    return _axis_reference(call, X, t, with_kappa, method)
+    call = prepare(function, x, *rest, axis=axis)
+    X, t, G = _rows_of(call)
+    if call.function.exact:
+        return _max_reference(call, X, G)
+    if call.function.elementwise:
+        return _elementwise_reference(call, X, t, G, with_kappa, method)
+    return _axis_reference(call, X, t, G, with_kappa, method)
 
 
 def softmax(x, axis=-1):

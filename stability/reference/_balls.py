@@ -1,7 +1,8 @@
 """Ball arithmetic on NumPy arrays: every value is a midpoint with a radius that bounds its error.
 
 The reference's formulas (``_formulas.py``) are written once against a small *backend* interface (``exact``,
-``add``, ``sub``, ``mul``, ``div``, ``exp``, ``log1p``, ``sum``, ``where``, ``zero``, ``one``).  Two backends here run
+``add``, ``sub``, ``mul``, ``div``, ``exp``, ``log1p``, ``sum`` (non-negative terms), ``ssum`` (terms of any sign),
+``where``, ``zero``, ``one``; :class:`F64Backend` also ``log``).  Two backends here run
 them fast on whole arrays, carrying rigorous error radii the way Arb does, so that a rounding is accepted only
 when the ball proves it (``_certify.py``); a third, in ``_exact.py``, runs the same formulas in mpmath.
 
@@ -65,18 +66,37 @@ class F64Backend:
 
     def exp(self, a):
         m = np.exp(a[0])
-        return m, m * np.expm1(a[1]) * (1 + 4 * U64) + LIBM_ULPS * np.spacing(m) + TINY
+        r = m * np.expm1(a[1]) * (1 + 4 * U64) + LIBM_ULPS * np.spacing(m) + TINY
+        return m, np.where((a[0] == 0) & (a[1] == 0), 0.0, r)  # exp(0) = 1 exactly: the max term of a row
 
     def log1p(self, a):
-        """For ``a >= 0`` (sums of exponentials)."""
+        """For ``a > -1``: the derivative is at most ``1 / (1 + a - rad)`` over the ball."""
         m = np.log1p(a[0])
-        return m, a[1] / (1 + np.maximum(a[0] - a[1], 0.0)) + LIBM_ULPS * np.spacing(np.abs(m))
+        low = 1 + a[0] - a[1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            prop = np.where(low > 0, a[1] / low, np.inf)
+        return m, prop + LIBM_ULPS * np.spacing(np.abs(m))
+
+    def log(self, a):
+        """For ``a > 0``: the derivative is at most ``1 / (a - rad)`` over the ball."""
+        m = np.log(a[0])
+        low = a[0] - a[1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            prop = np.where(low > 0, a[1] / low, np.inf)
+        return m, prop + LIBM_ULPS * np.spacing(np.abs(m))
 
     def sum(self, a):
         """Sum over the last axis of non-negative terms; valid for any summation order NumPy picks."""
         n = a[0].shape[-1]
         m = np.sum(a[0], axis=-1)
         return m, np.sum(a[1], axis=-1) + (n * U64) * m * (1 + n * U64) + n * TINY
+
+    def ssum(self, a):
+        """Sum over the last axis of terms of any sign: error at most ``n u sum |terms|`` in any order."""
+        n = a[0].shape[-1]
+        m = np.sum(a[0], axis=-1)
+        mag = np.sum(np.abs(a[0]), axis=-1)
+        return m, np.sum(a[1], axis=-1) + (n * U64) * mag * (1 + n * U64) + n * TINY
 
     def where(self, mask, a, b):
         return np.where(mask, a[0], b[0]), np.where(mask, a[1], b[1])
@@ -156,11 +176,16 @@ class DDBackend:
         m = dd.exp(a[0])
         mag = self._mag(m)
         floor = np.where((mag < 2.0**-960) & (a[0][0] >= dd.NEGLIGIBLE), dd.ABS_ERR, 0.0)
-        return m, mag * np.expm1(a[1]) * (1 + 8 * U64) + dd.EXP_REL_ERR * mag + floor
+        r = mag * np.expm1(a[1]) * (1 + 8 * U64) + dd.EXP_REL_ERR * mag + floor
+        exact = (a[0][0] == 0) & (a[0][1] == 0) & (a[1] == 0)  # exp(0) = 1 exactly: the max term of a row
+        return ((np.where(exact, 1.0, m[0]), np.where(exact, 0.0, m[1])), np.where(exact, 0.0, r))
 
     def log1p(self, a):
+        """For ``a >= 0`` (:func:`stability.dd.log1p` is validated there)."""
         m = dd.log1p(a[0])
-        prop = a[1] / (1 + np.maximum(a[0][0] - a[1], 0.0)) * (1 + 8 * U64)
+        low = 1 + a[0][0] - a[1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            prop = np.where(low > 0, a[1] / low, np.inf) * (1 + 8 * U64)
         mag = self._mag(m)
         return m, prop + dd.LOG1P_REL_ERR * mag + self._floor(mag)
 
@@ -170,6 +195,17 @@ class DDBackend:
         mag = self._mag(m)
         lev = dd.levels(n)
         r = np.sum(a[1], axis=-1) * (1 + n * U64) + (lev + 1) * (dd.OP_REL_ERR * mag * 1.01 + self._floor(mag))
+        return m, r
+
+    def ssum(self, a):
+        """Signed pairwise sum: each of the ``levels(n)`` rounds errs by at most ``OP_REL_ERR`` of a partial sum,
+        which is at most the sum of the magnitudes below it."""
+        n = a[0][0].shape[-1]
+        m = dd.sum_last(a[0])
+        mag = np.sum(np.abs(a[0][0]), axis=-1) * (1 + n * U64) + np.sum(np.abs(a[0][1]), axis=-1)
+        lev = dd.levels(n)
+        floor = np.where((mag > 0) & (mag < 2.0**-900), n * dd.ABS_ERR, 0.0)
+        r = np.sum(a[1], axis=-1) * (1 + n * U64) + (lev + 1) * dd.OP_REL_ERR * mag * 1.01 + floor
         return m, r
 
     def where(self, mask, a, b):

@@ -1,0 +1,39 @@
+"""max, argmax and the gradient of max: NumPy's reductions, and the two answers at ties (one-hot at the first
+maximum, or the cotangent split evenly over the tied maxima, as ``torch.amax`` does)."""
+
+import numpy as np
+
+from stability.registry import register
+
+
+@register("max", "max.numpy", "numpy.max (NaN propagates; -inf for an empty axis)")
+def max_numpy(x, axis=-1):
+    return np.max(x, axis=axis, initial=-np.inf) if x.shape[axis] == 0 else np.max(x, axis=axis)
+
+
+@register("argmax", "argmax.numpy", "numpy.argmax (the first maximum, the first NaN)")
+def argmax_numpy(x, axis=-1):
+    return np.argmax(x, axis=axis)
+
+
+@register("max_vjp", "max_vjp.onehot", "g at numpy.argmax, 0 elsewhere")
+def max_vjp_onehot(x, g, axis=-1):
+    out = np.zeros_like(x)
+    if x.shape[axis]:
+        k = np.expand_dims(np.argmax(x, axis=axis), axis)
+        np.put_along_axis(out, k, np.expand_dims(g, axis), axis=axis)
+    return out
+
+
+@register("max_vjp", "max_vjp.split", "g / c at each of the c entries equal to the max (torch.amax's rule)")
+def max_vjp_split(x, g, axis=-1):
+    if x.shape[axis] == 0:
+        return np.zeros_like(x)
+    with np.errstate(invalid="ignore"):
+        top = x == np.max(x, axis=axis, keepdims=True)
+    c = np.sum(top, axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.expand_dims(g, axis) / c.astype(x.dtype)
+    nan = np.isnan(x).any(axis=axis, keepdims=True)  # no entry equals a NaN max: g at the first NaN instead
+    onehot = max_vjp_onehot(x, g, axis=axis)
+    return np.where(nan, onehot, np.where(top, share, 0)).astype(x.dtype, copy=False)

@@ -1,0 +1,97 @@
+"""Gradients (VJPs) of softmax, log_softmax and logsumexp: the textbook formulas beside careful ones.
+
+``s = softmax(x)``, ``t`` the sum of the exponentials without the max term (Blanchard, Higham & Higham 2021):
+
+* softmax: ``s * (g - <g, s>)`` (what autodiff writes) loses everything at the dominant entry, where
+  ``g_k - <g, s>`` cancels; centring on the max's cotangent, ``s_i (h_i - <h, s>)`` with ``h = g - g_k``, does not.
+* log_softmax: ``g - exp(log_softmax) * sum(g)`` rounds ``1 - s_k`` to 0; in a wider format too, once t is below
+  its unit roundoff.  ``g_i (1 - s_i) - s_i sum_{j != i} g_j`` with ``1 - s_k = t / (1 + t)`` does not.
+The careful versions compute in a format with a wider exponent range (``_grad.wide``): a weight that is
+subnormal in the working format times a cotangent above 1 would keep only a subnormal's bits.
+
+* logsumexp: ``g * exp(x - lse)`` (PyTorch's formula) is the division-free softmax, which loses accuracy at large
+  logits; ``g * softmax(x)`` does not.
+"""
+
+import numpy as np
+
+from stability.registry import register
+
+from ._grad import exclusive_sums, from_rows, max_and_exp, rest_sum, to_rows, wide
+
+
+def _softmax_rows(x):
+    m, k, e = max_and_exp(x)
+    return e / np.sum(e, axis=-1, keepdims=True), k, e
+
+
+@register("softmax_vjp", "softmax_vjp.textbook", "s * (g - sum(g * s)): g_k - <g, s> cancels at a dominant entry",
+          unstable_on=("dominant", "standard", "offset", "overflow", "underflow", "ascending", "masked", "posinf", "nan",
+                       "lengths", "g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign", "g_huge"))
+def softmax_vjp_textbook(x, g, axis=-1):
+    X, G = to_rows(x, axis, g)
+    s, _, _ = _softmax_rows(X)
+    return from_rows(s * (G - np.sum(G * s, axis=-1, keepdims=True)), axis, x.dtype)
+
+
+@register("softmax_vjp", "softmax_vjp.centred", "s * (h - <h, s>), h = g - g[argmax]: no cancellation at the max")
+def softmax_vjp_centred(x, g, axis=-1):
+    X, G = to_rows(x, axis, g, dtype=wide(x.dtype))
+    s, k, _ = _softmax_rows(X)
+    h = G - np.take_along_axis(G, k, axis=-1) if X.shape[-1] else G
+    return from_rows(s * (h - np.sum(h * s, axis=-1, keepdims=True)), axis, x.dtype)
+
+
+@register("log_softmax_vjp", "log_softmax_vjp.textbook", "g - exp(log_softmax) * sum(g): 1 - s_k rounds to 0",
+          unstable_on=("dominant", "standard", "overflow", "ascending", "masked", "g_mixed_sign", "lengths", "g_onehot",
+                       "g_huge", "offset", "wide", "underflow", "ties", "g_ones", "g_nearly_constant"))
+def log_softmax_vjp_textbook(x, g, axis=-1):
+    X, G = to_rows(x, axis, g)
+    m, k, e = max_and_exp(X)
+    with np.errstate(invalid="ignore"):
+        ls = (X - m) - np.log1p(rest_sum(e, k))
+    return from_rows(G - np.exp(ls) * np.sum(G, axis=-1, keepdims=True), axis, x.dtype)
+
+
+_WIDER = {np.dtype(np.float32): np.float64, np.dtype(np.float64): np.longdouble}
+
+
+@register("log_softmax_vjp", "log_softmax_vjp.textbook_wide", "the textbook formula in a wider format (float64 for "
+          "float32, long double for float64): 1 - s_k still rounds once t is below its roundoff",
+          unstable_on=("masked@float64", "dominant@float64", "standard@float64", "g_mixed_sign@float64",
+                       "masked@bfloat16", "lengths@float64"))
+def log_softmax_vjp_textbook_wide(x, g, axis=-1):
+    X, G = to_rows(x, axis, g)
+    wide = _WIDER.get(X.dtype, np.float64)
+    return from_rows(log_softmax_vjp_textbook(X.astype(wide), G.astype(wide), axis=-1), axis, x.dtype)
+
+
+@register("log_softmax_vjp", "log_softmax_vjp.complement", "g_i (1 - s_i) - s_i sum_{j != i} g_j, 1 - s_k = t / (1 + t)")
+def log_softmax_vjp_complement(x, g, axis=-1):
+    X, G = to_rows(x, axis, g, dtype=wide(x.dtype))
+    m, k, e = max_and_exp(X)
+    t = rest_sum(e, k)
+    S = 1 + t
+    s = e / S
+    one_minus = 1 - s
+    if X.shape[-1]:
+        np.put_along_axis(one_minus, k, t / S, axis=-1)
+    return from_rows(G * one_minus - s * exclusive_sums(G), axis, x.dtype)
+
+
+@register("logsumexp_vjp", "logsumexp_vjp.exp_lse", "g * exp(x - lse): the division-free softmax",
+          unstable_on=("offset", "overflow", "underflow", "ascending", "g_mixed_sign", "g_special", "g_ones",
+                       "g_nearly_constant", "wide", "standard", "dominant", "lengths", "g_huge", "g_onehot", "bits"))
+def logsumexp_vjp_exp_lse(x, g, axis=-1):
+    X = to_rows(x, axis)
+    m, k, e = max_and_exp(X)
+    lse = m + np.log1p(rest_sum(e, k))
+    with np.errstate(invalid="ignore"):
+        return from_rows(np.asarray(g, X.dtype)[..., None] * np.exp(X - lse), axis, x.dtype)
+
+
+@register("logsumexp_vjp", "logsumexp_vjp.softmax", "g * softmax(x), max-shifted")
+def logsumexp_vjp_softmax(x, g, axis=-1):
+    X = to_rows(x, axis, dtype=wide(x.dtype))
+    s, _, _ = _softmax_rows(X)
+    return from_rows(np.asarray(g, X.dtype)[..., None] * s, axis, x.dtype)
