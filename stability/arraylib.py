@@ -12,10 +12,11 @@ def to_library(a: np.ndarray, library: str):
     if library in ("torch", "torch_cuda"):  # torch_cuda: the same tensor on the current CUDA device
         import torch
 
+        # np.ascontiguousarray turns a 0-d array into shape (1,): reshape back (a reduced cotangent is 0-d)
         if a.dtype.name == "bfloat16":  # ml_dtypes' bfloat16: exact through float32, torch's own bfloat16
-            t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(torch.bfloat16)
+            t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32).reshape(a.shape)).to(torch.bfloat16)
         else:
-            t = torch.from_numpy(np.ascontiguousarray(a))
+            t = torch.from_numpy(np.ascontiguousarray(a).reshape(a.shape))
         return t.to("cuda") if library == "torch_cuda" else t
     if library == "jax":
         import jax.numpy as jnp

@@ -139,3 +139,106 @@ def softmax_overwrites_input(x, axis=-1):
     np.exp(x, out=x)
     x /= np.sum(x, axis=axis, keepdims=True)
     return x.copy()
+
+
+# --- gradients: careful ones and planted defects (tests/test_gradients.py) -----------------------------
+
+def _w(x):
+    return np.float64 if np.dtype(x.dtype).itemsize < 8 else np.longdouble
+
+
+def softmax_vjp_centred(x, g, axis=-1):
+    """s (h - <h, s>), h = g - g[argmax], in a wider format."""
+    w = _w(x)
+    X, G = np.moveaxis(x, axis, -1).astype(w), np.moveaxis(g, axis, -1).astype(w)
+    e = np.exp(X - X.max(axis=-1, keepdims=True))
+    s = e / e.sum(axis=-1, keepdims=True)
+    h = G - np.take_along_axis(G, X.argmax(axis=-1)[..., None], axis=-1)
+    return np.moveaxis(s * (h - (h * s).sum(axis=-1, keepdims=True)), -1, axis).astype(x.dtype)
+
+
+def sigmoid_vjp_stable(x, g):
+    w = _w(x)
+    z = np.exp(-np.abs(x.astype(w)))
+    return (g.astype(w) * z / (1 + z) ** 2).astype(x.dtype)
+
+
+def ce_vjp_complement(logits, targets, g):
+    w = _w(logits)
+    X = logits.astype(w)
+    e = np.exp(X - X.max(axis=1, keepdims=True))
+    S = e.sum(axis=1, keepdims=True)
+    rows = np.arange(X.shape[0])
+    others = e.copy()
+    others[rows, targets] = 0
+    out = e / S
+    out[rows, targets] = -others.sum(axis=1) / S[:, 0]
+    return (g.astype(w)[:, None] * out).astype(logits.dtype)
+
+
+def softmax_vjp_textbook(x, g, axis=-1):  # planted: g_k - <g, s> cancels at a dominant entry
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    s = e / e.sum(axis=axis, keepdims=True)
+    return s * (g - (g * s).sum(axis=axis, keepdims=True))
+
+
+def softmax_vjp_forgets_shift(x, g, axis=-1):  # planted: no max shift in the forward part
+    e = np.exp(x)
+    s = e / e.sum(axis=axis, keepdims=True)
+    return s * (g - (g * s).sum(axis=axis, keepdims=True))
+
+
+def softmax_vjp_sign_flipped(x, g, axis=-1):  # planted: s (<g, s> - g)
+    return -softmax_vjp_centred(x, g, axis=axis)
+
+
+def log_softmax_vjp_textbook(x, g, axis=-1):  # planted: 1 - s_k rounds to 0
+    m = x.max(axis=axis, keepdims=True)
+    ls = (x - m) - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+    return g - np.exp(ls) * g.sum(axis=axis, keepdims=True)
+
+
+def logsumexp_vjp_exp_lse(x, g, axis=-1):  # planted: PyTorch's g * exp(x - lse), lse with log(sum)
+    m = x.max(axis=axis, keepdims=True)
+    lse = m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+    return np.expand_dims(g, axis) * np.exp(x - lse)
+
+
+def sigmoid_vjp_one_minus(x, g):  # planted: s (1 - s)
+    z = np.exp(-np.abs(x))
+    s = np.where(x >= 0, 1, z) / (1 + z)
+    return (g * s * (1 - s)).astype(x.dtype)
+
+
+def log_sigmoid_vjp_one_minus(x, g):  # planted: 1 - sigma(x)
+    z = np.exp(-np.abs(x))
+    return (g * (1 - np.where(x >= 0, 1, z) / (1 + z))).astype(x.dtype)
+
+
+def ce_vjp_textbook(logits, targets, g):  # planted: softmax - onehot
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    s = e / e.sum(axis=1, keepdims=True)
+    s[np.arange(len(targets)), targets] -= 1
+    return g[:, None] * s
+
+
+def ce_vjp_ignores_g(logits, targets, g):  # planted: the cotangent dropped (a mean-reduction gradient)
+    return ce_vjp_complement(logits, targets, np.ones_like(g))
+
+
+def max_vjp_last_max(x, g, axis=-1):  # planted: the cotangent at the last maximum
+    xr = np.flip(x, axis=axis)
+    k = x.shape[axis] - 1 - np.argmax(xr, axis=axis)
+    out = np.zeros_like(x)
+    np.put_along_axis(out, np.expand_dims(k, axis), np.expand_dims(g, axis), axis=axis)
+    return out
+
+
+def argmax_ignores_nan(x, axis=-1):  # planted: nanargmax-like, the NaN skipped
+    return np.argmax(np.where(np.isnan(x), -np.inf, x), axis=axis)
+
+
+def bce_vjp_float16_weights(x, y, g):  # planted: sigma(x) computed in float16 for every input
+    z = np.exp(-np.abs(x.astype(np.float16)))
+    s = (np.where(x >= 0, 1, z) / (1 + z)).astype(x.dtype)
+    return (g * (s - y)).astype(x.dtype)

@@ -149,9 +149,10 @@ def softplus(B, x):
 
 def logit(B, p):
     mid = (p >= 0.25) & (p <= 0.75)
-    one_minus = B.sub(B.one(B.exact(p)), B.exact(p))
-    centre = B.log1p(B.div(B.exact(2 * p - 1), one_minus))  # 2p - 1 is exact on [1/4, 3/4]
-    q = np.where(mid, 0.5, p)  # keeps the unused branch finite
+    c = np.where(mid, p, 0.5)  # each branch sees only inputs it is valid for (an interval backend evaluates both)
+    one_minus = B.sub(B.one(B.exact(c)), B.exact(c))
+    centre = B.log1p(B.div(B.exact(2 * c - 1), one_minus))  # 2p - 1 is exact on [1/4, 3/4]
+    q = np.where(mid, 0.5, p)
     tails = B.sub(B.log(B.exact(q)), B.log(B.sub(B.one(B.exact(q)), B.exact(q))))
     return B.where(mid, centre, tails)
 
