@@ -27,7 +27,8 @@ def _softmax_rows(x):
 
 @register("softmax_vjp", "softmax_vjp.textbook", "s * (g - sum(g * s)): g_k - <g, s> cancels at a dominant entry",
           unstable_on=("dominant", "standard", "offset", "overflow", "underflow", "ascending", "masked", "posinf", "nan",
-                       "lengths", "g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign", "g_huge"))
+                       "lengths", "g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign", "g_huge", "wide", "ties",
+                       "bits", "tiny", "lse_zero", "g_tiny", "g_special"))
 def softmax_vjp_textbook(x, g, axis=-1):
     X, G = to_rows(x, axis, g)
     s, _, _ = _softmax_rows(X)
