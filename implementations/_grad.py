@@ -1,5 +1,6 @@
 """Helpers the gradient implementations share: rows moved to the last axis in a working dtype (float32 for the
-2-byte formats, as every GPU library computes them), and back."""
+2-byte formats, as every GPU library computes them; ``wide`` for the careful ones), and back; the sums of a row
+without each of its entries.  The max shift itself is ``_shared.shifted_parts``."""
 
 import numpy as np
 
@@ -29,23 +30,6 @@ def to_rows(x, axis, *more, dtype=None):
 
 def from_rows(y, axis, dtype):
     return np.moveaxis(y, -1, axis).astype(dtype, copy=False)
-
-
-def max_and_exp(x):
-    """Row max m (keepdims), first argmax k (keepdims; 0 for empty rows) and e = exp(x - m) over the last axis."""
-    m = np.max(x, axis=-1, keepdims=True, initial=-np.inf)
-    k = np.argmax(x, axis=-1)[..., None] if x.shape[-1] else np.zeros(x.shape[:-1] + (1,), dtype=np.intp)
-    with np.errstate(invalid="ignore"):
-        e = np.exp(x - m)
-    return m, k, e
-
-
-def rest_sum(e, k):
-    """t = sum of e without the (first) max term, which is exactly 1."""
-    r = e.copy()
-    if e.shape[-1]:
-        np.put_along_axis(r, k, 0, axis=-1)
-    return np.sum(r, axis=-1, keepdims=True)
 
 
 def exclusive_sums(g):

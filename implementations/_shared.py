@@ -28,14 +28,22 @@ def accumulator(dtype):
     return np.dtype(np.float32) if dtype.itemsize < 4 else dtype
 
 
-def shifted_rest(x, axis):
-    """``(d, t)``: ``d = x - max`` and ``t = sum_{j != k} exp(d_j)``, the sum without the (first) max term.
+def shifted_parts(x, axis):
+    """``(d, e, k, t)``: ``d = x - max``, ``e = exp(d)``, the (first) argmax ``k`` kept as a dimension (None for an
+    empty axis) and ``t = sum_{j != k} e_j``, the sum without the max term.
 
     With the max term kept out, ``sum exp(d) = 1 + t`` exactly, and ``log1p(t)`` keeps every bit of a tiny t.
     """
     d = x - row_max(x, axis)
     e = np.exp(d)
-    if x.shape[axis]:
-        k = np.expand_dims(np.argmax(x, axis=axis), axis)
-        np.put_along_axis(e, k, 0, axis=axis)
-    return d, row_sum(e, axis)
+    k = np.expand_dims(np.argmax(x, axis=axis), axis) if x.shape[axis] else None
+    rest = e.copy()
+    if k is not None:
+        np.put_along_axis(rest, k, 0, axis=axis)
+    return d, e, k, row_sum(rest, axis)
+
+
+def shifted_rest(x, axis):
+    """``(d, t)`` of :func:`shifted_parts`."""
+    d, _, _, t = shifted_parts(x, axis)
+    return d, t

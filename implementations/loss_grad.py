@@ -14,17 +14,17 @@ import numpy as np
 
 from stability.registry import register
 
-from ._grad import max_and_exp, to_wide, wide
-from ._shared import accumulator
+from ._grad import to_wide, wide
+from ._shared import accumulator, shifted_parts
 
 CE, BCE = "cross_entropy_vjp", "binary_cross_entropy_with_logits_vjp"
 
 
 def _ce_parts(logits, targets, dtype=None):
     X = logits.astype(accumulator(logits.dtype) if dtype is None else dtype)
-    m, k, e = max_and_exp(X)
-    S = np.sum(e, axis=-1, keepdims=True)
-    return X, e, S, targets[:, None]
+    with np.errstate(invalid="ignore"):
+        _, e, _, t = shifted_parts(X, 1)
+    return X, e, 1 + t, targets[:, None]
 
 
 @register(CE, "cross_entropy_vjp.textbook", "g * (softmax(x) - onehot(target)): s_t - 1 cancels when confident",

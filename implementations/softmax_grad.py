@@ -17,12 +17,15 @@ import numpy as np
 
 from stability.registry import register
 
-from ._grad import exclusive_sums, from_rows, max_and_exp, rest_sum, to_rows, wide
+from ._grad import exclusive_sums, from_rows, to_rows, wide
+from ._shared import row_max, shifted_parts
 
 
 def _softmax_rows(x):
-    m, k, e = max_and_exp(x)
-    return e / np.sum(e, axis=-1, keepdims=True), k, e
+    """softmax along the last axis, ``e / (1 + t)``, and the argmax (kept as a dimension)."""
+    with np.errstate(invalid="ignore"):
+        _, e, k, t = shifted_parts(x, -1)
+    return e / (1 + t), k
 
 
 @register("softmax_vjp", "softmax_vjp.textbook", "s * (g - sum(g * s)): g_k - <g, s> cancels at a dominant entry",
@@ -31,15 +34,15 @@ def _softmax_rows(x):
                        "bits", "tiny", "lse_zero", "g_tiny", "g_special"))
 def softmax_vjp_textbook(x, g, axis=-1):
     X, G = to_rows(x, axis, g)
-    s, _, _ = _softmax_rows(X)
+    s, _ = _softmax_rows(X)
     return from_rows(s * (G - np.sum(G * s, axis=-1, keepdims=True)), axis, x.dtype)
 
 
 @register("softmax_vjp", "softmax_vjp.centred", "s * (h - <h, s>), h = g - g[argmax]: no cancellation at the max")
 def softmax_vjp_centred(x, g, axis=-1):
     X, G = to_rows(x, axis, g, dtype=wide(x.dtype))
-    s, k, _ = _softmax_rows(X)
-    h = G - np.take_along_axis(G, k, axis=-1) if X.shape[-1] else G
+    s, k = _softmax_rows(X)
+    h = G - np.take_along_axis(G, k, axis=-1) if k is not None else G
     return from_rows(s * (h - np.sum(h * s, axis=-1, keepdims=True)), axis, x.dtype)
 
 
@@ -48,9 +51,9 @@ def softmax_vjp_centred(x, g, axis=-1):
                        "g_huge", "offset", "wide", "underflow", "ties", "g_ones", "g_nearly_constant"))
 def log_softmax_vjp_textbook(x, g, axis=-1):
     X, G = to_rows(x, axis, g)
-    m, k, e = max_and_exp(X)
     with np.errstate(invalid="ignore"):
-        ls = (X - m) - np.log1p(rest_sum(e, k))
+        d, _, _, t = shifted_parts(X, -1)
+        ls = d - np.log1p(t)
     return from_rows(G - np.exp(ls) * np.sum(G, axis=-1, keepdims=True), axis, x.dtype)
 
 
@@ -70,12 +73,12 @@ def log_softmax_vjp_textbook_wide(x, g, axis=-1):
 @register("log_softmax_vjp", "log_softmax_vjp.complement", "g_i (1 - s_i) - s_i sum_{j != i} g_j, 1 - s_k = t / (1 + t)")
 def log_softmax_vjp_complement(x, g, axis=-1):
     X, G = to_rows(x, axis, g, dtype=wide(x.dtype))
-    m, k, e = max_and_exp(X)
-    t = rest_sum(e, k)
+    with np.errstate(invalid="ignore"):
+        _, e, k, t = shifted_parts(X, -1)
     S = 1 + t
     s = e / S
     one_minus = 1 - s
-    if X.shape[-1]:
+    if k is not None:
         np.put_along_axis(one_minus, k, t / S, axis=-1)
     return from_rows(G * one_minus - s * exclusive_sums(G), axis, x.dtype)
 
@@ -85,14 +88,14 @@ def log_softmax_vjp_complement(x, g, axis=-1):
                        "g_nearly_constant", "wide", "standard", "dominant", "lengths", "g_huge", "g_onehot", "bits"))
 def logsumexp_vjp_exp_lse(x, g, axis=-1):
     X = to_rows(x, axis)
-    m, k, e = max_and_exp(X)
-    lse = m + np.log1p(rest_sum(e, k))
     with np.errstate(invalid="ignore"):
+        _, _, _, t = shifted_parts(X, -1)
+        lse = row_max(X, -1) + np.log1p(t)
         return from_rows(np.asarray(g, X.dtype)[..., None] * np.exp(X - lse), axis, x.dtype)
 
 
 @register("logsumexp_vjp", "logsumexp_vjp.softmax", "g * softmax(x), max-shifted")
 def logsumexp_vjp_softmax(x, g, axis=-1):
     X = to_rows(x, axis, dtype=wide(x.dtype))
-    s, _, _ = _softmax_rows(X)
+    s, _ = _softmax_rows(X)
     return from_rows(np.asarray(g, X.dtype)[..., None] * s, axis, x.dtype)

@@ -52,6 +52,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .functions import get
+
 
 def _div(num, den, fmt=None):
     """``num / |den|``; with ``fmt``, an exact zero ``den`` gives the finite ``num 2^(1-p) / ulp(0)``."""
@@ -105,16 +107,16 @@ def _pair_sum(s, y, ax):
                                                                     - np.abs(y) * ax)
     out = np.empty((R, n))
     step = max(1, (1 << 22) // max(n * n, 1))
+    diag = np.arange(n)
     for r0 in range(0, R, step):
         sl = slice(r0, r0 + step)
         pair = np.abs(s[sl, None, :] * y[sl, :, None] + s[sl, :, None] * y[sl, None, :]) * ax[sl, None, :]
-        idx = np.arange(n)
-        pair[:, idx, idx] = 0.0
+        pair[:, diag, diag] = 0.0
         out[sl] = pair.sum(axis=2)
     return out
 
 
-def _vjp_kappa(function, X, neg, exact, targets, G, fmt):
+def _vjp_kappa(function, X, neg, exact, G, fmt):
     s, t, k = _weights(X, neg)
     ax = np.where(neg, 0.0, np.abs(X))
     rows = np.arange(X.shape[0])
@@ -144,8 +146,8 @@ def _vjp_kappa(function, X, neg, exact, targets, G, fmt):
 def axis_kappa(function, X, neg, exact, targets=None, G=None, fmt=None):
     """kappa for the axis functions' rows ``X`` (rows along the last axis) and their gradients (cotangent
     ``G``: (R, n) or per row; ``fmt``: the output format, for exact zeros)."""
-    if function.endswith("_vjp"):
-        return _vjp_kappa(function, X, neg, exact, targets, G, fmt)
+    if get(function).is_vjp:
+        return _vjp_kappa(function, X, neg, exact, G, fmt)
     num, s = softmax_numerator(X, neg)
     if function == "softmax":
         return num

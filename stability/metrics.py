@@ -30,8 +30,8 @@ The *stability ratio* ``ulp_error / (A + B * kappa)`` is reported for every outp
 
 Functions whose outputs are numbers of the format by construction (max, max_vjp) or indices (argmax) are
 judged exactly: their allowance is 0.  :func:`normwise_error` gives ``||got - best||_2 / ||best||_2`` over a
-call's finite outputs (best: the correctly rounded answer), the measure Blanchard, Higham and Higham use for softmax: it says whether a componentwise
-failure matters for the norm.
+call's finite outputs (best: the correctly rounded answer), the measure Blanchard, Higham and Higham use for
+softmax: it says whether a componentwise failure matters for the norm (``Judgement.normwise``).
 """
 
 from __future__ import annotations
@@ -139,11 +139,11 @@ def bits_error(got, ref) -> np.ndarray:
     return np.where(np.isnan(special), bits, np.where(special == 0, 0.0, float(width)))
 
 
-def normwise_error(got, ref) -> float:
-    """``||got - best||_2 / ||best||_2`` over the outputs whose expected value is finite, ``best`` the correctly
-    rounded answer: how far from the best answer the format can hold, in the norm (0 for that answer itself,
-    also where every output underflows to 0; inf when got is not finite where a finite answer is expected)."""
-    g = ref.rows(got)
+def normwise_error(g, ref) -> float:
+    """``||g - best||_2 / ||best||_2`` over the outputs whose expected value is finite, ``g`` an implementation's
+    output in the reference's rows layout (``ref.rows``) and ``best`` the correctly rounded answer: how far from the
+    best answer the format can hold, in the norm (0 for that answer itself, also where every output underflows to
+    0; inf when g is not finite where a finite answer is expected)."""
     fin = np.isfinite(ref.value)
     if not fin.any():
         return 0.0
@@ -168,6 +168,7 @@ class Judgement:
     ratio: np.ndarray
     passed: np.ndarray
     allowance: np.ndarray
+    normwise: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -217,4 +218,4 @@ def judge(got, ref, tolerance: Tolerance = DEFAULT_TOLERANCE, *, flush: bool = F
             err[r] = np.where(hit, 0.0, err[r])
             ratio[r] = np.where(hit, 0.0, ratio[r])
             passed[r] |= hit
-    return Judgement(err, ratio, passed, allow)
+    return Judgement(err, ratio, passed, allow, normwise_error(g, ref))

@@ -241,44 +241,41 @@ def _probability_values(dtype: str, family: str, n: int):
 
 
 def _cotangent_values(draw, dtype: str, pattern: str, size: int, n: int) -> np.ndarray:
-    """``size`` float64 cotangent values following ``pattern`` (``n``: the row length, which bounds a huge g so
-    that the row's sums stay finite); long cotangents come from a drawn seed, like the long rows."""
+    """``size`` float64 cotangent values following ``pattern`` (a :data:`COTANGENT_PATTERNS` name or a cotangent
+    family; ``n``: the row length, which bounds a huge g so that the row's sums stay finite). Long cotangents come
+    from a drawn seed, like the long rows."""
     fmt = FORMATS[dtype]
+    pattern = pattern.removeprefix("g_")
+    top = fmt.max / (64 * max(n, 1))
     if size > 64:  # too many to draw one by one: a drawn seed (still shrinkable), as for the long rows
         rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-        if pattern in ("ones", "g_ones"):
-            return np.ones(size)
-        if pattern in ("onehot", "g_onehot"):
-            return (rng.random(size) < 2.0 / size).astype(np.float64)
-        if pattern in ("nearly_constant", "g_nearly_constant"):
-            return 1.0 + rng.integers(-3, 4, size) * fmt.u
-        if pattern in ("mixed_sign", "g_mixed_sign"):
-            return rng.choice([-1.0, 1.0], size) * 10.0 ** rng.uniform(-3, 3, size)
-        if pattern == "g_huge":
-            return rng.choice([-1.0, 1.0], size) * fmt.max / (64 * max(n, 1)) * rng.uniform(0.5, 1, size)
-        if pattern == "g_tiny":
-            return rng.integers(-64, 65, size) * fmt.smallest_subnormal
-        if pattern == "g_special":
-            v = rng.normal(0, 1, size)
+        sign = rng.choice([-1.0, 1.0], size)
+        v = {"ones": lambda: np.ones(size),
+             "onehot": lambda: (rng.random(size) < 2.0 / size).astype(np.float64),
+             "nearly_constant": lambda: 1.0 + rng.integers(-3, 4, size) * 2 * fmt.u,
+             "mixed_sign": lambda: sign * 10.0 ** rng.uniform(-3, 3, size),
+             "huge": lambda: sign * top * rng.uniform(0.5, 1, size),
+             "tiny": lambda: rng.integers(-64, 65, size) * fmt.smallest_subnormal,
+             }.get(pattern, lambda: rng.normal(0, 1, size))()
+        if pattern == "special":
             v[rng.integers(0, size)] = rng.choice([np.nan, np.inf, -np.inf])
-            return v
-        return rng.normal(0, 1, size)
+        return v
     vec = lambda s: np.array(draw(st.lists(s, min_size=size, max_size=size)), dtype=np.float64)  # noqa: E731
-    if pattern in ("ones", "g_ones"):
+    signed = lambda lo, hi: st.tuples(st.sampled_from([-1.0, 1.0]), _num(lo, hi))  # noqa: E731
+    if pattern == "ones":
         return np.full(size, draw(st.sampled_from([1.0, -1.0, 0.5, 3.0])))
-    if pattern in ("onehot", "g_onehot"):
+    if pattern == "onehot":
         return vec(st.sampled_from([0.0, 0.0, 0.0, 1.0]))
-    if pattern in ("nearly_constant", "g_nearly_constant"):
+    if pattern == "nearly_constant":  # c plus a few of the format's ULPs at c
         c = draw(st.sampled_from([1.0, -1.0, 0.1, 7.0]))
         return c + vec(st.integers(-3, 3)) * np.spacing(np.float64(c)) * 2.0 ** (53 - fmt.p)
-    if pattern in ("mixed_sign", "g_mixed_sign"):
-        return vec(st.tuples(st.sampled_from([-1.0, 1.0]), _num(-3, 3)).map(lambda t: t[0] * 10.0 ** t[1]))
-    if pattern == "g_huge":
-        top = fmt.max / (64 * max(n, 1))
-        return vec(st.tuples(st.sampled_from([-1.0, 1.0]), _num(0.5, 1)).map(lambda t: t[0] * t[1] * top))
-    if pattern == "g_tiny":
+    if pattern == "mixed_sign":
+        return vec(signed(-3, 3).map(lambda t: t[0] * 10.0 ** t[1]))
+    if pattern == "huge":
+        return vec(signed(0.5, 1).map(lambda t: t[0] * t[1] * top))
+    if pattern == "tiny":
         return vec(st.integers(-64, 64)) * fmt.smallest_subnormal
-    if pattern == "g_special":
+    if pattern == "special":
         return vec(st.one_of(_num(-4, 4), st.sampled_from([np.nan, np.inf, -np.inf])))
     return vec(_num(-4, 4))
 

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
 from . import reference, strategies
 from .arraylib import to_library, to_numpy
 from .formats import available_dtypes, format_of
-from .metrics import DEFAULT_TOLERANCE, Tolerance, judge, normwise_error
+from .metrics import DEFAULT_TOLERANCE, Tolerance, judge
 from .registry import Implementation
 
 DEFAULT_EXAMPLES = 25
@@ -59,7 +59,7 @@ class Record:
     counterexample: dict | None = None
     families: dict = field(default_factory=dict)
     seed: int = 0
-    max_normwise: float = 0.0  # ||got - exact|| / ||exact|| over a call, the worst call (BHH's measure)
+    max_normwise: float = 0.0  # ||got - best|| / ||best|| over a call (best: correctly rounded), the worst call
 
     def as_dict(self) -> dict:
         return _json_safe(asdict(self))
@@ -189,7 +189,7 @@ def run_call(impl: Implementation, args, kwargs, tolerance: Tolerance = DEFAULT_
         return Outcome(False, math.inf, math.inf, f"returned dtype {got.dtype} for {dtype} input", (ref, got, None))
     j = judge(got, ref, tolerance, flush=impl.flushes_subnormals)
     reason = "" if j.ok else "error beyond the allowance"
-    return Outcome(j.ok, j.max_ulp, j.max_ratio, reason, (ref, got, j), normwise_error(got, ref))
+    return Outcome(j.ok, j.max_ulp, j.max_ratio, reason, (ref, got, j), j.normwise)
 
 
 def _restore(args, backups) -> bool:

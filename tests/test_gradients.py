@@ -12,16 +12,13 @@ import handmade as hm
 from stability import cli, policy, reference
 from stability.errors import UsageError
 from stability.formats import FORMATS, available_dtypes
-from stability.registry import Implementation, resolve
+from stability.registry import resolve
 from stability.verify import run_call, verify
 
 from adversarial import rows
+from test_detection import _caught, _impl
 
 DTYPES = available_dtypes()
-
-
-def _impl(function, fn):
-    return Implementation(fn.__name__, function, fn, origin="user")
 
 
 # --- the reference: exact values against an independent mpmath derivative --------------------------------
@@ -166,11 +163,6 @@ DEFECTS = [
     ("cross_entropy_vjp", hm.ce_vjp_ignores_g), ("max_vjp", hm.max_vjp_last_max),
     ("argmax", hm.argmax_ignores_nan), ("binary_cross_entropy_with_logits_vjp", hm.bce_vjp_float16_weights),
 ]
-
-
-def _caught(function, fn, seed):
-    return all(verify(_impl(function, fn), d, seed=seed, stop_on_fail=True, shrink=False).verdict == "fail"
-               for d in ("float32", "float64"))
 
 
 @pytest.mark.parametrize("function,fn", DEFECTS, ids=[d[1].__name__ for d in DEFECTS])

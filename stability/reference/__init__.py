@@ -221,10 +221,9 @@ def _axis_reference(call: Call, X, targets, G, with_kappa, method):
     cases = policy.cases_for(fn)
     computed = np.array([cases.get(c, None) is None or cases[c].primary == "computed" for c in case], dtype=bool)
     g_row = (lambda r: None) if G is None else (lambda r: G[r])
-    for r in range(R):
-        c = cases.get(case[r])
-        if c is None:
-            continue
+    has_also = np.array([c in cases and bool(cases[c].also) for c in case], dtype=bool)
+    for r in np.flatnonzero(~computed | has_also):  # the rows the table answers, or answers also
+        c = cases[case[r]]
         tgt = None if targets is None else targets[r]
         if not computed[r]:
             vals = _row_special(fn, c.primary, X[r], tgt, g_row(r), n_out)
@@ -321,13 +320,12 @@ def _max_reference(call: Call, X, G):
         value[:, 0] = k if n else 0
     elif n:
         value[np.arange(R), k] = G
-        for r in np.flatnonzero(case == "ties"):  # also accepted: g / c at each of the c maxima, rounded once
-            alternatives[int(r)] = [round_float64(policy.row_rule("split_g", X[r], G[r]), call.fmt)]
-        for r in np.flatnonzero(case == "nan"):
-            alternatives[int(r)] = [np.full(n_out, np.nan)]
-            with np.errstate(invalid="ignore"):
-                if np.count_nonzero(X[r] == top[r]) > 1:  # a NaN cotangent split over tied maxima
-                    alternatives[int(r)].append(round_float64(policy.row_rule("split_g", X[r], G[r]), call.fmt))
+        for r in np.flatnonzero((case == "ties") | (case == "nan")):
+            alts = [np.full(n_out, np.nan)] if case[r] == "nan" else []
+            split = policy.row_rule("split_g", X[r], G[r])  # g / c at each of c tied maxima (None: no tie)
+            alts += [] if split is None else [round_float64(split, call.fmt)]
+            if alts:
+                alternatives[int(r)] = alts
     return Reference(call, value, value.copy(), np.zeros((R, n_out)), np.zeros((R, n_out)), case, max(n, 1),
                      alternatives, {"exact": int(value.size)}, whole_row=True)
 
