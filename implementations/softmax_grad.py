@@ -63,7 +63,7 @@ _WIDER = {np.dtype(np.float32): np.float64, np.dtype(np.float64): np.longdouble}
 @register("log_softmax_vjp", "log_softmax_vjp.textbook_wide", "the textbook formula in a wider format (float64 for "
           "float32, long double for float64): 1 - s_k still rounds once t is below its roundoff",
           unstable_on=("masked@float64", "dominant@float64", "standard@float64", "g_mixed_sign@float64",
-                       "masked@bfloat16", "lengths@float64"))
+                       "masked@bfloat16", "lengths@float64", "overflow@float64"))
 def log_softmax_vjp_textbook_wide(x, g, axis=-1):
     X, G = to_rows(x, axis, g)
     wide = _WIDER.get(X.dtype, np.float64)
