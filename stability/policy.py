@@ -317,7 +317,8 @@ def vjp_limit(function: str, row, g, target=None):
     return None
 
 
-#: rules a row of a VJP can name beside the constants of :func:`rule_values`
+#: rules a row of a VJP can name beside the constants of :func:`rule_values` (``max`` and ``argmax`` name the
+#: exact answers that ``reference._max_reference`` computes for the whole array; no rule function evaluates them)
 G_RULES = ("onehot_g", "split_g", "nonfinite", "vjp_limit")
 RULES = ("computed", "nan", "zeros", "neginf", "posinf", "one", "zero", "empty", "limit", "bce_limit",
          "logit_end", "max", "argmax", "onehot_g", "split_g", "nonfinite", "vjp_limit")

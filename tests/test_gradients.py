@@ -72,6 +72,35 @@ def test_fast_path_matches_interval_only_evaluation_bit_for_bit(function, dtype)
         assert np.all((a == b) | (np.isnan(a) & np.isnan(b))), np.argwhere(a != b)[:5]
 
 
+def test_a_subnormal_numerator_does_not_certify_a_wrong_double_double_quotient():
+    # Regression: g / (p (1 - p)) with a subnormal g and a normal quotient; the double-double division's remainders
+    # underflowed and its ball certified 2.897767802856643e-174 (1,433 ULP off). Found by the full test run.
+    p, g = np.array([7.678578857539774e-138]), np.array([2.225073858507e-311])
+    assert reference.evaluate("logit_vjp", p, g).value[0, 0] == 2.8977678028559998e-174
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("function", ["sigmoid_vjp", "log_sigmoid_vjp", "softplus_vjp", "logit_vjp",
+                                      "binary_cross_entropy_with_logits_vjp"])
+def test_elementwise_gradients_fast_path_matches_interval_only_evaluation(function, dtype):
+    fmt = FORMATS[dtype]
+    rng = np.random.default_rng(5)
+    n = 48
+    if function == "logit_vjp":
+        x = np.r_[10.0 ** -rng.uniform(1, 300, n // 2), rng.uniform(0, 1, n // 2)]  # tiny p meets subnormal g
+    else:
+        x = rng.choice([-1, 1], n) * 10.0 ** rng.uniform(-3, 3, n)
+    g = rng.choice([-1, 1], n) * np.r_[rng.integers(1, 1 << 20, n // 3) * fmt.smallest_subnormal,
+                                       10.0 ** rng.uniform(-3, 3, n - 2 * (n // 3)),
+                                       rng.uniform(0.5, 1, n // 3) * fmt.max / 64]
+    x, g = x.astype(fmt.dtype), g.astype(fmt.dtype)
+    args = (x, np.full_like(x, 0.25), g) if function.startswith("binary") else (x, g)
+    fast = reference.evaluate(function, *args)
+    slow = reference.evaluate(function, *args, method="mpmath")
+    a, b = fast.value, slow.value
+    assert np.all((a == b) | (np.isnan(a) & np.isnan(b))), (x[~((a == b) | np.isnan(a))[:, 0]][:3])
+
+
 def test_a_tiny_term_lost_at_both_precisions_is_not_a_proof():
     # Regression: 1 - 1 * (1 + 2.2e-313) cancels to 0 at 64 and at 96 bits; comparing the two "agreed" on 0.
     x, g = np.array([[0.0, -np.inf]]), np.array([[1.0, 2.2250738585e-313]])

@@ -164,13 +164,19 @@ class DDBackend:
         return m, r * (1 + 4 * U64) + dd.OP_REL_ERR * mag + self._floor(mag, a[0][0], b[0][0])
 
     def div(self, a, b):
+        """The long division forms remainders ``a - b q`` at the numerator's scale: when the numerator is near
+        float64's subnormal range they lose bits absolutely (``dd.ABS_ERR``), which is a relative error of the
+        quotient of ``ABS_ERR / |a|`` -- large for a subnormal numerator even when the quotient is a normal
+        number (a subnormal cotangent over ``p (1 - p)`` in logit's gradient: 1,433 ULP, certified)."""
         m = dd.div(a[0], b[0])
         bm = self._mag(b[0])
         with np.errstate(divide="ignore", invalid="ignore"):
             r = (a[1] + self._mag(m) * b[1]) / (bm * (1 - 4 * U64) - b[1])
+            am = self._mag(a[0])
+            remainder = np.where(am > 0, self._mag(m) * (4 * dd.ABS_ERR / am), 0.0)
         r = np.where(bm * (1 - 4 * U64) > b[1], r, np.inf)
         mag = self._mag(m)
-        return m, r * (1 + 4 * U64) + dd.OP_REL_ERR * mag + self._floor(mag, a[0][0])
+        return m, r * (1 + 4 * U64) + dd.OP_REL_ERR * mag + remainder + self._floor(mag, a[0][0])
 
     def exp(self, a):
         m = dd.exp(a[0])
