@@ -57,3 +57,14 @@ def test_bench_cli_usage_errors(args, msg, tmp_path):
     r = _cli(*args, "--out", str(tmp_path / "x.csv"))
     assert r.returncode == 2 and msg in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_bench_puts_pytorchs_thread_count_back():
+    torch = pytest.importorskip("torch", reason="PyTorch is an optional peer (pip install torch==2.13.0)")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        sweep.run([registry.resolve("torch.softmax")], [(4, 8)], ["float32"], repeats=1)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

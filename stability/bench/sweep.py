@@ -91,7 +91,22 @@ def _cases_for(impl, args, kwargs):
 
 
 def run(impls, shapes, dtypes, *, repeats: int = 5, warmup: int = 1, progress=None, seed: int = 0):
-    """Time ``impls`` at every shape and dtype; returns a pandas DataFrame (``stability.bench.table.COLUMNS``)."""
+    """Time ``impls`` at every shape and dtype; returns a pandas DataFrame (``stability.bench.table.COLUMNS``).
+
+    PyTorch's thread count, which the timed cases set, is put back afterwards: it is process-wide, and the order
+    of PyTorch's reductions (so its rounding) follows it."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch is not None else None
+    try:
+        return _run(impls, shapes, dtypes, repeats=repeats, warmup=warmup, progress=progress, seed=seed)
+    finally:
+        if threads is not None:
+            torch.set_num_threads(threads)
+
+
+def _run(impls, shapes, dtypes, *, repeats, warmup, progress, seed):
     import pandas as pd
 
     rows = []
