@@ -5,8 +5,8 @@
 
 * sigmoid': ``sigma (1 - sigma)`` against ``sigma(x) sigma(-x) = z / (1 + z)^2``;
 * log_sigmoid': ``1 - sigma(x)`` against ``sigma(-x)``; softplus': ``exp(x) / (1 + exp(x))`` against sigma(x);
-* logit: ``log(p / (1 - p))`` and ``log(p) - log1p(-p)``; logit': ``1 / (p - p^2)`` (cancels near 1) against
-  ``1 / (p (1 - p))``;
+* logit: ``log(p / (1 - p))``, ``log(p) - log1p(-p)`` and ``-log(1/p - 1)`` (cancels as p nears 1); logit':
+  ``1 / (p - p^2)`` (benign, but no domain check) against ``1 / (p (1 - p))`` (NaN outside [0, 1]);
 * the careful gradients compute in a wider format (``_grad.wide``): a subnormal derivative times |g| > 1
   (loss scaling) would keep only a subnormal's bits;
 * ``logit(sigmoid(x))`` is x, but composed in floating point it is not: sigmoid rounds to 1 above ~17 (float32)
@@ -26,13 +26,17 @@ def _sig(x, sign=1):
     return np.where(sign * x >= 0, 1, z) / (1 + z)
 
 
+# measured (tests/test_implementations.py's call, four dtypes): where 1 - sigma rounds to 0
+_ONE_MINUS = ("standard", "thresholds", "wide", "special", "bits", "g_ones", "g_onehot", "g_nearly_constant",
+              "g_mixed_sign", "g_huge", "g_special")
+
+
 def _cast(v, x):
     return np.asarray(v).astype(x.dtype, copy=False)
 
 
 @register("sigmoid_vjp", "sigmoid_vjp.one_minus", "g * s * (1 - s): 1 - s rounds to 0 for large x",
-          unstable_on=("thresholds", "standard", "wide", "special", "bits", "g_ones", "g_onehot", "g_nearly_constant",
-                       "g_mixed_sign", "g_huge", "g_special", "g_tiny"))
+          unstable_on=_ONE_MINUS)
 def sigmoid_vjp_one_minus(x, g):
     s = _sig(x)
     return _cast(g * s * (1 - s), x)
@@ -46,8 +50,7 @@ def sigmoid_vjp_stable(x, g):
 
 
 @register("log_sigmoid_vjp", "log_sigmoid_vjp.one_minus", "g * (1 - sigma(x)): 0 once sigma rounds to 1",
-          unstable_on=("thresholds", "standard", "wide", "special", "bits", "g_ones", "g_onehot", "g_nearly_constant",
-                       "g_mixed_sign", "g_huge", "g_special", "g_tiny"))
+          unstable_on=_ONE_MINUS)
 def log_sigmoid_vjp_one_minus(x, g):
     return _cast(g * (1 - _sig(x)), x)
 
@@ -59,7 +62,7 @@ def log_sigmoid_vjp_stable(x, g):
 
 
 @register("softplus", "softplus.naive", "log(1 + exp(x)): overflows, and log(1 + tiny) is 0",
-          unstable_on=("thresholds", "standard", "wide", "special", "bits"))
+          unstable_on=("standard", "wide", "thresholds", "special", "bits"))
 def softplus_naive(x):
     return _cast(np.log(1 + np.exp(x)), x)
 
@@ -70,8 +73,8 @@ def softplus_stable(x):
 
 
 @register("softplus_vjp", "softplus_vjp.exp_ratio", "g * exp(x) / (1 + exp(x)): inf / inf above log(max)",
-          unstable_on=("thresholds", "standard", "wide", "special", "bits", "g_ones", "g_onehot", "g_nearly_constant",
-                       "g_mixed_sign", "g_huge", "g_special", "g_tiny"))
+          unstable_on=("wide", "standard", "thresholds", "special", "bits", "g_ones", "g_onehot", "g_nearly_constant",
+                       "g_mixed_sign", "g_huge", "g_tiny", "g_special"))
 def softplus_vjp_exp_ratio(x, g):
     e = np.exp(x)
     return _cast(g * (e / (1 + e)), x)
@@ -95,18 +98,30 @@ def logit_log1p(p):
         return _cast(np.log(p) - np.log1p(-p), p)
 
 
+@register("logit", "logit.reciprocal", "-log(1/p - 1): 1/p - 1 cancels as p nears 1",
+          unstable_on=("standard", "centre", "tails", "tiny", "bits", "special"))
+def logit_reciprocal(p):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _cast(-np.log(1 / p - 1), p)
+
+
 @register("logit_vjp", "logit_vjp.product", "g / (p (1 - p)), NaN outside [0, 1]")
 def logit_vjp_product(p, g):
     with np.errstate(divide="ignore", invalid="ignore"):
         return _cast(np.where((p >= 0) & (p <= 1), g / (p * (1 - p)), np.nan), p)
 
 
-@register("logit_vjp", "logit_vjp.difference", "g / (p - p^2): p - p^2 cancels as p nears 1; no domain check",
-          unstable_on=("special", "tails", "standard", "centre", "bits", "g_ones", "g_onehot", "g_nearly_constant",
-                       "g_mixed_sign", "g_huge", "g_tiny", "g_special"))
+@register("logit_vjp", "logit_vjp.difference", "g / (p - p^2), no domain check: finite where p is outside [0, 1] "
+          "(p - p^2 itself is benign: p^2 rounds relative to p^2, and the difference is exact near p = 1)",
+          unstable_on=("special",))
 def logit_vjp_difference(p, g):
     with np.errstate(divide="ignore", invalid="ignore"):
         return _cast(g / (p - p * p), p)
+
+
+@register("logit_of_sigmoid", "logit_of_sigmoid.simplified", "x: the composition simplified by hand")
+def logit_of_sigmoid_simplified(x):
+    return x.copy()
 
 
 @register("logit_of_sigmoid", "logit_of_sigmoid.composed", "logit(sigmoid(x)) composed in the working precision",

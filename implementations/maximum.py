@@ -37,3 +37,36 @@ def max_vjp_split(x, g, axis=-1):
     nan = np.isnan(x).any(axis=axis, keepdims=True)  # no entry equals a NaN max: g at the first NaN instead
     onehot = max_vjp_onehot(x, g, axis=axis)
     return np.where(nan, onehot, np.where(top, share, 0)).astype(x.dtype, copy=False)
+
+
+@register("max", "max.nanmax", "numpy.nanmax: the NaN in a row is dropped", unstable_on=("nan",))
+def max_nanmax(x, axis=-1):
+    with np.errstate(invalid="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row
+            return np.nanmax(x, axis=axis) if x.shape[axis] else max_numpy(x, axis=axis)
+
+
+def _last_argmax(x, axis):
+    return x.shape[axis] - 1 - np.argmax(np.flip(x, axis=axis), axis=axis)
+
+
+@register("argmax", "argmax.last", "the last maximum (and the last NaN)",
+          unstable_on=("offset", "standard", "wide", "overflow", "underflow", "ties", "lse_zero", "ascending",
+                       "masked", "posinf", "nan", "tiny"))
+def argmax_last(x, axis=-1):
+    return _last_argmax(x, axis)
+
+
+@register("max_vjp", "max_vjp.last", "g at the last maximum: neither answer the policy accepts at ties",
+          unstable_on=("offset", "standard", "wide", "overflow", "ties", "lse_zero", "ascending", "masked", "posinf",
+                       "nan", "tiny", "lengths", "g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign", "g_huge",
+                       "g_special", "g_tiny"))
+def max_vjp_last(x, g, axis=-1):
+    out = np.zeros_like(x)
+    if x.shape[axis]:
+        k = np.expand_dims(_last_argmax(x, axis), axis)
+        np.put_along_axis(out, k, np.expand_dims(g, axis), axis=axis)
+    return out

@@ -124,7 +124,8 @@ def search(impl: Implementation, dtype: str, *, budget: int = 400, seed: int = 0
         # a distinct database key per implementation, dtype and family
         probe.hypothesis.inner_test._hypothesis_internal_add_digest = f"{impl.name}|{dtype}|{fam}".encode()
         try:
-            probe()
+            with strategies.reproducible():
+                probe()
         except _Failed:
             ex, out = failing["ex"], failing["out"]
             ce = _counterexample(impl, fam, ex.args, ex.kwargs, out)

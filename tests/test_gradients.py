@@ -259,3 +259,12 @@ def test_torch_forward_is_differentiated_for_a_vjp():
     out = run_call(impl, (x, g), {"axis": 1})
     assert out.got is not None and out.got.shape == x.shape
     assert not out.ok  # PyTorch's s * (g - <g, s>) returns 0 at the dominant entry, where 2.2e-13 belongs
+
+
+def test_the_reproducer_of_a_reduced_cotangent_runs_when_pasted():
+    # Regression: a 0-d cotangent (logsumexp_vjp or max_vjp of a vector) was written as ``.reshape()``
+    from stability.verify import reproducer
+
+    src = reproducer("max_vjp.last", "max_vjp", (np.array([1.0, 1.0]), np.array(2.0)), {"axis": 0})
+    with pytest.raises(AssertionError, match="max_vjp.last"):
+        exec(src, {})
