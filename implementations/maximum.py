@@ -55,15 +55,15 @@ def _last_argmax(x, axis):
 
 @register("argmax", "argmax.last", "the last maximum (and the last NaN)",
           unstable_on=("offset", "standard", "wide", "overflow", "underflow", "ties", "lse_zero", "ascending",
-                       "masked", "posinf", "nan", "tiny"))
+                       "posinf", "nan"))
 def argmax_last(x, axis=-1):
     return _last_argmax(x, axis)
 
 
 @register("max_vjp", "max_vjp.last", "g at the last maximum: neither answer the policy accepts at ties",
-          unstable_on=("offset", "standard", "wide", "overflow", "ties", "lse_zero", "ascending", "masked", "posinf",
-                       "nan", "tiny", "lengths", "g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign", "g_huge",
-                       "g_special", "g_tiny"))
+          unstable_on=("offset", "standard", "wide", "ties", "lse_zero", "ascending", "masked", "posinf", "nan",
+                       "tiny", "lengths", "g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign", "g_huge",
+                       "g_tiny", "g_special", "overflow"))
 def max_vjp_last(x, g, axis=-1):
     out = np.zeros_like(x)
     if x.shape[axis]:
