@@ -113,7 +113,7 @@ if _have("torch"):
     _TORCH_GRAD_EXPECT: dict = {
         # s * (g - <g, s>): the dominant entry's g_k - <g, s> cancels (0 where 2.2e-13 belongs, float32)
         "softmax": ("standard", "offset", "overflow", "underflow", "dominant", "ascending", "masked", "lengths",
-                    "g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign", "g_huge", "bits"),
+                    "g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign", "g_huge", "bits", "ties"),
         # g - exp(out) * sum(g): 1 - s_k rounds to 0
         "log_softmax": ("g_onehot", "standard", "overflow", "ascending", "masked", "g_mixed_sign"),
         # g * y * (1 - y) from the output y
@@ -124,7 +124,8 @@ if _have("torch"):
         "max": ("g_special",),  # grad * (x == max) / count: an infinite g times the 0s gives NaN off the max
         "log_sigmoid": ("g_huge", "standard@float16"),  # a subnormal weight times |g| > 1
         "softplus": ("g_huge", "special@float64"),  # threshold 20: x itself above it
-        NAME_BCE: ("g_nearly_constant", "g_huge", "thresholds", "g_onehot", "g_mixed_sign"),
+        # sigma(x) - y with torch's sigmoid, which gives 0 where the answer is subnormal (as its forward)
+        NAME_BCE: ("g_nearly_constant", "g_huge", "thresholds", "g_onehot", "g_mixed_sign", "g_special"),
         # softmax - onehot: s_t - 1 cancels at a confident prediction
         "cross_entropy": ("standard", "overflow", "underflow", "dominant", "ascending", "masked", "g_ones", "bits",
                           "g_nearly_constant", "g_mixed_sign", "g_huge", "wide"),

@@ -4,10 +4,14 @@ The literature's way to show accuracy (Blanchard, Higham & Higham 2021, Figs. 6.
 Stability of Numerical Algorithms*, 2002) is the error of each algorithm as the input grows, beside the bound its
 analysis proves.  Here:
 
-* axis functions (softmax, log_softmax, logsumexp, cross_entropy): rows of ``n`` entries drawn from
-  N(0, s^2) for scales ``s = 2^-2 .. 2^k``; at each scale the largest and the median ULP error over all outputs;
+* functions of rows (softmax, log_softmax, logsumexp, max, argmax, cross_entropy and their gradients): rows of
+  ``n`` entries drawn from N(0, s^2) for scales ``s = 2^-2 .. 2^k``; at each scale the largest and the median ULP
+  error over all outputs;
 * elementwise functions: an even grid of ``x`` over the whole range where the function is interesting (through
-  exp overflow and underflow), errors taken in bins of neighbouring ``x``.
+  exp overflow and underflow; logit's probabilities are the sigmoid of that grid), errors taken in bins of
+  neighbouring ``x``.
+
+A gradient is measured with a cotangent ~ N(0, 1) beside the same inputs.
 
 ULP errors are measured against the exact value (``stability.metrics.ulp_error``).  A relative error of ``e``
 units of ``u`` is at most ``e`` ULPs of the output, so the bounds of BHH, stated in units of ``u``, are upper
@@ -22,9 +26,9 @@ import numpy as np
 
 from stability import reference
 from stability.formats import format_of
+from stability.functions import get, prepare
 from stability.verify import run_call
 
-AXIS_FUNCTIONS = ("softmax", "log_softmax", "logsumexp", "cross_entropy")
 # how far x reaches for the elementwise grid: through exp overflow and into the subnormals
 _ELEMENT_REACH = {"float16": 20.0, "bfloat16": 110.0, "float32": 110.0, "float64": 750.0}
 BOUNDS = {  # function -> (label, bound in units of u for rows X with exact logsumexp y)
@@ -53,44 +57,58 @@ def _dtype(name):
     return format_of(name).dtype
 
 
+def _with_cotangent(function, args, rng):
+    """A gradient's call: the forward arguments and a cotangent ~ N(0, 1) shaped like the forward's output."""
+    fn = get(function)
+    if not fn.is_vjp:
+        return args
+    shape = prepare(fn.primal, *args).primal_output_shape()
+    return args + (rng.standard_normal(shape).astype(args[0].dtype),)
+
+
 def _axis_inputs(function, dtype, rows, n, scales, rng):
     dt = _dtype(dtype)
     for s in scales:
         X = (rng.standard_normal((rows, n)) * s).astype(dt)
-        if function == "cross_entropy":
-            yield s, (X, rng.integers(0, n, rows))
-        else:
-            yield s, (X,)
+        args = (X, rng.integers(0, n, rows)) if get(function).kind == "ce" else (X,)
+        yield s, _with_cotangent(function, args, rng)
 
 
-def _element_inputs(function, dtype, points, bins):
+def _element_inputs(function, dtype, points, bins, rng):
+    """An even grid of x (for logit's probabilities, p = sigmoid(x) on that grid: x is then the logit)."""
+    fn = get(function)
     dt = _dtype(dtype)
     reach = _ELEMENT_REACH[dtype]
-    x = np.linspace(-reach, reach, points).astype(dt)
+    grid = np.linspace(-reach, reach, points)
+    if (fn.primal or fn.name) == "logit":
+        grid = np.where(grid >= 0, 1 / (1 + np.exp(-grid)), np.exp(grid) / (1 + np.exp(grid)))
+    x = grid.astype(dt)
     edges = np.linspace(0, points, bins + 1).astype(int)
     for a, b in zip(edges[:-1], edges[1:]):
         xs = x[a:b]
-        centre = float(np.mean(xs.astype(np.float64)))
-        if function == "binary_cross_entropy_with_logits":
-            yield centre, (xs, np.full(xs.shape, 0.25, dtype=dt))
-        else:
-            yield centre, (xs,)
+        centre = float(np.mean(np.linspace(-reach, reach, points)[a:b]))
+        args = (xs, np.full(xs.shape, 0.25, dtype=dt)) if fn.kind == "bce" else (xs,)
+        yield centre, _with_cotangent(function, args, rng)
 
 
 def curves(function: str, impls, dtype: str = "float32", *, quick: bool = False, seed: int = 0) -> Curves:
     """Measure every implementation in ``impls`` (all of ``function``) over the scale sweep."""
     rng = np.random.default_rng(seed)
-    if function in AXIS_FUNCTIONS:
+    fn = get(function)
+    if not fn.elementwise:
         top = 10 if quick else 14
         scales = [2.0 ** k for k in range(-2, top + 1)]
         inputs = list(_axis_inputs(function, dtype, 8 if quick else 32, 64, scales, rng))
         xlabel = "scale s of the rows' entries, N(0, s²), 64 per row"
     else:
-        inputs = list(_element_inputs(function, dtype, 800 if quick else 4000, 80 if quick else 200))
-        xlabel = "x" + (" (targets 0.25)" if function == "binary_cross_entropy_with_logits" else "")
+        inputs = list(_element_inputs(function, dtype, 800 if quick else 4000, 80 if quick else 200, rng))
+        xlabel = ("logit(p)" if (fn.primal or fn.name) == "logit" else "x") + (
+            " (targets 0.25)" if fn.kind == "bce" else "")
+    if fn.is_vjp:
+        xlabel += "; cotangent g ~ N(0, 1)"
     out = Curves(function, dtype, xlabel, np.array([s for s, _ in inputs]))
     refs = [reference.evaluate(function, *args) for _, args in inputs]
-    if function in BOUNDS and function in AXIS_FUNCTIONS:
+    if function in BOUNDS:
         label, rule = BOUNDS[function]
         bound = []
         for (_, args), ref in zip(inputs, refs):

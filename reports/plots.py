@@ -12,6 +12,8 @@ import itertools
 
 import numpy as np
 
+from stability.functions import get
+
 _RC = {"svg.fonttype": "none", "font.size": 9, "axes.grid": True, "grid.alpha": 0.3}
 _salt = itertools.count()
 INF_LABEL = "inf / wrong special value"
@@ -61,7 +63,7 @@ def accuracy(c) -> str:
             ax.axhline(top, color="grey", lw=0.6)
             ax.text(c.x[0], top, " " + INF_LABEL, va="bottom", fontsize=7, color="grey")
         ax.set_yscale("log")
-        if c.function in ("softmax", "log_softmax", "logsumexp", "cross_entropy"):
+        if not get(c.function).elementwise:  # rows drawn at scales 2^k
             ax.set_xscale("log", base=2)
         ax.set_xlabel(c.xlabel)
         ax.set_ylabel(f"max error, ULPs of {c.dtype} (floor {floor})")

@@ -13,42 +13,48 @@ import numpy as np
 
 from stability import policy
 from stability.formats import format_of
+from stability.functions import get, prepare
 from stability.verify import run_call
 
 NAN, INF = float("nan"), float("inf")
 
-# case -> (x, targets or None); rows for the axis functions, a few elements for the elementwise ones
-_AXIS_INPUTS = {
-    "nan": ([1.0, NAN, 2.0], None),
-    "posinf": ([1.0, INF, 2.0], None),
-    "all_neginf": ([-INF, -INF, -INF], None),
-    "some_neginf": ([1.0, -INF, 2.0], None),
-    "empty": ([], None),
-    "single": ([3.0], None),
+# case -> x: one row for the functions of rows, a few elements for the elementwise ones; the cotangent of a
+# gradient is ones (an infinite one in ``g_nonfinite``); BCE's logits go with targets 0, 0.5 and 1
+_ROW_INPUTS = {
+    "nan": [1.0, NAN, 2.0], "posinf": [1.0, INF, 2.0], "all_neginf": [-INF, -INF, -INF],
+    "some_neginf": [1.0, -INF, 2.0], "empty": [], "single": [3.0], "target_neginf": [-INF, 1.0, 2.0],
+    "g_nonfinite": [1.0, 0.0, 2.0], "ties": [3.0, 1.0, 3.0], "finite": [3.0, 1.0, 2.0],
 }
-_CE_TARGETS = {"nan": 0, "posinf": 1, "all_neginf": 0, "target_neginf": 0, "some_neginf": 0, "single": 0}
-_CE_INPUTS = dict(_AXIS_INPUTS, target_neginf=([-INF, 1.0, 2.0], None))
-_ELEMENT_INPUTS = {"nan": ([NAN], None), "posinf": ([INF], None), "neginf": ([-INF], None)}
+_CE_TARGETS = {"posinf": 1}  # the target is entry 0 unless said here
+_ELEMENT_INPUTS = {"nan": [NAN], "posinf": [INF], "neginf": [-INF], "g_nonfinite": [0.5], "domain": [1.5, -0.5],
+                   "boundary": [0.0, 1.0]}
 _BCE_INPUTS = {  # each logit with targets 0, 0.5 and 1
     "nan": ([NAN, 0.0, NAN], [0.5, NAN, 1.0]),
     "posinf": ([INF, INF, INF], [0.0, 0.5, 1.0]),
     "neginf": ([-INF, -INF, -INF], [0.0, 0.5, 1.0]),
+    "g_nonfinite": ([1.0, 1.0, 1.0], [0.0, 0.5, 1.0]),
 }
 
 
 def case_input(function: str, case: str, dtype: str):
     """``(args, kwargs)`` of the small call that exercises ``case`` of ``function`` in ``dtype``."""
+    fn = get(function)
     dt = format_of(dtype).dtype
-    if function == "binary_cross_entropy_with_logits":
+    if fn.kind == "bce":
         x, t = _BCE_INPUTS[case]
-        return (np.array(x, dtype=dt), np.array(t, dtype=dt)), {}
-    if function == "cross_entropy":
-        x, _ = _CE_INPUTS[case]
-        return (np.array([x], dtype=dt), np.array([_CE_TARGETS[case]])), {}
-    table = _ELEMENT_INPUTS if function in ("sigmoid", "log_sigmoid") else _AXIS_INPUTS
-    x, _ = table[case]
-    arr = np.array(x, dtype=dt)
-    return ((arr,) if function in ("sigmoid", "log_sigmoid") else (arr.reshape(1, -1),)), {}
+        args = (np.array(x, dtype=dt), np.array(t, dtype=dt))
+    elif fn.elementwise:
+        args = (np.array(_ELEMENT_INPUTS[case], dtype=dt),)
+    elif fn.kind == "ce":
+        args = (np.array([_ROW_INPUTS[case]], dtype=dt), np.array([_CE_TARGETS.get(case, 0)]))
+    else:
+        args = (np.array(_ROW_INPUTS[case], dtype=dt).reshape(1, -1),)
+    if fn.is_vjp:
+        g = np.ones(prepare(fn.primal, *args).primal_output_shape())
+        if case == "g_nonfinite":
+            g.reshape(-1)[-1] = INF
+        args += (g.astype(dt),)
+    return args, {}
 
 
 def _short(a) -> str:
@@ -79,7 +85,8 @@ def evaluate(impl, dtype: str = "float32") -> list[Cell]:
         args, kwargs = case_input(impl.function, case.case, dtype)
         out = run_call(impl, args, kwargs)
         d = out.details
-        inp = _short(args[0]) + ("" if len(args) == 1 else f" t={_short(args[1])}")
+        names = get(impl.function).arg_names[1:]
+        inp = _short(args[0]) + "".join(f" {n}={_short(a)}" for n, a in zip(names, args[1:]))
         got = _short(d.get("got")) if not out.reason.startswith("raised") else out.reason.split(":")[0]
         cells.append(Cell(case.case, inp, _short(d.get("expected")), got, out.ok, out.reason))
     return cells

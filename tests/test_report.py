@@ -170,3 +170,16 @@ def test_real_browser_renders_the_page(built, tmp_path):
                           timeout=120)
     assert shot.returncode == 0 and png.stat().st_size > 20_000, shot.stderr[-2000:]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_kind_of_function_has_its_rows_curves_and_special_values(tmp_path):
+    # Regression: the report chose inputs by function name and raised on every gradient ("softmax_vjp takes 2
+    # arguments"); it reads the function table now. One gradient of rows, one elementwise, an exact one, logit.
+    names = ("softmax_vjp", "sigmoid_vjp", "max_vjp", "argmax", "logit", "cross_entropy_vjp")
+    out = tmp_path / "grads.html"
+    res = build(Options(out=out, quick=True, functions=names, no_bench=True))
+    page = out.read_text()
+    for name in names:  # its accuracy chart (the title matplotlib writes into the SVG)
+        assert f"{name}, float32: error against input scale" in page, name
+    records = json.loads(out.with_suffix(".records.json").read_text())
+    assert {r["function"] for r in records} == set(names) and res["records"] == len(records)
