@@ -105,10 +105,11 @@ def logit_reciprocal(p):
         return _cast(-np.log(1 / p - 1), p)
 
 
-@register("logit_vjp", "logit_vjp.product", "g / (p (1 - p)), NaN outside [0, 1]")
+@register("logit_vjp", "logit_vjp.product", "g / (|p| (1 - p)), NaN outside [0, 1] (|p|: at p = -0 the slope is "
+          "+inf, not -inf)")
 def logit_vjp_product(p, g):
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _cast(np.where((p >= 0) & (p <= 1), g / (p * (1 - p)), np.nan), p)
+        return _cast(np.where((p >= 0) & (p <= 1), g / (np.abs(p) * (1 - p)), np.nan), p)
 
 
 @register("logit_vjp", "logit_vjp.difference", "g / (p - p^2), no domain check: finite where p is outside [0, 1] "

@@ -124,6 +124,9 @@ if _have("torch"):
         "max": ("g_special",),  # grad * (x == max) / count: an infinite g times the 0s gives NaN off the max
         "log_sigmoid": ("g_huge", "standard@float16"),  # a subnormal weight times |g| > 1
         "softplus": ("g_huge", "special@float64"),  # threshold 20: x itself above it
+        # g / (p (1 - p)) at p = -0: -inf where the slope is +inf, in float16, bfloat16 (found by `stability sweep`)
+        # and float64; float32 gets +inf
+        "logit": ("special",),
         # sigma(x) - y with torch's sigmoid, which gives 0 where the answer is subnormal (as its forward)
         NAME_BCE: ("g_nearly_constant", "g_huge", "thresholds", "g_onehot", "g_mixed_sign", "g_special"),
         # softmax - onehot: s_t - 1 cancels at a confident prediction

@@ -99,8 +99,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sw = sub.add_parser("sweep", help="exhaustive check of an elementwise function over every input of a format, "
                         "in chunks on Dask (resumable)")
-    sw.add_argument("--function", required=True, help="sigmoid, log_sigmoid or binary_cross_entropy_with_logits "
-                    "(targets 0, 0.5 and 1)")
+    sw.add_argument("--function", required=True, help="an elementwise function or its gradient: "
+                    f"{', '.join(n for n, f in functions.FUNCTIONS.items() if f.elementwise)} (BCE's targets held at 0, 0.5 and 1, a gradient's cotangent "
+                    "at 1 and -0.3)")
     sw.add_argument("--impl", required=True, metavar="SPEC")
     sw.add_argument("--dtype", default="float16", help="float16, bfloat16 (65,536 inputs) or float32 (2^32)")
     sw.add_argument("--out", help="folder for the chunk results (default build/sweep/IMPL-DTYPE); a killed sweep "
@@ -324,12 +325,12 @@ def _cmd_sweep(args) -> int:
     for e in s.errors:
         print(f"  error: {e}")
     for w in s.worst:
-        t = "" if w["target"] is None else f", target {w['target']}"
+        t = "".join(f", {k} {w[k]!r}" for k in ("target", "g") if w.get(k) is not None)
         print(f"  worst: x = {w['x']!r}{t}: got {w['got']!r}, expected {w['expected']!r}, "
               f"{_fmt_num(w['ulp'])} ULP (ratio {_fmt_num(w['ratio'])})")
     if s.inputs_now:
         rate = s.per_core_rate
-        full32 = 2**32 * (3 if fn.name == "binary_cross_entropy_with_logits" else 1) / (rate * (os.cpu_count() or 1))
+        full32 = 2**32 * len(sw.fixed_arguments(fn.name)) / (rate * (os.cpu_count() or 1))
         whole = args.dtype == "float32" and s.inputs_now == s.inputs and plan.lo == 0 and plan.hi == 2**32
         tail = "" if whole else (f"; a full float32 sweep would take about {full32 / 3600:.1f} h on this machine's "
                                  f"{os.cpu_count()} cores")

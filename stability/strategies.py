@@ -262,7 +262,7 @@ def _probability_values(dtype: str, family: str, n: int):
         k = 2 ** min(fmt.p, 20)
         return vec(st.integers(0, k)).map(lambda v: v * fmt.smallest_subnormal)
     if family == "special":
-        return vec(st.one_of(_num(0, 1), st.sampled_from([0.0, 1.0, np.nan, np.inf, -np.inf, -0.5, 1.5])))
+        return vec(st.one_of(_num(0, 1), st.sampled_from([0.0, -0.0, 1.0, np.nan, np.inf, -np.inf, -0.5, 1.5])))
     if family == "bits":
         return vec(_bits(dtype).filter(lambda v: 0 <= v <= 1))
     raise UsageError(f"unknown family {family!r} for logit: use one of {', '.join(PROBABILITY_FAMILIES)}")

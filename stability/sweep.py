@@ -1,8 +1,10 @@
 """Exhaustive sweeps of the elementwise functions over every input of a format, in chunks, on Dask.
 
-A correctly-rounded libm certifies a binary32 function by trying all 2^32 inputs; for sigmoid, log_sigmoid and
-BCE with logits (targets 0, 0.5 and 1) the suite does the same: every bit pattern of float16 or bfloat16 (65,536)
-in seconds, every float32 (2^32) on a cluster.  The bit patterns are cut into chunks; each chunk is an independent
+A correctly-rounded libm certifies a binary32 function by trying all 2^32 inputs; for every elementwise function of
+the table (``stability.functions``: sigmoid, log_sigmoid, softplus, logit, logit_of_sigmoid, BCE with logits and
+their gradients) the suite does the same: every bit pattern of float16 or bfloat16 (65,536) in seconds, every
+float32 (2^32) on a cluster.  The other arguments are held at a few values (:func:`fixed_arguments`): BCE's
+targets 0, 0.5 and 1, a gradient's cotangent 1 (the derivative itself) and -0.3 (a product that must round).  The bit patterns are cut into chunks; each chunk is an independent
 task (:func:`run_chunk`) whose result is written to ``OUT/chunk-NNNNNN.json`` (atomically) as soon as it
 finishes, so a sweep that is killed resumes where it stopped: chunks already on disk are not run again.
 
@@ -25,10 +27,12 @@ import numpy as np
 
 from .errors import UsageError
 from .formats import format_of
+from .functions import FUNCTIONS
 from .io import atomic_write_json
 
-SWEEP_FUNCTIONS = ("sigmoid", "log_sigmoid", "binary_cross_entropy_with_logits")
+SWEEP_FUNCTIONS = tuple(name for name, f in FUNCTIONS.items() if f.elementwise)
 BCE_TARGETS = (0.0, 0.5, 1.0)
+COTANGENTS = (1.0, -0.3)
 THRESHOLDS = (0.5, 1, 2, 4, 8, 64, 1024)  # ULPs; "above 0.5" is "not correctly rounded"
 KEEP = 8  # worst inputs kept per chunk and overall
 _UINT = {2: np.uint16, 4: np.uint32}
@@ -69,6 +73,14 @@ def inputs(dtype: str, lo: int, hi: int) -> np.ndarray:
     return np.arange(lo, hi, dtype=np.uint64).astype(_UINT[dt.itemsize]).view(dt)
 
 
+def fixed_arguments(function: str) -> list[dict]:
+    """The values the arguments after the first are held at, one dict per pass over the inputs: ``targets``
+    for BCE, ``g`` for a gradient, both for BCE's gradient, none for the rest."""
+    fn = FUNCTIONS[function]
+    targets = [{"target": t} for t in BCE_TARGETS] if fn.has_targets else [{}]
+    return [dict(t, g=g) for t in targets for g in COTANGENTS] if fn.is_vjp else targets
+
+
 def _worst(entries, keep=KEEP):
     return sorted(entries, key=lambda e: (-e["ulp"], e["x"]))[:keep]
 
@@ -81,11 +93,10 @@ def run_chunk(plan: Plan, lo: int, hi: int) -> dict:
     t0 = time.perf_counter()
     impl = registry.resolve(plan.impl, plan.function)
     x = inputs(plan.dtype, lo, hi)
-    targets = BCE_TARGETS if plan.function == "binary_cross_entropy_with_logits" else (None,)
     res = {"lo": lo, "hi": hi, "inputs": 0, "max_ulp": 0.0, "max_ratio": 0.0, "failed": 0, "errors": [],
            "above": {str(t): 0 for t in THRESHOLDS}, "worst": []}
-    for t in targets:
-        args = (x,) if t is None else (x, np.full(x.shape, t, dtype=x.dtype))
+    for held in fixed_arguments(plan.function):
+        args = (x,) + tuple(np.full(x.shape, held[k], dtype=x.dtype) for k in ("target", "g") if k in held)
         out = run_call(impl, args, {})
         res["inputs"] += x.size
         j = out.judgement
@@ -102,7 +113,7 @@ def run_chunk(plan: Plan, lo: int, hi: int) -> dict:
             res["above"][str(th)] += int((ulp > th).sum())
         top = np.argsort(-ulp, kind="stable")[:KEEP]
         got, expected = np.asarray(out.got).ravel(), out.reference.value.ravel()
-        res["worst"] += [{"x": float(x[i]), "target": t, "ulp": float(ulp[i]), "ratio": float(ratio[i]),
+        res["worst"] += [{"x": float(x[i]), **held, "ulp": float(ulp[i]), "ratio": float(ratio[i]),
                           "got": float(got[i]), "expected": float(expected[i])} for i in top if ulp[i] > 0]
     res["worst"] = _worst(res["worst"])
     res["seconds"] = time.perf_counter() - t0
@@ -169,6 +180,11 @@ class Summary:
         return _json_safe({**asdict(self), "per_core_rate": self.per_core_rate})
 
 
+def _numbers(w: dict) -> dict:
+    """A worst-input entry read back from JSON, where inf and NaN are written as strings."""
+    return {k: (v if k == "target" and v is None else float(v)) for k, v in w.items()}
+
+
 def _merge(s: Summary, c: dict, fresh: bool) -> None:
     s.inputs += c["inputs"]
     s.chunks += 1
@@ -177,7 +193,7 @@ def _merge(s: Summary, c: dict, fresh: bool) -> None:
     s.failed += c["failed"]
     for k, v in c["above"].items():
         s.above[k] = s.above.get(k, 0) + v
-    s.worst = _worst(s.worst + [dict(w, ulp=float(w["ulp"])) for w in c["worst"]])
+    s.worst = _worst(s.worst + [_numbers(w) for w in c["worst"]])
     s.errors = sorted(set(s.errors) | set(c.get("errors", [])))
     if fresh:
         s.chunk_seconds += c["seconds"]

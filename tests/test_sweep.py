@@ -126,3 +126,57 @@ def test_cli_sweep(tmp_path, capsys):
                  "--scheduler", "tcp://127.0.0.1:9"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "dask scheduler" in err and "LO:HI" in err
+
+
+def _careful(function):
+    from stability import registry
+
+    return [i.name for i in registry.implementations(function) if i.library == "numpy" and not i.unstable_on]
+
+
+@pytest.mark.parametrize("function", sw.SWEEP_FUNCTIONS)
+def test_every_elementwise_function_sweeps_and_its_careful_versions_pass(function, tmp_path):
+    # every elementwise function of the table (the gradients too) sweeps, with its other arguments held at
+    # sw.fixed_arguments: a careful NumPy version passes on all 65,536 float16 inputs
+    impls = _careful(function)
+    assert impls, f"no careful NumPy implementation of {function} is registered"
+    for name in impls:
+        s = sw.sweep(sw.Plan(function, name, "float16", chunk=1 << 16), tmp_path / name, scheduler="synchronous")
+        assert s.inputs == 65536 * len(sw.fixed_arguments(function)), name
+        assert s.failed == 0 and s.errors == [], (name, s.worst[:2])
+
+
+def test_fixed_arguments_follow_the_function_table():
+    assert sw.fixed_arguments("sigmoid") == [{}]
+    assert [a["target"] for a in sw.fixed_arguments("binary_cross_entropy_with_logits")] == list(sw.BCE_TARGETS)
+    assert [a["g"] for a in sw.fixed_arguments("sigmoid_vjp")] == list(sw.COTANGENTS)
+    assert len(sw.fixed_arguments("binary_cross_entropy_with_logits_vjp")) == len(sw.BCE_TARGETS) * len(sw.COTANGENTS)
+
+
+def test_logit_vjp_at_negative_zero_is_plus_infinity(tmp_path):
+    # Regression: the float16 sweep of logit_vjp.product found g / (p (1 - p)) = -inf at p = -0, where the
+    # slope is +inf (PyTorch's float32 backward gets +inf, its float64 one -inf); verify never drew -0.0.
+    def textbook(p, g):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where((p >= 0) & (p <= 1), g / (p * (1 - p)), np.nan).astype(p.dtype)
+
+    from stability.verify import run_call
+    from stability import registry
+
+    p, g = np.array([-0.0, 0.25], np.float32), np.ones(2, np.float32)
+    bad = run_call(registry.user_implementation("textbook", "logit_vjp", textbook), (p, g), {})
+    assert not bad.judgement.passed[0] and bad.judgement.passed[1]
+    good = run_call(registry.resolve("logit_vjp.product", "logit_vjp"), (p, g), {})
+    assert good.judgement.passed.all()
+    s = sw.sweep(sw.Plan("logit_vjp", "logit_vjp.product", "float16", chunk=1 << 16), tmp_path,
+                 scheduler="synchronous")
+    assert s.failed == 0
+
+
+def test_sweep_prints_infinite_worst_cases(tmp_path, capsys):
+    # Regression: a worst case with an infinite ratio came back from JSON as the string "inf", and the CLI's
+    # number format raised ValueError (softplus.naive, logit_of_sigmoid.composed)
+    rc = main(["sweep", "--function", "softplus", "--impl", "softplus.naive", "--dtype", "float16",
+               "--scheduler", "synchronous", "--out", str(tmp_path / "s")])
+    out = capsys.readouterr().out
+    assert rc == 1 and "ratio inf" in out and "Traceback" not in out
