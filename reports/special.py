@@ -72,6 +72,7 @@ class Cell:
     got: str
     ok: bool
     reason: str = ""
+    answer: str = ""  # where the policy accepts several answers: the one given (e.g. max_vjp at ties: split_g)
 
     @property
     def raised(self) -> bool:
@@ -88,5 +89,26 @@ def evaluate(impl, dtype: str = "float32") -> list[Cell]:
         names = get(impl.function).arg_names[1:]
         inp = _short(args[0]) + "".join(f" {n}={_short(a)}" for n, a in zip(names, args[1:]))
         got = _short(d.get("got")) if not out.reason.startswith("raised") else out.reason.split(":")[0]
-        cells.append(Cell(case.case, inp, _short(d.get("expected")), got, out.ok, out.reason))
+        cells.append(Cell(case.case, inp, _short(d.get("expected")), got, out.ok, out.reason, _answer(case, out)))
     return cells
+
+
+def _same(a, b) -> bool:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return a.shape == b.shape and bool(((a == b) | (np.isnan(a) & np.isnan(b))).all())
+
+
+def _answer(case, out) -> str:
+    """Which of the policy's accepted answers an accepted output is: the primary rule's name, an also-accepted
+    one's, or "mixed" (element by element some of each); "" where the case has one answer or the output failed."""
+    ref = out.reference
+    if not case.also or not out.ok or ref is None or out.got is None:
+        return ""
+    got = ref.rows(np.asarray(out.got))
+    if _same(got, ref.rows(ref.value)):
+        return case.primary
+    for alts in ref.alternatives.values():
+        for name, alt in zip(case.also, alts):
+            if any(_same(row, alt) for row in got):
+                return name
+    return "mixed"

@@ -183,3 +183,18 @@ def test_every_kind_of_function_has_its_rows_curves_and_special_values(tmp_path)
         assert f"{name}, float32: error against input scale" in page, name
     records = json.loads(out.with_suffix(".records.json").read_text())
     assert {r["function"] for r in records} == set(names) and res["records"] == len(records)
+
+
+def test_special_values_name_the_answer_given_where_the_policy_accepts_several():
+    # max_vjp at ties: the one-hot at the first maximum and the even split are both accepted; the report says
+    # which one each implementation gives (issue 13)
+    from stability import registry
+    from reports import special
+
+    ties = {i.name: next(c for c in special.evaluate(i) if c.case == "ties")
+            for i in registry.implementations("max_vjp") if i.library == "numpy"}
+    assert ties["max_vjp.onehot"].answer == "onehot_g" and ties["max_vjp.onehot"].ok
+    assert ties["max_vjp.split"].answer == "split_g" and ties["max_vjp.split"].ok
+    assert not ties["max_vjp.last"].ok and ties["max_vjp.last"].answer == ""
+    naive = next(c for c in special.evaluate(registry.resolve("softmax.naive", "softmax")) if c.case == "posinf")
+    assert naive.ok and naive.answer == "mixed"  # NaN at the +inf, the limit's 0 elsewhere

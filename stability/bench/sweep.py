@@ -34,12 +34,14 @@ def parse_shape(text: str) -> tuple:
     return shape
 
 
-def _args(function: str, x: np.ndarray, rng):
+def arguments(function: str, x: np.ndarray, rng):
+    """``(args, kwargs)`` of a benchmark call of ``function`` built around ``x``: targets for the losses, a
+    probability for logit, a cotangent ~ N(0, 1) for a gradient, the last axis for the axis functions."""
     fn = get(function)
     if fn.is_vjp:  # the forward's arguments and a cotangent ~ N(0, 1) shaped like the forward's output
         from ..functions import prepare
 
-        args, kwargs = _args(fn.primal, x, rng)
+        args, kwargs = arguments(fn.primal, x, rng)
         shape = prepare(fn.primal, *args, **kwargs).primal_output_shape()
         return args + (rng.normal(0, 1, shape).astype(x.dtype),), kwargs
     kind = fn.kind
@@ -119,7 +121,7 @@ def _run(impls, shapes, dtypes, *, repeats, warmup, progress, seed):
             for impl in impls:
                 if dtype not in dtypes_for(impl, [dtype]):
                     continue
-                args, kwargs = _args(impl.function, x, rng)
+                args, kwargs = arguments(impl.function, x, rng)
                 with np.errstate(all="ignore"):
                     for label, threads, alloc, call in _cases_for(impl, args, kwargs):
                         key = f"{label}|{alloc}"

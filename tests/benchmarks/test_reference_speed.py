@@ -2,16 +2,26 @@
 
     python -m pytest tests/benchmarks/test_reference_speed.py --benchmark-enable --benchmark-columns=median,ops
 
-Softmax of (1000, 1000) rows, logits ~ N(0, 10^2); elements/s = 1e6 / median seconds.  With the benchmark
-disabled (the default test run) each case runs once and checks that every value was certified by a fast tier.
+Softmax of (1000, 1000) rows, logits ~ N(0, 10^2); elements/s = 1e6 / median seconds.  The gradients: every VJP
+of the function table on the same logits (probabilities ~ U(0, 1) for logit), with a cotangent ~ N(0, 1) shaped
+like the forward's output (``stability.bench.sweep.arguments``), values only.  With the benchmark disabled (the
+default test run) each case runs once and checks that every value was certified by a fast tier.
 """
 
 import numpy as np
 import pytest
 
 from stability import reference
+from stability.bench.sweep import arguments
+from stability.functions import FUNCTIONS
 
 SHAPE = (1000, 1000)
+VJPS = [name for name, f in FUNCTIONS.items() if f.is_vjp]
+
+
+def _record(benchmark, size):
+    if benchmark.stats is not None and benchmark.stats.stats.median:
+        benchmark.extra_info["elements_per_s"] = size / benchmark.stats.stats.median
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -21,5 +31,15 @@ def test_reference_softmax_throughput(benchmark, dtype, with_kappa):
     benchmark.group = f"reference softmax {dtype} {SHAPE}"
     ref = benchmark(reference.evaluate, "softmax", x, with_kappa=with_kappa)
     assert "mpmath" not in ref.settled_by  # N(0, 10^2) logits never need the slow tier
-    if benchmark.stats is not None and benchmark.stats.stats.median:
-        benchmark.extra_info["elements_per_s"] = x.size / benchmark.stats.stats.median
+    _record(benchmark, x.size)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("function", VJPS)
+def test_reference_vjp_throughput(benchmark, function, dtype):
+    rng = np.random.default_rng(0)
+    args, kwargs = arguments(function, rng.normal(0, 10, SHAPE).astype(dtype), rng)
+    benchmark.group = f"reference gradients {dtype} {SHAPE}"
+    ref = benchmark(reference.evaluate, function, *args, with_kappa=False, **kwargs)
+    assert "mpmath" not in ref.settled_by, ref.settled_by
+    _record(benchmark, args[0].size)
