@@ -81,7 +81,8 @@ def _element_inputs(function, dtype, points, bins, rng):
     reach = _ELEMENT_REACH[dtype]
     grid = np.linspace(-reach, reach, points)
     if (fn.primal or fn.name) == "logit":
-        grid = np.where(grid >= 0, 1 / (1 + np.exp(-grid)), np.exp(grid) / (1 + np.exp(grid)))
+        z = np.exp(-np.abs(grid))  # sigmoid without overflow on either side
+        grid = np.where(grid >= 0, 1 / (1 + z), z / (1 + z))
     x = grid.astype(dt)
     edges = np.linspace(0, points, bins + 1).astype(int)
     for a, b in zip(edges[:-1], edges[1:]):

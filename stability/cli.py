@@ -197,13 +197,14 @@ def _print_record(rec) -> None:
         print(f"    families failed: {', '.join(rec.failed_families)}")
         ce = rec.counterexample
         if ce is not None and (not rec.meets_expectation or rec.origin == "user"):
-            w = ce.get("worst", {})
-            print(f"    counterexample ({ce['family']}): {ce['reason']}")
-            if w:
-                print(f"      worst output: expected {w['expected']!r}, {_fmt_num(w['ulp'])} ULP "
-                      f"(allowed {_fmt_num(w['allowance'])}), kappa {_fmt_num(w['kappa'])}")
-            print(f"      expected {ce.get('expected')}\n      got      {ce.get('got')}")
-            print("    reproducer:\n" + "\n".join("      " + line for line in ce["reproducer"].splitlines()))
+            for i, c in enumerate([ce] + ce.get("others", [])):  # distinct kinds of failure, worst first
+                w = c.get("worst", {})
+                print(f"    {'counterexample' if i == 0 else 'also'} ({c['family']}): {c['reason']}")
+                if w:
+                    print(f"      worst output: expected {w['expected']!r}, {_fmt_num(w['ulp'])} ULP "
+                          f"(allowed {_fmt_num(w['allowance'])}), kappa {_fmt_num(w['kappa'])}")
+                print(f"      expected {c.get('expected')}\n      got      {c.get('got')}")
+                print("    reproducer:\n" + "\n".join("      " + line for line in c["reproducer"].splitlines()))
 
 
 def _cmd_bench(args) -> int:

@@ -81,12 +81,20 @@ def _weights(X, neg):
     return s, t, k
 
 
+def spread(X, neg):
+    """``|x_j - max(x)|`` in float64 (0 at masked entries): what a shift-invariant function sees of each x_j."""
+    X = np.asarray(X, dtype=np.float64)
+    m = np.max(np.where(neg, -np.inf, X), axis=1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        return np.where(neg, 0.0, np.abs(X - m))
+
+
 def softmax_numerator(X, neg, a=None):
-    """``sum_j |delta_ij - s_j| a_j`` (default ``a = |x|``) for every entry of every row; 0 at masked (-inf)
-    entries. Returns it and the weights s."""
+    """``sum_j |delta_ij - s_j| a_j`` (default ``a = |x_j - max(x)|``, :func:`spread`) for every entry of every
+    row; 0 at masked (-inf) entries. Returns it and the weights s."""
     s, t, k = _weights(X, neg)
     rows = np.arange(X.shape[0])
-    ax = np.where(neg, 0.0, np.abs(X) if a is None else a)
+    ax = np.where(neg, 0.0, spread(X, neg) if a is None else a)
     w = s * ax
     total = w.sum(axis=1, keepdims=True)
     w_others_k = np.sum(np.where(np.arange(X.shape[1]) == k[:, None], 0.0, w), axis=1)
@@ -118,7 +126,7 @@ def _pair_sum(s, y, ax):
 
 def _vjp_kappa(function, X, neg, exact, G, fmt):
     s, t, k = _weights(X, neg)
-    ax = np.where(neg, 0.0, np.abs(X))
+    ax = spread(X, neg)  # every gradient of a row function is shift-invariant
     rows = np.arange(X.shape[0])
     one_minus = 1.0 - s
     one_minus[rows, k] = t / (1.0 + t)
@@ -153,7 +161,7 @@ def axis_kappa(function, X, neg, exact, targets=None, G=None, fmt=None):
         return num
     if function == "log_softmax":
         return np.where(neg, 0.0, _div(num, exact))
-    if function == "logsumexp":
+    if function == "logsumexp":  # lse(x + c) = lse(x) + c: not shift-invariant, so the magnitudes of x
         w = np.where(neg, 0.0, s * np.abs(X)).sum(axis=1)
         return _div(w, exact)
     if function == "cross_entropy":

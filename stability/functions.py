@@ -94,6 +94,15 @@ class Function:
         return self.kind in ("axis", "reduce", "ce") and not self.reduces
 
     @property
+    def shift_invariant(self) -> bool:
+        """``f(x + c) = f(x)`` for a constant c along the row, so f sees x only through the differences
+        ``x_j - max(x)``: softmax, log_softmax, argmax, cross-entropy and the gradient of every function of rows
+        (logsumexp and max shift with c; their gradients do not)."""
+        if self.is_vjp:
+            return self.kind in ("axis", "reduce", "ce")
+        return self.kind in ("axis", "ce") or self.integer
+
+    @property
     def arg_names(self) -> tuple[str, ...]:
         names = ("logits", "targets") if self.has_targets else ("x",)
         return names + (("g",) if self.is_vjp else ())

@@ -128,7 +128,7 @@ def search(impl: Implementation, dtype: str, *, budget: int = 400, seed: int = 0
                 probe()
         except _Failed:
             ex, out = failing["ex"], failing["out"]
-            ce = _counterexample(impl, fam, ex.args, ex.kwargs, out)
+            ce = _counterexample(impl, fam, args=ex.args, kwargs=ex.kwargs, outcome=out)
             ce.update(ratio=out.max_ratio, ulp=out.max_ulp, shrunk=True)
             result.worst.append(ce)
     evals = budget if refine is None else refine
@@ -138,12 +138,12 @@ def search(impl: Implementation, dtype: str, *, budget: int = 400, seed: int = 0
         new_args, new_out, used = _refine(impl, ex, out, tolerance, max(20, evals // len(best)))
         evals -= used
         if new_out.max_ratio > ratio:
-            ce = _counterexample(impl, ex.family, new_args, ex.kwargs, new_out)
+            ce = _counterexample(impl, ex.family, args=new_args, kwargs=ex.kwargs, outcome=new_out)
             ce.update(ratio=new_out.max_ratio, ulp=new_out.max_ulp, shrunk=False, refined=True)
             result.worst.append(ce)
     seen = {tuple(map(str, w["input"])) for w in result.worst}
     for ratio, _, (ex, out) in sorted(heap, key=lambda r: -r[0]):
-        ce = _counterexample(impl, ex.family, ex.args, ex.kwargs, out)
+        ce = _counterexample(impl, ex.family, args=ex.args, kwargs=ex.kwargs, outcome=out)
         if tuple(map(str, ce["input"])) in seen:
             continue
         ce.update(ratio=out.max_ratio, ulp=out.max_ulp, shrunk=False)

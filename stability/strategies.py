@@ -16,6 +16,9 @@ Families for the softmax-like functions (rows along the drawn axis):
 standard        logits ~ a few units
 wide            |x| up to 1e4, and up to the dtype's max
 offset          a large common offset (1e2..1e4, either sign) plus small differences
+shifted         equal and near-equal logits at a large magnitude: a common c up to a tenth of the format's
+                largest power of ten, plus a few of c's ULPs (often none: exact ties) or small differences
+                that round to c's grid; shift-invariant functions must not see c
 overflow        spread past log(max float): 11.09 (fp16), 88.72 (fp32), 709.78 (fp64)
 underflow       every entry below log(smallest subnormal)
 dominant        one dominant entry, the others below it by gaps around -ln(u)
@@ -31,7 +34,16 @@ lengths         rows of 25 .. 4096 entries, often a power of two or one off it, 
                 warp-per-row code changes path or merges partial (max, sum) pairs; the values follow a
                 drawn pattern: spread normal, ascending (every tile raises the max), a late dominant entry,
                 a large offset, or flat (every weight near 1/n)
-long            long rows (10^3 .. 10^5; the slow profile)
+tile_masks      rows of 255 .. 16,385 entries (a power of two or one off it) under a -inf mask, where a
+                tiled or online kernel meets a tile with no finite entry: a leading run (all but the last few
+                entries, the largest power of two below n, any power of two, any length), a trailing or
+                middle run, a causal mask (row r of the block sees the first q0 + r + 1 entries), or every
+                tile of a power-of-two size but one (often the last) masked; the leading runs most often
+accumulation    rows of 255 .. 8,193 entries whose running sum stagnates in a 2-byte format: flat rows (a sum
+                of n terms near 1 stops growing at 2^11 in float16, 2^8 in bfloat16), or one maximum followed
+                by terms just below half an ULP of 1 in float16 (bfloat16 for bfloat16 data), each lost
+                when added to the running sum one by one; exact in a float32 running sum
+long            long rows (10^3 .. 10^5; the slow profile), normal or under one of tile_masks' masks
 ==============  ======================================================================================
 
 Gradients (``NAME_vjp``) draw their forward inputs from NAME's families and, beside them, a cotangent ``g``
@@ -71,12 +83,15 @@ from hypothesis import strategies as st
 from .formats import FORMATS, round_float64, to_dtype
 from .functions import get
 
-AXIS_FAMILIES = ("standard", "wide", "offset", "overflow", "underflow", "dominant", "ties", "lse_zero",
-                 "ascending", "masked", "posinf", "nan", "tiny", "bits", "lengths")
+AXIS_FAMILIES = ("standard", "wide", "offset", "shifted", "overflow", "underflow", "dominant", "ties", "lse_zero",
+                 "ascending", "masked", "posinf", "nan", "tiny", "bits", "lengths", "tile_masks", "accumulation")
 # Families whose rows are too long to draw value by value: a drawn seed and pattern make them (still shrinkable:
 # the length, the seed and the pattern each shrink).
-SEEDED_FAMILIES = ("lengths", "long")
+SEEDED_FAMILIES = ("lengths", "tile_masks", "accumulation", "long")
 LENGTH_PATTERNS = ("normal", "ascending", "dominant_late", "offset", "flat")
+# -inf masks of the long rows (tile_masks, long): where a tiled or online kernel meets a tile with no finite
+# entry (exp(-inf - (-inf)) is NaN), see _mask
+MASK_PATTERNS = ("masked_prefix", "masked_suffix", "masked_middle", "causal", "one_tile_live")
 ELEMENT_FAMILIES = ("standard", "wide", "thresholds", "tiny", "special", "bits")
 SLOW_FAMILIES = ("long",)
 PROBABILITY_FAMILIES = ("standard", "centre", "tails", "tiny", "special", "bits")
@@ -165,6 +180,9 @@ def _row_values(dtype: str, family: str, n: int):
     if family == "offset":
         return st.tuples(st.sampled_from([-1, 1]), _num(2, 4), vec(_num(-3, 3))).map(
             lambda t: t[0] * 10.0 ** t[1] + t[2])
+    if family == "shifted":
+        return st.tuples(st.sampled_from([-1.0, 1.0]), st.integers(1, int(np.log10(fmt.max)) - 1),
+                         st.booleans(), vec(st.integers(-3, 3)), vec(_num(-3, 3))).map(lambda t: _shifted(fmt, *t))
     if family == "overflow":
         return vec(_num(-1.5 * lmax, 2.5 * lmax))
     if family == "underflow":
@@ -193,6 +211,15 @@ def _row_values(dtype: str, family: str, n: int):
         return vec(_bits(dtype))
     raise UsageError(f"unknown family {family!r} for rows: use one of "
                      f"{', '.join(f for f in AXIS_FAMILIES if f not in SEEDED_FAMILIES)}")
+
+
+def _shifted(fmt, sign, k, in_ulps, steps, small):
+    """``c = sign 10^k`` plus ``steps`` of c's ULPs in the format, or plus ``small`` (which rounds to c's grid)."""
+    c = sign * 10.0 ** k
+    if not in_ulps:
+        return c + small
+    ulp = 2.0 ** (np.floor(np.log2(abs(c))) - (fmt.p - 1))
+    return c + steps * ulp
 
 
 def _dominant(top, gaps, pos):
@@ -331,9 +358,14 @@ def _vjp_input(draw, function, dtype, family, max_side):
 
 def _row_length(family: str):
     """Row lengths of the seeded families: ``long`` 10^3..10^5; ``lengths`` 25..4096, half the time a power of
-    two (32..4096) or one either side of it, where tiled and blocked code changes path."""
+    two or one either side of it, where tiled and blocked code changes path; ``tile_masks`` and
+    ``accumulation`` always so, 255..16,385 and 255..8,193."""
     if family == "long":
         return st.integers(1000, 100_000)
+    if family in ("tile_masks", "accumulation"):  # mostly long: uniform over the exponents, not biased small
+        top = 14 if family == "tile_masks" else 13
+        return st.tuples(st.sampled_from(range(8, top + 1)), st.sampled_from([0, -1, 1])).map(
+            lambda t: 2 ** t[0] + t[1])
     near_pow2 = st.tuples(st.integers(5, 12), st.sampled_from([0, -1, 1])).map(lambda t: 2 ** t[0] + t[1])
     return st.one_of(st.integers(25, 4096), near_pow2)
 
@@ -341,8 +373,15 @@ def _row_length(family: str):
 def _seeded_rows(draw, dtype: str, family: str, rows: int, n: int) -> np.ndarray:
     """``rows`` x ``n`` float64 values of a seeded family (see :data:`SEEDED_FAMILIES`)."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if family == "accumulation":
+        return _stagnating(draw, dtype, rng, rows, n)
+    if family == "tile_masks":  # the leading runs (a fully masked first tile) twice as often as the others
+        pattern = draw(st.sampled_from(MASK_PATTERNS[:1] + MASK_PATTERNS))
+        return _mask(draw, pattern, rng.normal(0, 8, (rows, n)))
     if family == "long":
-        return rng.normal(0, 8, (rows, n))
+        pattern = draw(st.sampled_from(("normal",) + MASK_PATTERNS))
+        v = rng.normal(0, 8, (rows, n))
+        return v if pattern == "normal" else _mask(draw, pattern, v)
     pattern = draw(st.sampled_from(LENGTH_PATTERNS))
     lnu = float(-np.log(FORMATS[dtype].u))
     if pattern == "normal":
@@ -356,6 +395,54 @@ def _seeded_rows(draw, dtype: str, family: str, rows: int, n: int) -> np.ndarray
     if pattern == "flat":  # every weight near 1/n: a shortcut through 1 - (sum of the others) loses log2(n) bits
         return draw(st.sampled_from([0.0, 5.0])) + rng.normal(0, draw(st.sampled_from([0.0, 1e-3, 0.1])), (rows, n))
     return draw(st.sampled_from([-1.0, 1.0])) * 10.0 ** draw(st.integers(2, 4)) + rng.normal(0, 3, (rows, n))
+
+
+def _stagnating(draw, dtype: str, rng, rows: int, n: int) -> np.ndarray:
+    """Rows whose sum of exp(x - max) stagnates when run one term at a time in a 2-byte format."""
+    fmt = FORMATS[dtype]
+    if draw(st.booleans()):  # flat: n terms near 1
+        return draw(st.sampled_from([0.0, 3.0])) + rng.normal(0, draw(st.sampled_from([0.0, 1e-3, 0.05])), (rows, n))
+    # one maximum (at a drawn place), the rest at weights just below half an ULP of 1 in float16 (2^-12) or, for
+    # bfloat16 data, bfloat16 (2^-9): lost one by one, worth n 2^-12 together
+    half_ulp = 2.0 ** -(min(fmt.p, 11) + 1)
+    v = np.log(half_ulp * rng.uniform(0.6, 0.99, (rows, n)))
+    v[:, draw(st.integers(0, n - 1))] = 0.0
+    return v
+
+
+def _powers_of_two_below(n: int) -> list[int]:
+    return [2**k for k in range(5, 15) if 2**k < n] or [max(n - 1, 1)]
+
+
+def _mask(draw, pattern: str, v: np.ndarray) -> np.ndarray:
+    """``v`` (rows x n) with a -inf mask of ``pattern`` (:data:`MASK_PATTERNS`); one finite entry or more is
+    left in every row, so the rows are computed, not special."""
+    rows, n = v.shape
+    if n < 2:
+        return v
+    pows = _powers_of_two_below(n)
+    # all but a few entries (every tile but the last masked, whatever the tile size), the largest tile, any
+    # tile, any length
+    tail = st.integers(1, min(32, n - 1)).map(lambda k: n - k)
+    run = st.one_of(tail, tail, st.just(pows[-1]), st.sampled_from(pows), st.integers(1, n - 1))
+    if pattern == "masked_prefix":  # a fully masked first tile of any size up to the run
+        v[:, : draw(run)] = -np.inf
+    elif pattern == "masked_suffix":
+        v[:, n - draw(run):] = -np.inf
+    elif pattern == "masked_middle":
+        a = draw(st.integers(1, n - 1))
+        v[:, a: a + draw(st.integers(1, n - a))] = -np.inf  # entry 0 stays finite
+    elif pattern == "causal":  # attention: query r of the block sees keys 0 .. q0 + r
+        q0 = draw(st.integers(0, max(n - rows, 0)))
+        keep = np.arange(n)[None, :] <= q0 + np.arange(rows)[:, None]
+        v = np.where(keep, v, -np.inf)
+    else:  # one_tile_live: tiles of a power-of-two size, all masked but one
+        tile = draw(st.sampled_from(_powers_of_two_below(n)))
+        last = (n - 1) // tile
+        live = draw(st.one_of(st.just(last), st.integers(0, last)))
+        keep = np.arange(n) // tile == live
+        v = np.where(keep[None, :], v, -np.inf)
+    return v
 
 
 def _shape_and_axis(max_side: int, family: str):

@@ -28,8 +28,20 @@ from .registry import Implementation
 DEFAULT_EXAMPLES = 25
 
 
+#: Kinds of failure, worst first.  Each is a different bug, so they are kept apart while Hypothesis shrinks
+#: (each is shrunk by a run that fails on it alone) and each is shown with its own reproducer: a call that raised
+#: or returned no usable array; a NaN or inf where the answer is finite; a special value (NaN, +-inf) answered
+#: otherwise than the policy says; a finite error beyond the allowance.
+FAILURE_KINDS = ("error", "nonfinite", "special", "allowance")
+_REASONS = {"nonfinite": "a non-finite result where the answer is finite",
+            "special": "a special value other than the policy's answer",
+            "allowance": "error beyond the allowance"}
+
+
 class _Failed(AssertionError):
     pass
+
+
 
 
 @dataclass
@@ -40,6 +52,7 @@ class FamilyResult:
     max_ratio: float = 0.0
     failed: bool = False
     max_normwise: float = 0.0
+    kinds: list = field(default_factory=list)  # the kinds of failure found (FAILURE_KINDS), worst first
 
 
 @dataclass
@@ -128,6 +141,7 @@ class Outcome:
     reason: str = ""
     _parts: tuple = ()
     normwise: float = float("inf")
+    kind: str = "error"  # of a failure: one of FAILURE_KINDS
 
     @property
     def details(self) -> dict:
@@ -188,8 +202,21 @@ def run_call(impl: Implementation, args, kwargs, tolerance: Tolerance = DEFAULT_
     elif got.dtype != dtype:
         return Outcome(False, math.inf, math.inf, f"returned dtype {got.dtype} for {dtype} input", (ref, got, None))
     j = judge(got, ref, tolerance, flush=impl.flushes_subnormals)
-    reason = "" if j.ok else "error beyond the allowance"
-    return Outcome(j.ok, j.max_ulp, j.max_ratio, reason, (ref, got, j), j.normwise)
+    kind = "" if j.ok else _kind(ref, got, j)
+    return Outcome(j.ok, j.max_ulp, j.max_ratio, _REASONS.get(kind, ""), (ref, got, j), j.normwise, kind)
+
+
+def _kind(ref, got, j) -> str:
+    """The worst kind of failure among the outputs that failed the verdict (:data:`FAILURE_KINDS`)."""
+    bad = ~j.passed
+    with np.errstate(invalid="ignore"):
+        expected_finite = np.isfinite(ref.value.astype(np.float64))
+        got_finite = np.isfinite(np.asarray(ref.rows(got), dtype=np.float64))
+    if (bad & expected_finite & ~got_finite).any():
+        return "nonfinite"
+    if (bad & ~expected_finite).any():
+        return "special"
+    return "allowance"
 
 
 def _restore(args, backups) -> bool:
@@ -218,7 +245,7 @@ def _details(ref, got, j) -> dict:
     return d
 
 
-def _counterexample(impl, family, args, kwargs, outcome) -> dict:
+def _counterexample(impl, family, *, args, kwargs, outcome) -> dict:
     ce = {"family": family, "reason": outcome.reason,
           "input": [np.asarray(a).astype(np.float64).tolist() if np.asarray(a).dtype.kind == "f"
                     else np.asarray(a).tolist() for a in args],
@@ -232,36 +259,61 @@ def verify_family(impl: Implementation, dtype: str, family: str, *, examples: in
                   seed: int = 0, tolerance: Tolerance = DEFAULT_TOLERANCE, max_side: int = 24, shrink: bool = True):
     """Fuzz one family; returns ``(FamilyResult, counterexample or None)``.
 
-    ``shrink=False`` skips Hypothesis' shrinking: faster when only the verdict matters, not a minimal example.
+    The family's whole budget of examples is run first, recording the first call of each kind of failure
+    (:data:`FAILURE_KINDS`); then each kind found is shrunk on its own, by a run that fails on that kind alone
+    (the same seed draws the same examples up to it), so a milder failure can never stand in for a worse one
+    while Hypothesis simplifies the input.  The counterexample is the worst kind's; the others follow in its
+    ``others`` list, each with its own reproducer.
+
+    ``shrink=False`` skips the shrinking and stops at the first failure: faster when only the verdict matters.
     """
     res = FamilyResult(family)
-    last_fail: dict = {}
     strat = strategies.inputs(impl.function, dtype, family=family, max_side=max_side)
 
-    @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
-              phases=(Phase.generate, Phase.shrink) if shrink else (Phase.generate,), report_multiple_bugs=False,
-              print_blob=False,
-              suppress_health_check=list(HealthCheck))
-    @hseed(seed)
-    @given(strat)
-    def probe(ex):
-        out = run_call(impl, ex.args, ex.kwargs, tolerance)
-        res.examples += 1
-        res.max_ulp = max(res.max_ulp, out.max_ulp)
-        res.max_ratio = max(res.max_ratio, out.max_ratio)
-        res.max_normwise = max(res.max_normwise, out.normwise)
-        if not out.ok:
-            last_fail.update(args=ex.args, kwargs=ex.kwargs, outcome=out)
-            raise _Failed(out.reason)
+    def run(target):
+        """``target`` None: every example, nothing raised (but the first failure ends a run without shrinking);
+        a kind: fail on that kind only, and shrink it.  Returns kind -> the last failing call of that kind."""
+        found: dict = {}
 
-    try:
-        with strategies.reproducible():
-            probe()
-    except _Failed:
-        res.failed = True
-    if not res.failed:
+        @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
+                  phases=(Phase.generate, Phase.shrink) if target else (Phase.generate,),
+                  report_multiple_bugs=False, print_blob=False, suppress_health_check=list(HealthCheck))
+        @hseed(seed)
+        @given(strat)
+        def probe(ex):
+            out = run_call(impl, ex.args, ex.kwargs, tolerance)
+            res.examples += 1
+            res.max_ulp = max(res.max_ulp, out.max_ulp)
+            res.max_ratio = max(res.max_ratio, out.max_ratio)
+            res.max_normwise = max(res.max_normwise, out.normwise)
+            if out.ok:
+                return
+            call = dict(args=ex.args, kwargs=ex.kwargs, outcome=out)
+            if target is None:  # exploring: the first call of each kind (Hypothesis replays a raised one)
+                found.setdefault(out.kind, call)
+                if not shrink:
+                    raise _Failed(out.reason)
+            elif out.kind == target:  # shrinking one kind: its last failing call is the minimal one
+                found[target] = call
+                raise _Failed(out.reason)
+
+        try:
+            with strategies.reproducible():
+                probe()
+        except _Failed:
+            pass
+        return found
+
+    first = run(None)
+    if not first:
         return res, None
-    return res, _counterexample(impl, family, last_fail["args"], last_fail["kwargs"], last_fail["outcome"])
+    res.failed = True
+    res.kinds = [k for k in FAILURE_KINDS if k in first]
+    calls = {k: (run(k).get(k, first[k]) if shrink else first[k]) for k in res.kinds}
+    ces = [dict(_counterexample(impl, family, **calls[k]), kind=k) for k in res.kinds]
+    if len(ces) > 1:
+        ces[0]["others"] = ces[1:]
+    return res, ces[0]
 
 
 def verify(impl: Implementation, dtype: str, *, examples: int = DEFAULT_EXAMPLES, seed: int = 0,

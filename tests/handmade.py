@@ -80,6 +80,30 @@ def softmax_half_accumulation(x, axis=-1):
     return (e / np.sum(e.astype(np.float16), axis=axis, keepdims=True, dtype=np.float16)).astype(x.dtype)
 
 
+def softmax_running_sum(x, axis=-1):
+    """The shifted softmax with its row sum run one term at a time in the data's own format (np.cumsum; a
+    kernel's sequential loop): in float16 the sum stops growing once it reaches 2^11 times a term."""
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    s = np.take(np.cumsum(e, axis=axis, dtype=e.dtype), [-1], axis=axis) if e.shape[axis] else e.sum(axis, keepdims=True)
+    return e / s
+
+
+def softmax_nan_dropped_and_single(x, axis=-1):
+    """Two bugs at once: NaN entries treated as -inf (the NaN vanishes), and the answer rounded through float32
+    (a float64 result 10^8 ULPs off everywhere): each must be shown with its own input."""
+    x = np.where(np.isnan(x), -np.inf, x)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return (e / e.sum(axis=axis, keepdims=True)).astype(np.float32).astype(x.dtype)
+
+
+def cross_entropy_nan_on_masked(logits, targets):
+    """A careful cross-entropy that gives NaN on every row holding a -inf (masked) logit."""
+    m = logits.max(axis=1, keepdims=True)
+    ls = (logits - m) - np.log(np.exp(logits - m).sum(axis=1, keepdims=True))
+    out = -np.take_along_axis(ls, targets[:, None], axis=1)[:, 0]
+    return np.where(np.isneginf(logits).any(axis=1), np.nan, out).astype(logits.dtype)
+
+
 def softmax_nan_vanishes(x, axis=-1):
     """nansum drops a NaN logit: the row's other outputs come out finite."""
     e = np.exp(x - np.nanmax(x, axis=axis, keepdims=True))
@@ -104,6 +128,60 @@ def softmax_tiles_unscaled(x, axis=-1):
     with np.errstate(invalid="ignore"):
         out = np.exp(xm - m[..., None]) / s[..., None]
     return np.moveaxis(out, -1, axis).astype(x.dtype)
+
+
+def _online_tiles(xm, tile):
+    """Running (max, sum) over tiles, initialised from the first tile without a guard for a tile that has no
+    finite entry: exp(-inf - (-inf)) is NaN there, and the NaN spreads to the whole row. Later tiles are
+    guarded, as the kernels that shipped this had it."""
+    with np.errstate(invalid="ignore"):
+        first = xm[..., :tile]
+        m = first.max(axis=-1)
+        s = np.exp(first - m[..., None]).sum(axis=-1)  # BUG: NaN when the first tile is all -inf
+        for a in range(tile, xm.shape[-1], tile):
+            t = xm[..., a:a + tile]
+            mn = np.maximum(m, t.max(axis=-1))
+            safe = np.where(np.isneginf(mn), 0.0, mn)
+            s = s * np.exp(m - safe) + np.exp(t - safe[..., None]).sum(axis=-1)
+            m = mn
+    return m, s
+
+
+def softmax_online_masked_first_tile(x, axis=-1):
+    """Online softmax over tiles of 1,024 that breaks on a fully masked first tile (NaN rows)."""
+    xm = np.moveaxis(x, axis, -1).astype(np.float64)
+    m, s = _online_tiles(xm, 1024)
+    with np.errstate(invalid="ignore"):
+        out = np.exp(xm - m[..., None]) / s[..., None]
+    return np.moveaxis(out, -1, axis).astype(x.dtype)
+
+
+def logsumexp_online_masked_first_tile(x, axis=-1):
+    """Online log-sum-exp over tiles of 256 in the log1p form (the running max's own term kept out of the
+    running sum, so lse = m + log1p(rest)), careful but for a fully masked first tile: NaN there."""
+    xm = np.moveaxis(x, axis, -1).astype(np.float64)
+    tile = 256
+    with np.errstate(invalid="ignore", divide="ignore"):
+        first = xm[..., :tile]
+        m = first.max(axis=-1)
+        e = np.exp(first - m[..., None])  # BUG: NaN when the first tile is all -inf
+        np.put_along_axis(e, first.argmax(axis=-1)[..., None], 0.0, axis=-1)
+        rest = e.sum(axis=-1)
+        for a in range(tile, xm.shape[-1], tile):
+            t = xm[..., a:a + tile]
+            mt = t.max(axis=-1)
+            raised = mt > m
+            mn = np.maximum(m, mt)
+            et = np.exp(t - mn[..., None])
+            without_max = et.copy()
+            np.put_along_axis(without_max, t.argmax(axis=-1)[..., None], 0.0, axis=-1)
+            rest = np.where(raised, (rest + 1) * np.exp(m - mn) + without_max.sum(axis=-1), rest + et.sum(axis=-1))
+            m = mn
+        out = np.where(np.isposinf(m), m, m + np.log1p(rest))
+        # rows it does guard: every entry -inf (-inf), a +inf entry (+inf); a NaN stays NaN
+        out = np.where(np.isneginf(xm).all(axis=-1), -np.inf, out)
+        out = np.where(np.isposinf(xm).any(axis=-1) & ~np.isnan(xm).any(axis=-1), np.inf, out)
+    return out.astype(x.dtype)
 
 
 def softmax_long_rows_half_sum(x, axis=-1):
@@ -139,6 +217,30 @@ def softmax_overwrites_input(x, axis=-1):
     np.exp(x, out=x)
     x /= np.sum(x, axis=axis, keepdims=True)
     return x.copy()
+
+
+def _lse_working(x, axis):
+    """m + log(sum(exp(x - m))) in the input's dtype, keepdims."""
+    m = np.max(x, axis=axis, keepdims=True)
+    return m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+
+
+def log_softmax_minus_lse(x, axis=-1):
+    """x - (m + log(sum)): the log-sum-exp rounded at x's magnitude before it is subtracted, so two equal
+    logits of 1e8 give [0, 0] in float32 (log(1/2) belongs there), as two libraries shipped."""
+    return x - _lse_working(x, axis)
+
+
+def softmax_exp_of_x_minus_lse(x, axis=-1):
+    """exp(x - lse) with lse rounded at x's magnitude: the rounding of lse becomes a relative error of the
+    weights as large as u |x|."""
+    return np.exp(x - _lse_working(x, axis))
+
+
+def cross_entropy_lse_minus_logit(logits, targets):
+    """lse(logits) - logits[target], lse rounded at the logits' magnitude first: cancels for large logits."""
+    lse = _lse_working(logits, 1)[:, 0]
+    return lse - np.take_along_axis(logits, targets[:, None], axis=1)[:, 0]
 
 
 # --- gradients: careful ones and planted defects (tests/test_gradients.py) -----------------------------

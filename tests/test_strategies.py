@@ -120,3 +120,26 @@ def test_a_seed_draws_the_same_examples_whatever_local_modules_are_imported(tmp_
     finally:
         sys.modules.pop("many_constants", None)
     assert after.families == before.families
+
+
+def test_long_rows_hold_masks_a_tiled_kernel_meets():
+    # issue 14: a leading -inf run of a power-of-two length (a fully masked first tile) with finite values
+    # after it, in the default `tile_masks` family and (16,384 entries) in the slow `long` one
+    from hypothesis import given, settings
+
+    from stability import strategies as S
+
+    found = {"tile_masks": set(), "long": set()}
+    for family in found:
+        @settings(max_examples=60, database=None, derandomize=True)
+        @given(S.inputs("softmax", "float32", family=family))
+        def draw(ex):
+            x = np.moveaxis(ex.args[0], ex.kwargs["axis"], -1).reshape(-1, ex.args[0].shape[ex.kwargs["axis"]])
+            for row in x:
+                fin = np.flatnonzero(np.isfinite(row))
+                if fin.size and fin[0] >= 32 and np.isneginf(row[: fin[0]]).all():
+                    found[family].add(int(fin[0]))
+
+        draw()
+    assert any(p >= 1024 for p in found["tile_masks"]), found["tile_masks"]
+    assert any(p >= 16384 for p in found["long"]), found["long"]
