@@ -14,7 +14,7 @@ def _at(a, targets):
 
 @register("cross_entropy", "cross_entropy.log_softmax", "-log(softmax(x)[target]): +inf where it underflows",
           unstable_on=("overflow", "wide", "dominant", "underflow", "bits", "offset", "ascending", "standard",
-                       "ties", "masked", "posinf", "lengths"))
+                       "ties", "masked", "posinf", "lengths", "tile_masks", "shifted", "accumulation"))
 def neg_log_softmax(logits, targets):
     return -np.log(_at(softmax_shifted(logits, 1), targets))
 
@@ -22,7 +22,7 @@ def neg_log_softmax(logits, targets):
 @register("cross_entropy", "cross_entropy.lse_minus_target", "lse(x) - x[target], lse in the log1p form: "
           "cancels when the target dominates",
           unstable_on=("dominant", "overflow", "ascending", "masked", "offset", "standard", "underflow", "wide",
-                       "ties", "bits", "posinf", "lengths"))
+                       "ties", "bits", "posinf", "lengths", "shifted", "tile_masks"))
 def lse_minus_target(logits, targets):
     d, t = shifted_rest(logits, 1)
     lse = row_max(logits, 1) + np.log1p(t)

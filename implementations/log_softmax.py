@@ -10,14 +10,14 @@ from .softmax import shifted as softmax_shifted
 
 @register("log_softmax", "log_softmax.log_of_softmax", "log(softmax(x)): -inf where the softmax underflows",
           unstable_on=("overflow", "wide", "dominant", "underflow", "bits", "offset", "ascending", "standard",
-                       "ties", "masked", "posinf", "nan", "lengths"))
+                       "ties", "masked", "posinf", "nan", "lengths", "tile_masks", "shifted", "accumulation"))
 def log_of_softmax(x, axis=-1):
     return np.log(softmax_shifted(x, axis))
 
 
 @register("log_softmax", "log_softmax.shifted", "(x - max) - log(sum exp(x - max))",
           unstable_on=("dominant", "standard", "overflow", "ascending", "masked", "posinf", "nan", "bits", "wide",
-                       "underflow", "offset", "ties", "lengths"))
+                       "underflow", "offset", "ties", "lengths", "tile_masks", "accumulation"))
 def shifted(x, axis=-1):
     d = x - row_max(x, axis)
     return d - np.log(row_sum(np.exp(d), axis))

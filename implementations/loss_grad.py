@@ -29,7 +29,7 @@ def _ce_parts(logits, targets, dtype=None):
 
 @register(CE, "cross_entropy_vjp.textbook", "g * (softmax(x) - onehot(target)): s_t - 1 cancels when confident",
           unstable_on=("overflow", "underflow", "dominant", "ascending", "masked", "bits", "g_nearly_constant",
-                       "g_mixed_sign", "g_huge", "standard", "wide", "g_ones"))
+                       "g_mixed_sign", "g_huge", "standard", "wide", "g_ones", "tile_masks"))
 def ce_vjp_textbook(logits, targets, g):
     X, e, S, t = _ce_parts(logits, targets)
     grad = e / S

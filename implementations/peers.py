@@ -24,12 +24,13 @@ if _have("scipy"):
     # measured: in bfloat16 its sum of exponentials is a running bfloat16 sum, which stagnates on long rows
     # (4096 entries of N(0, 1): 2704 where the sum is 6621); float16 sums pairwise and passes
     register("softmax", "scipy.softmax", "scipy.special.softmax", library="scipy", origin="peer",
-             unstable_on=("lengths@bfloat16",))(
+             unstable_on=("lengths@bfloat16", "accumulation@bfloat16"))(
         lambda x, axis=-1: _sp.softmax(x, axis=axis))
     # measured: (x - max) - log(sum), the log loses a tiny sum at the dominant entry; raises on an empty axis
     register("log_softmax", "scipy.log_softmax", "scipy.special.log_softmax", library="scipy", origin="peer",
              unstable_on=("dominant", "standard", "overflow", "ascending", "masked", "posinf", "nan", "bits", "wide",
-                          "underflow", "offset", "ties", "lengths"))(lambda x, axis=-1: _sp.log_softmax(x, axis=axis))
+                          "underflow", "offset", "ties", "lengths", "tile_masks", "accumulation"))(
+        lambda x, axis=-1: _sp.log_softmax(x, axis=axis))
     # logsumexp returns float64 for bfloat16 input (a dtype-contract failure): judged on the dtypes it keeps
     register("logsumexp", "scipy.logsumexp", "scipy.special.logsumexp", library="scipy", origin="peer",
              dtypes=("float16", "float32", "float64"))(
@@ -60,7 +61,7 @@ if _have("torch"):
 
     # expectations as measured with torch 2.13.0 (CPU): see README, "Results"
     _TORCH_AXIS_BAD = ("dominant", "standard", "overflow", "ascending", "masked", "posinf", "nan", "wide",
-                       "underflow", "bits", "offset", "ties", "lengths")
+                       "underflow", "bits", "offset", "ties", "lengths", "tile_masks", "accumulation")
 
     def _torch_registrations():
         import torch
@@ -113,14 +114,18 @@ if _have("torch"):
     _TORCH_GRAD_EXPECT: dict = {
         # s * (g - <g, s>): the dominant entry's g_k - <g, s> cancels (0 where 2.2e-13 belongs, float32)
         "softmax": ("standard", "offset", "overflow", "underflow", "dominant", "ascending", "masked", "lengths",
-                    "g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign", "g_huge", "bits", "ties"),
+                    "g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign", "g_huge", "bits", "ties", "shifted",
+                    "tile_masks", "accumulation"),
         # g - exp(out) * sum(g): 1 - s_k rounds to 0
-        "log_softmax": ("g_onehot", "standard", "overflow", "ascending", "masked", "g_mixed_sign"),
+        "log_softmax": ("g_onehot", "standard", "overflow", "ascending", "masked", "g_mixed_sign", "accumulation",
+                        "tile_masks"),
         # g * y * (1 - y) from the output y
         "sigmoid": ("standard", "thresholds", "wide", "special", "g_ones", "g_onehot", "g_nearly_constant",
                     "g_mixed_sign", "g_huge", "g_special"),
-        # g * exp(x - lse): the division-free softmax
-        "logsumexp": ("offset", "standard", "overflow", "underflow", "ascending", "g_huge", "g_special"),
+        # g * exp(x - lse): the division-free softmax, with lse rounded at x's magnitude (not shift-invariant)
+        "logsumexp": ("offset", "standard", "overflow", "underflow", "ascending", "g_huge", "g_special", "shifted",
+                      "lengths", "g_onehot", "g_nearly_constant", "g_tiny@float16", "g_tiny@bfloat16",
+                      "g_ones@bfloat16"),
         "max": ("g_special",),  # grad * (x == max) / count: an infinite g times the 0s gives NaN off the max
         "log_sigmoid": ("g_huge", "standard@float16"),  # a subnormal weight times |g| > 1
         "softplus": ("g_huge", "special@float64"),  # threshold 20: x itself above it
@@ -131,7 +136,7 @@ if _have("torch"):
         NAME_BCE: ("g_nearly_constant", "g_huge", "thresholds", "g_onehot", "g_mixed_sign", "g_special"),
         # softmax - onehot: s_t - 1 cancels at a confident prediction
         "cross_entropy": ("standard", "overflow", "underflow", "dominant", "ascending", "masked", "g_ones", "bits",
-                          "g_nearly_constant", "g_mixed_sign", "g_huge", "wide"),
+                          "g_nearly_constant", "g_mixed_sign", "g_huge", "wide", "tile_masks", "accumulation"),
     }
     _TORCH_FWD_EXPECT: dict = {"softplus": ("special@float64",)}  # threshold 20: log1p(e^-x) dropped
 

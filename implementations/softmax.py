@@ -9,7 +9,7 @@ from ._shared import accumulator, row_max, row_sum, shifted_rest
 
 @register("softmax", "softmax.naive", "exp(x) / sum exp(x), no shift",
           unstable_on=("overflow", "wide", "offset", "underflow", "posinf", "nan", "bits", "ascending", "ties",
-                       "standard", "masked", "lengths"))
+                       "standard", "masked", "lengths", "shifted", "tile_masks@float16", "accumulation@float16"))
 def naive(x, axis=-1):
     e = np.exp(x)
     return e / row_sum(e, axis)
@@ -23,7 +23,7 @@ def shifted(x, axis=-1):
 
 @register("softmax", "softmax.exp_lse", "division-free exp(x - lse), lse = max + log(sum)",
           unstable_on=("offset", "underflow", "overflow", "ascending", "wide", "bits", "dominant", "standard",
-                       "lengths"))
+                       "lengths", "shifted"))
 def exp_lse(x, axis=-1):
     m = row_max(x, axis)
     lse = m + np.log(row_sum(np.exp(x - m), axis))

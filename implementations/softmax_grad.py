@@ -30,7 +30,8 @@ def _softmax_rows(x):
 
 @register("softmax_vjp", "softmax_vjp.textbook", "s * (g - sum(g * s)): g_k - <g, s> cancels at a dominant entry",
           unstable_on=("standard", "offset", "overflow", "underflow", "dominant", "ascending", "masked", "bits",
-                       "lengths", "g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign", "g_huge"))
+                       "lengths", "g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign", "g_huge", "shifted",
+                       "tile_masks"))
 def softmax_vjp_textbook(x, g, axis=-1):
     X, G = to_rows(x, axis, g)
     s, _ = _softmax_rows(X)
@@ -46,7 +47,7 @@ def softmax_vjp_centred(x, g, axis=-1):
 
 
 @register("log_softmax_vjp", "log_softmax_vjp.textbook", "g - exp(log_softmax) * sum(g): 1 - s_k rounds to 0",
-          unstable_on=("overflow", "standard", "ascending", "masked", "g_onehot", "g_mixed_sign"))
+          unstable_on=("overflow", "standard", "ascending", "masked", "g_onehot", "g_mixed_sign", "accumulation"))
 def log_softmax_vjp_textbook(x, g, axis=-1):
     X, G = to_rows(x, axis, g)
     with np.errstate(invalid="ignore"):
@@ -82,7 +83,8 @@ def log_softmax_vjp_complement(x, g, axis=-1):
 
 
 @register("logsumexp_vjp", "logsumexp_vjp.exp_lse", "g * exp(x - lse): the division-free softmax",
-          unstable_on=("offset", "overflow", "underflow", "ascending", "g_special"))
+          unstable_on=("offset", "overflow", "underflow", "ascending", "g_special", "shifted", "lengths", "g_ones",
+                       "g_onehot", "g_nearly_constant", "g_huge"))
 def logsumexp_vjp_exp_lse(x, g, axis=-1):
     X = to_rows(x, axis)
     with np.errstate(invalid="ignore"):

@@ -37,6 +37,7 @@ class Options:
     no_bench: bool = False
     seed: int = 0
     command: str = "python3 -m stability report"
+    workers: int | None = None  # processes verifying at once (default: the number of cores; 1: no Dask)
 
     @property
     def dtypes(self) -> list[str]:
@@ -74,17 +75,30 @@ def _records(o: Options, impls, step, saved) -> list[dict]:
                     recs += [verify(u, d, examples=o.examples, seed=o.seed).as_dict() for d in o.dtypes]
         step()
         return [r for r in recs if r["function"] in o.functions]
+    from stability import parallel
     from stability.verify import dtypes_for, verify
 
+    options = dict(examples=o.examples, seed=o.seed, shrink=not o.quick)
+    flat = [i for fn_impls in impls.values() for i in fn_impls]
+    named = [i for i in flat if _resolvable(i)]  # a worker finds these by name; the rest run here
+    tasks = [(i.name, i.function, d) for i in named for d in dtypes_for(i, o.dtypes)]
+    done = {(r["implementation"], r["dtype"]): r for r in parallel.run(tasks, workers=o.workers, **options)}
     recs = []
-    for fn_impls in impls.values():
-        for impl in fn_impls:
-            for d in dtypes_for(impl, o.dtypes):
-                recs.append(verify(impl, d, examples=o.examples, seed=o.seed, shrink=not o.quick).as_dict())
-            step()
+    for impl in flat:
+        for d in dtypes_for(impl, o.dtypes):
+            recs.append(done.get((impl.name, d)) or verify(impl, d, **options).as_dict())
+        step()
     for r in recs:
         r["max_ulp"], r["max_ratio"] = float(r["max_ulp"]), float(r["max_ratio"])
     return recs
+
+
+def _resolvable(impl) -> bool:
+    """Whether a worker process can find ``impl`` by its name (registered, or a spec it was resolved from)."""
+    try:
+        return registry.resolve(impl.name, impl.function).fn is impl.fn
+    except Exception:
+        return False
 
 
 def _bench(o: Options, impls, step, saved):

@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
                     "its data is saved beside it as NAME.records.json and NAME.bench.csv")
     rp.add_argument("--quick", action="store_true", help="a small page in under a minute: 3 examples per family, "
                     "float32 only, no shrinking, two small bench shapes")
-    rp.add_argument("--function", action="append", default=[], help="repeatable; default all seven")
+    rp.add_argument("--function", action="append", default=[], help="repeatable; default every function")
     rp.add_argument("--impl", action="append", default=[], metavar="SPEC", help="your own implementation beside "
                     "the registered ones: package.module:attr or path/to/file.py:attr (repeatable; needs exactly one "
                     "--function)")
@@ -96,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
                     "of timing now")
     rp.add_argument("--no-bench", action="store_true", help="no timing: the speed section says what is missing")
     rp.add_argument("--seed", type=int, default=0)
+    rp.add_argument("--workers", type=int, help="processes verifying at once, on a Dask local cluster (default: "
+                    "the number of cores; 1 runs every check in this process)")
 
     sw = sub.add_parser("sweep", help="exhaustive check of an elementwise function over every input of a format, "
                         "in chunks on Dask (resumable)")
@@ -368,6 +370,8 @@ def _cmd_report(args, argv) -> int:
     if args.bench and args.no_bench:
         raise UsageError("--bench and --no-bench contradict each other: give one")
     out = Path(args.out)
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be at least 1")
     if out.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"--out {out} should name an .html file, e.g. build/report.html")
     if out.is_dir():
@@ -378,6 +382,7 @@ def _cmd_report(args, argv) -> int:
     opts = Options(out=out, quick=args.quick, functions=tuple(names), user=user,
                    records=Path(args.records) if args.records else None,
                    bench=Path(args.bench) if args.bench else None, no_bench=args.no_bench, seed=args.seed,
+                   workers=args.workers,
                    command="python3 -m stability " + " ".join(argv if argv is not None else sys.argv[1:]))
     with tqdm(total=1, disable=not sys.stderr.isatty(), unit="step", file=sys.stderr, leave=False) as bar:
         res = build(opts, progress=bar)
