@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--family", action="append", default=[], help="restrict to these input families")
     v.add_argument("--slow", action="store_true", help="add the long-row family (rows up to 10^5)")
+    v.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="a call of the implementation "
+                   "that runs longer fails with 'did not return within N s' (default 60)")
     v.add_argument("--json", metavar="PATH", help="write the records to PATH (atomically)")
     v.add_argument("--tolerance", nargs=3, type=float, metavar=("A0", "A1", "B"),
                    help="verdict rule ulp <= A0 + A1*log2(n) + B*kappa (default 8 1 2)")
@@ -155,6 +157,8 @@ def _cmd_verify(args) -> int:
     examples = DEFAULT_EXAMPLES if args.examples is None else args.examples
     if examples < 1:
         raise UsageError("--examples must be at least 1")
+    if args.timeout is not None and not args.timeout > 0:
+        raise UsageError("--timeout must be a number of seconds above 0, e.g. --timeout 30")
     tol = Tolerance(*args.tolerance) if args.tolerance else Tolerance()
     fams = args.family or None
     impls = []
@@ -176,7 +180,7 @@ def _cmd_verify(args) -> int:
         for impl, dtype in plan:
             bar.set_description(f"{impl.name} {dtype}")
             rec = verify(impl, dtype, examples=examples, seed=args.seed, tolerance=tol, families=fams,
-                         slow=args.slow, on_family=lambda _f: bar.update(1))
+                         slow=args.slow, on_family=lambda _f: bar.update(1), timeout=args.timeout)
             records.append(rec)
             ok &= rec.meets_expectation
             _print_record(rec)

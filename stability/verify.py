@@ -5,8 +5,12 @@ answers, the reference judges (``stability.metrics.judge``); the first failure i
 counterexample.  The outcome is a :class:`Record`: the verdict, the worst ULP error and stability ratio seen,
 the families that failed, and the counterexample with a reproducer to paste into a test.
 
-An implementation that raises, returns something that is not an array, or an array of the wrong shape or dtype
-fails with that reason; nothing the user's code does can crash the suite.
+An implementation that raises, exits (``SystemExit``), runs past the per-call time limit, returns something that
+is not a real array, or an array of the wrong shape or dtype fails with that reason; process-wide state it
+changes (NumPy's error handling and print options, PyTorch's thread count and default dtype) is put back after
+each call.  ``KeyboardInterrupt`` still stops the run.  What in-process checks cannot survive -- ``os._exit``, a
+crash in native code, a hang inside C code that never returns to Python -- needs a worker process: ``stability
+report`` runs its checks on a Dask local cluster.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import math
 import traceback
 import warnings
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -26,6 +31,10 @@ from .metrics import DEFAULT_TOLERANCE, Tolerance, judge
 from .registry import Implementation
 
 DEFAULT_EXAMPLES = 25
+#: Seconds one call of the implementation may take before it is stopped and judged a failure (Python-level
+#: code only, on the main thread: SIGALRM interrupts the interpreter, not a C loop that never returns).  The
+#: slowest careful implementation here takes well under a second on the longest rows drawn.
+CALL_TIMEOUT = 60.0
 
 
 #: Kinds of failure, worst first.  Each is a different bug, so they are kept apart while Hypothesis shrinks
@@ -163,7 +172,8 @@ class Outcome:
         return self._parts[2] if len(self._parts) == 3 else None
 
 
-def run_call(impl: Implementation, args, kwargs, tolerance: Tolerance = DEFAULT_TOLERANCE, *, ref=None) -> Outcome:
+def run_call(impl: Implementation, args, kwargs, tolerance: Tolerance = DEFAULT_TOLERANCE, *, ref=None,
+             timeout: float | None = None) -> Outcome:
     """Call ``impl`` on NumPy ``args`` and judge the result against the reference (``ref``: the reference of these
     very arguments, when the caller already has it)."""
     ref = reference.evaluate(impl.function, *args, **kwargs) if ref is None else ref
@@ -177,15 +187,20 @@ def run_call(impl: Implementation, args, kwargs, tolerance: Tolerance = DEFAULT_
                        (ref, None, None))
     backups = [np.array(a, copy=True) for a in args]
     try:
-        with np.errstate(all="ignore"), warnings.catch_warnings():  # the verdict speaks for the user's code
-            warnings.simplefilter("ignore", RuntimeWarning)
+        limit = CALL_TIMEOUT if timeout is None else timeout
+        with _guarded_state(), _time_limit(limit), np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the verdict speaks for the user's code
             out = impl.fn(*lib_args, **kwargs)
-    except Exception as exc:  # user code: any failure is a verdict, never a crash of the suite
-        tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # user code: any failure is a verdict, never a crash (or an exit) of the suite
         _restore(args, backups)
-        return Outcome(False, math.inf, math.inf, f"raised {tb}", (ref, None, None))
+        return Outcome(False, math.inf, math.inf, _what_happened(exc), (ref, None, None))
     overwrote = _restore(args, backups)  # the caller's array is not the implementation's scratch space
     got = to_numpy(out)
+    if got is not None and got.dtype.kind not in "fiub":  # objects, strings, complex: not a real array
+        return Outcome(False, math.inf, math.inf, f"returned an array of dtype {got.dtype}, not a real floating "
+                       f"array", (ref, None, None))
     if overwrote:
         return Outcome(False, math.inf, math.inf, "overwrote its input array (the caller's data is lost)",
                        (ref, got if got is not None and got.shape == expected_shape else None, None))
@@ -217,6 +232,60 @@ def _kind(ref, got, j) -> str:
     if (bad & ~expected_finite).any():
         return "special"
     return "allowance"
+
+
+class _CallTimeout(BaseException):
+    """Raised inside the implementation's call when it runs past the time limit."""
+
+
+def _what_happened(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"exited with status {exc.code!r} during the call (SystemExit)"
+    if isinstance(exc, _CallTimeout):
+        return str(exc)
+    return "raised " + traceback.format_exception_only(type(exc), exc)[-1].strip()
+
+
+@contextmanager
+def _time_limit(seconds: float):
+    """Interrupt a call that runs past ``seconds`` (main thread with SIGALRM only; elsewhere no limit)."""
+    import signal
+    import threading
+
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise _CallTimeout(f"did not return within {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextmanager
+def _guarded_state():
+    """Put back the process-wide settings a call may change: NumPy's error handling and print options, and
+    (when imported) PyTorch's thread count and default dtype, which decide the next check's numerics."""
+    import sys
+
+    err, opts = np.geterr(), np.get_printoptions()
+    torch = sys.modules.get("torch")
+    saved = (torch.get_num_threads(), torch.get_default_dtype()) if torch is not None else None
+    try:
+        yield
+    finally:
+        np.seterr(**err)
+        np.set_printoptions(**opts)
+        if saved is not None:
+            if torch.get_num_threads() != saved[0]:
+                torch.set_num_threads(saved[0])
+            torch.set_default_dtype(saved[1])
 
 
 def _restore(args, backups) -> bool:
@@ -256,7 +325,8 @@ def _counterexample(impl, family, *, args, kwargs, outcome) -> dict:
 
 
 def verify_family(impl: Implementation, dtype: str, family: str, *, examples: int = DEFAULT_EXAMPLES,
-                  seed: int = 0, tolerance: Tolerance = DEFAULT_TOLERANCE, max_side: int = 24, shrink: bool = True):
+                  seed: int = 0, tolerance: Tolerance = DEFAULT_TOLERANCE, max_side: int = 24, shrink: bool = True,
+                  timeout: float | None = None):
     """Fuzz one family; returns ``(FamilyResult, counterexample or None)``.
 
     The family's whole budget of examples is run first, recording the first call of each kind of failure
@@ -281,7 +351,7 @@ def verify_family(impl: Implementation, dtype: str, family: str, *, examples: in
         @hseed(seed)
         @given(strat)
         def probe(ex):
-            out = run_call(impl, ex.args, ex.kwargs, tolerance)
+            out = run_call(impl, ex.args, ex.kwargs, tolerance, timeout=timeout)
             res.examples += 1
             res.max_ulp = max(res.max_ulp, out.max_ulp)
             res.max_ratio = max(res.max_ratio, out.max_ratio)
@@ -318,7 +388,7 @@ def verify_family(impl: Implementation, dtype: str, family: str, *, examples: in
 
 def verify(impl: Implementation, dtype: str, *, examples: int = DEFAULT_EXAMPLES, seed: int = 0,
            tolerance: Tolerance = DEFAULT_TOLERANCE, families=None, slow: bool = False, on_family=None,
-           stop_on_fail: bool = False, shrink: bool = True) -> Record:
+           stop_on_fail: bool = False, shrink: bool = True, timeout: float | None = None) -> Record:
     """Run every family of ``impl``'s function in ``dtype``; the :class:`Record` of the outcome.
 
     ``stop_on_fail`` ends at the first failing family (a guard in a test suite needs no more).
@@ -327,7 +397,8 @@ def verify(impl: Implementation, dtype: str, *, examples: int = DEFAULT_EXAMPLES
     fams = tuple(families) if families else strategies.families(impl.function, slow=slow)
     results, ce = {}, None
     for fam in fams:
-        res, c = verify_family(impl, dtype, fam, examples=examples, seed=seed, tolerance=tolerance, shrink=shrink)
+        res, c = verify_family(impl, dtype, fam, examples=examples, seed=seed, tolerance=tolerance, shrink=shrink,
+                               timeout=timeout)
         results[fam] = asdict(res)
         if c is not None and (ce is None or not impl.declares(fam, dtype) and impl.declares(ce["family"], dtype)):
             ce = c  # prefer a counterexample that contradicts the expectation
