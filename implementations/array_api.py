@@ -32,12 +32,20 @@ def _shifted(xp, x, axis):
     return x, m, shift
 
 
+def _row_sum(xp, e):
+    """Row sums (keepdims); a 2-byte format is accumulated in float32 (a float16 or bfloat16 running sum stops
+    growing at 2^11 or 2^8 times a term), as GPU libraries do."""
+    if xp.finfo(e.dtype).bits <= 16:
+        return xp.sum(e, axis=-1, keepdims=True, dtype=xp.float32)
+    return xp.sum(e, axis=-1, keepdims=True)
+
+
 def _tail_sum(xp, x, m, shift):
     """``t = sum_{i != k} exp(x_i - m)``: the sum without the (first) maximal entry, whose term is exactly 1."""
     e = xp.exp(x - shift)
     k = xp.argmax(x, axis=-1, keepdims=True)
     idx = xp.reshape(xp.arange(x.shape[-1]), (1,) * (x.ndim - 1) + (x.shape[-1],))
-    return xp.sum(xp.where(idx == k, xp.zeros_like(e), e), axis=-1, keepdims=True)
+    return _row_sum(xp, xp.where(idx == k, xp.zeros_like(e), e))
 
 
 def _log1p_parts(x, axis):
@@ -53,7 +61,7 @@ def softmax(x, axis=-1):
     xp = _namespace(x)
     x, _, shift = _shifted(xp, x, axis)
     e = xp.exp(x - shift)
-    return xp.moveaxis(e / xp.sum(e, axis=-1, keepdims=True), -1, axis)
+    return xp.moveaxis(xp.astype(e / _row_sum(xp, e), x.dtype), -1, axis)
 
 
 @register("logsumexp", "array_api.logsumexp", "Array API: log1p-form logsumexp (any array library)",
@@ -61,7 +69,7 @@ def softmax(x, axis=-1):
 def logsumexp(x, axis=-1):
     xp, x, m, t = _log1p_parts(x, axis)
     lse = m + xp.log1p(t)
-    lse = xp.where(m == xp.inf, m, lse)  # two +inf entries: inf, not inf - inf
+    lse = xp.where(m == xp.inf, m, xp.astype(lse, m.dtype))  # two +inf entries: inf, not inf - inf
     return xp.squeeze(lse, axis=-1)
 
 
@@ -69,4 +77,4 @@ def logsumexp(x, axis=-1):
           library="array_api", dtypes=("float32", "float64"))
 def log_softmax(x, axis=-1):
     xp, x, m, t = _log1p_parts(x, axis)
-    return xp.moveaxis((x - m) - xp.log1p(t), -1, axis)
+    return xp.moveaxis(xp.astype((x - m) - xp.log1p(t), x.dtype), -1, axis)

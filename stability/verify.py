@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
 
 from . import reference, strategies
 from .arraylib import to_library, to_numpy
-from .formats import available_dtypes, format_of
+from .formats import FORMATS, available_dtypes, format_of
 from .metrics import DEFAULT_TOLERANCE, Tolerance, judge
 from .registry import Implementation
 
@@ -198,7 +198,8 @@ def run_call(impl: Implementation, args, kwargs, tolerance: Tolerance = DEFAULT_
         return Outcome(False, math.inf, math.inf, _what_happened(exc), (ref, None, None))
     overwrote = _restore(args, backups)  # the caller's array is not the implementation's scratch space
     got = to_numpy(out)
-    if got is not None and got.dtype.kind not in "fiub":  # objects, strings, complex: not a real array
+    if got is not None and got.dtype.kind not in "fiub" and got.dtype.name not in FORMATS:  # objects, strings,
+        # complex: not a real array (ml_dtypes' bfloat16 has kind 'V' but is a format of the suite)
         return Outcome(False, math.inf, math.inf, f"returned an array of dtype {got.dtype}, not a real floating "
                        f"array", (ref, None, None))
     if overwrote:
