@@ -37,14 +37,40 @@ def run(tasks, *, workers: int | None = None, progress=None, **options) -> list[
             if progress:
                 progress(1)
         return out
+    import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
     results: dict = {}
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-    with cluster, Client(cluster) as client:
-        futures = {client.submit(check, *t, options, pure=False): i for i, t in enumerate(tasks)}
-        for fut in as_completed(futures):
-            results[futures[fut]] = fut.result()
-            if progress:
-                progress(1)
+    # a task whose worker dies (os._exit, a segfault in the code under test) is not retried on the next worker
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        with cluster, Client(cluster) as client:
+            futures = {client.submit(check, *t, options, pure=False): i for i, t in enumerate(tasks)}
+            for fut in as_completed(futures):
+                i = futures[fut]
+                try:
+                    results[i] = fut.result()
+                except Exception as exc:  # the worker died, or the suite itself failed there: a verdict
+                    results[i] = _lost(*tasks[i], options, exc)
+                if progress:
+                    progress(1)
     return [results[i] for i in range(len(tasks))]
+
+
+def _lost(name: str, function: str, dtype: str, options: dict, exc: Exception) -> dict:
+    """The failing record of a check whose worker process died (or that could not be run there)."""
+    import math
+
+    from . import registry
+    from .verify import Record
+
+    impl = registry.resolve(name, function)
+    what = f"{type(exc).__name__}: {exc}".strip()
+    if type(exc).__name__ == "KilledWorker":
+        what = "the worker process died during the check (os._exit, a crash in native code, or out of memory)"
+    reason = f"{what}"
+    return Record(implementation=impl.name, function=function, dtype=dtype, verdict="fail", max_ulp=math.inf,
+                  max_ratio=math.inf, examples=0, expectation=impl.expectation, meets_expectation=False,
+                  failed_families=["(the check did not finish)"], library=impl.library, origin=impl.origin,
+                  counterexample={"family": "-", "reason": reason, "reproducer": ""},
+                  seed=options.get("seed", 0)).as_dict()
