@@ -131,7 +131,7 @@ if _have("torch"):
         "softplus": ("g_huge", "special@float64"),  # threshold 20: x itself above it
         # g / (p (1 - p)) at p = -0: -inf where the slope is +inf, in float16, bfloat16 (found by `stability sweep`)
         # and float64; float32 gets +inf
-        "logit": ("special",),
+        "logit": ("special@float64", "special@float16", "special@bfloat16"),
         # sigma(x) - y with torch's sigmoid, which gives 0 where the answer is subnormal (as its forward)
         NAME_BCE: ("g_nearly_constant", "g_huge", "thresholds", "g_onehot", "g_mixed_sign", "g_special"),
         # softmax - onehot: s_t - 1 cancels at a confident prediction
@@ -145,20 +145,61 @@ if _have("torch"):
 
 if _have("jax"):
     def _jax_registrations():
-        import jax
-
-        jax.config.update("jax_enable_x64", True)
+        """JAX's softmax-family functions, forward and (through jax.vjp, ``stability.adapt``) backward, in the four
+        dtypes; float64 in JAX's 64-bit mode, enabled for each call alone (``arraylib.precision_scope``), never
+        process-wide.  XLA on the CPU flushes subnormal results to zero (sigmoid(-88) in float32 is 0, not
+        6.05e-39): a property of the backend, declared (``flushes_subnormals``) so that the formulas are judged.
+        Expectations measured with jax 0.10.2 (CPU): README, "Peers"."""
         import jax.nn as jnn
+        import jax.numpy as jnp
         import jax.scipy.special as jsp
 
-        reg = dict(library="jax", dtypes=("float32", "float64"), origin="peer")
-        register("softmax", "jax.softmax", "jax.nn.softmax", **reg)(lambda x, axis=-1: jnn.softmax(x, axis=axis))
-        register("log_softmax", "jax.log_softmax", "jax.nn.log_softmax", **reg)(
-            lambda x, axis=-1: jnn.log_softmax(x, axis=axis))
-        register("logsumexp", "jax.logsumexp", "jax.scipy.special.logsumexp", **reg)(
-            lambda x, axis=-1: jsp.logsumexp(x, axis=axis))
-        register("sigmoid", "jax.sigmoid", "jax.nn.sigmoid", **reg)(jnn.sigmoid)
-        register("log_sigmoid", "jax.log_sigmoid", "jax.nn.log_sigmoid", **reg)(jnn.log_sigmoid)
+        from stability.adapt import adapt
+
+        reg = dict(library="jax", dtypes=("float16", "bfloat16", "float32", "float64"), origin="peer",
+                   flushes_subnormals=True)
+        forwards = {
+            "softmax": (lambda x, axis=-1: jnn.softmax(x, axis=axis), "jax.nn.softmax"),
+            "log_softmax": (lambda x, axis=-1: jnn.log_softmax(x, axis=axis), "jax.nn.log_softmax"),
+            "logsumexp": (lambda x, axis=-1: jsp.logsumexp(x, axis=axis), "jax.scipy.special.logsumexp"),
+            "sigmoid": (jnn.sigmoid, "jax.nn.sigmoid"), "log_sigmoid": (jnn.log_sigmoid, "jax.nn.log_sigmoid"),
+            "softplus": (jnn.softplus, "jax.nn.softplus"), "logit": (jsp.logit, "jax.scipy.special.logit"),
+            "max": (lambda x, axis=-1: jnp.max(x, axis=axis), "jax.numpy.max"),
+        }
+        for name, (fn, label) in forwards.items():
+            register(name, f"jax.{name}", label, **reg, unstable_on=_JAX_EXPECT.get(name, ()))(fn)
+            call, _ = adapt(fn, f"{name}_vjp", "jax")
+            register(f"{name}_vjp", f"jax.{name}_vjp", f"jax.vjp of {label}", **reg,
+                     unstable_on=_JAX_GRAD_EXPECT.get(name, ()))(call)
+        register("argmax", "jax.argmax", "jax.numpy.argmax", **reg, unstable_on=_JAX_EXPECT["argmax"])(
+            lambda x, axis=-1: jnp.argmax(x, axis=axis))
+
+    # measured with jax 0.10.2 (CPU), float16/bfloat16/float32/float64, tests/test_peers.py's call at 3 examples per
+    # family (jax.softmax and jax.log_softmax also at 10): README, "JAX"
+    _JAX_EXPECT: dict = {
+        # (x - max) - log(sum): the log loses the tiny sum at a dominant entry, as PyTorch's
+        "log_softmax": ("dominant", "standard", "overflow", "underflow", "ascending", "masked", "posinf", "wide",
+                        "lengths", "tile_masks", "accumulation", "bits@float16", "offset@bfloat16"),
+        "logsumexp": ("dominant", "accumulation"),  # max + log(sum): log(1 + t) at a dominant entry
+        # XLA on the CPU also reads subnormal *inputs* as 0 (DAZ): max and argmax of subnormals, logit of one
+        "max": ("tiny", "bits"), "argmax": ("tiny", "bits"),
+        "logit": ("tiny", "special", "bits", "tails"),
+    }
+    _JAX_GRAD_EXPECT: dict = {
+        # s * (g - <g, s>): the dominant entry's g_k - <g, s> cancels, as PyTorch's
+        "softmax": ("standard", "overflow", "dominant", "masked", "tile_masks", "accumulation", "g_huge", "ascending",
+                    "lengths", "bits@bfloat16"),
+        "log_softmax": ("tile_masks@float16", "bits@bfloat16"),
+        "logsumexp": ("g_huge@float16",),
+        # the cotangent split over ties and subnormal inputs read as 0 (DAZ); an infinite g times the 0s is NaN
+        "max": ("g_special", "shifted", "tiny", "g_tiny", "standard", "offset", "ascending", "masked"),
+        # g * s * (1 - s): 1 - s rounds to 0 above ~17 (float32); a subnormal weight times a large g
+        "sigmoid": ("standard", "g_nearly_constant", "g_huge", "g_special", "thresholds", "special", "g_ones",
+                    "g_mixed_sign"),
+        "log_sigmoid": ("g_huge", "thresholds", "g_mixed_sign"),
+        "softplus": ("g_huge", "g_special", "special", "g_ones", "g_nearly_constant"),
+        "logit": ("special", "tiny", "bits", "g_tiny@bfloat16"),
+    }
 
     _jax_registrations()
 

@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
+
+
+@contextmanager
+def precision_scope(library: str, dtype):
+    """The scope a call of ``library`` in ``dtype`` runs in.  JAX computes float64 only in its 64-bit mode, which
+    is a process-wide setting: it is enabled for this call alone (``jax.enable_x64``), never left on, so a user's
+    own JAX code judged in the same run sees the setting it chose."""
+    if library == "jax" and np.dtype(dtype) == np.float64:
+        import jax
+
+        with jax.enable_x64(True):
+            yield
+    else:
+        yield
 
 
 def to_library(a: np.ndarray, library: str):

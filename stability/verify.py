@@ -25,7 +25,7 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
 
 from . import reference, strategies
-from .arraylib import to_library, to_numpy
+from .arraylib import precision_scope, to_library, to_numpy
 from .formats import FORMATS, available_dtypes, format_of
 from .metrics import DEFAULT_TOLERANCE, Tolerance, judge
 from .registry import Implementation
@@ -178,6 +178,11 @@ def run_call(impl: Implementation, args, kwargs, tolerance: Tolerance = DEFAULT_
     very arguments, when the caller already has it)."""
     ref = reference.evaluate(impl.function, *args, **kwargs) if ref is None else ref
     dtype = np.asarray(args[0]).dtype
+    with precision_scope(impl.library, dtype):  # JAX's 64-bit mode for this call alone
+        return _call_and_judge(impl, args, kwargs, tolerance, ref, timeout, dtype)
+
+
+def _call_and_judge(impl, args, kwargs, tolerance, ref, timeout, dtype) -> Outcome:
     expected_shape = ref.call.output_shape()
     try:
         lib_args = [to_library(a, impl.library) for a in args]

@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from ..arraylib import to_library
+from ..arraylib import precision_scope, to_library
 from ..functions import get
 from ..verify import dtypes_for
 from . import roofline, timing
@@ -74,6 +74,15 @@ def _threads(impl) -> int:
 
 def _cases_for(impl, args, kwargs):
     """(label, threads, alloc, callable) for one implementation."""
+    if impl.library == "jax":  # asynchronous: wait for the result; float64 only in its 64-bit mode, scoped
+        dtype = args[0].dtype
+        with precision_scope("jax", dtype):
+            jargs = [to_library(a, "jax") for a in args]
+
+        def call():
+            with precision_scope("jax", dtype):
+                impl.fn(*jargs, **kwargs).block_until_ready()
+        return [(impl.name, os.cpu_count() or 1, "allocating", call)]
     lib_args = [to_library(a, impl.library) for a in args]
     out = []
     if impl.library == "torch":
