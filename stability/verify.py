@@ -397,14 +397,21 @@ def verify(impl: Implementation, dtype: str, *, examples: int = DEFAULT_EXAMPLES
            stop_on_fail: bool = False, shrink: bool = True, timeout: float | None = None) -> Record:
     """Run every family of ``impl``'s function in ``dtype``; the :class:`Record` of the outcome.
 
-    ``stop_on_fail`` ends at the first failing family (a guard in a test suite needs no more).
+    ``stop_on_fail`` ends at the first failing family (a guard in a test suite needs no more).  ``shrink``: minimise
+    the counterexamples of failures that contradict the declared expectation (every failure of a user's code);
+    a family the registration declares unstable is confirmed by its first failure, unshrunk.
     """
     format_of(dtype)
     fams = tuple(families) if families else strategies.families(impl.function, slow=slow)
     results, ce = {}, None
     for fam in fams:
-        res, c = verify_family(impl, dtype, fam, examples=examples, seed=seed, tolerance=tolerance, shrink=shrink,
+        # a failure the registration declares is confirmed, not minimised: shrinking is for the failures that
+        # contradict the expectation, and for the user's own code (its counterexample is what they read)
+        minimise = shrink and (impl.origin == "user" or not impl.declares(fam, dtype))
+        res, c = verify_family(impl, dtype, fam, examples=examples, seed=seed, tolerance=tolerance, shrink=minimise,
                                timeout=timeout)
+        if c is not None:
+            c["shrunk"] = minimise
         results[fam] = asdict(res)
         if c is not None and (ce is None or not impl.declares(fam, dtype) and impl.declares(ce["family"], dtype)):
             ce = c  # prefer a counterexample that contradicts the expectation
