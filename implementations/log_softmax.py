@@ -17,7 +17,8 @@ def log_of_softmax(x, axis=-1):
 
 @register("log_softmax", "log_softmax.shifted", "(x - max) - log(sum exp(x - max))",
           unstable_on=("dominant", "standard", "overflow", "ascending", "masked", "posinf", "nan", "bits", "wide",
-                       "underflow", "offset", "ties", "lengths", "tile_masks", "accumulation"))
+                       "underflow", "offset", "ties", "lengths", "tile_masks", "accumulation",
+                       "shifted"))
 def shifted(x, axis=-1):
     d = x - row_max(x, axis)
     return d - np.log(row_sum(np.exp(d), axis))

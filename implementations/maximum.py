@@ -55,7 +55,8 @@ def _last_argmax(x, axis):
 
 @register("argmax", "argmax.last", "the last maximum (and the last NaN)",
           unstable_on=("offset", "standard", "wide", "overflow", "underflow", "ties", "lse_zero", "ascending",
-                       "posinf", "nan", "shifted", "accumulation"))
+                       "posinf", "nan", "shifted", "accumulation",
+                       "masked", "bits", "lengths", "tile_masks@bfloat16", "tiny"))
 def argmax_last(x, axis=-1):
     return _last_argmax(x, axis)
 

@@ -29,7 +29,8 @@ if _have("scipy"):
     # measured: (x - max) - log(sum), the log loses a tiny sum at the dominant entry; raises on an empty axis
     register("log_softmax", "scipy.log_softmax", "scipy.special.log_softmax", library="scipy", origin="peer",
              unstable_on=("dominant", "standard", "overflow", "ascending", "masked", "posinf", "nan", "bits", "wide",
-                          "underflow", "offset", "ties", "lengths", "tile_masks", "accumulation"))(
+                          "underflow", "offset", "ties", "lengths", "tile_masks", "accumulation",
+                       "shifted"))(
         lambda x, axis=-1: _sp.log_softmax(x, axis=axis))
     # logsumexp returns float64 for bfloat16 input (a dtype-contract failure): judged on the dtypes it keeps
     register("logsumexp", "scipy.logsumexp", "scipy.special.logsumexp", library="scipy", origin="peer",
@@ -61,7 +62,7 @@ if _have("torch"):
 
     # expectations as measured with torch 2.13.0 (CPU): see README, "Results"
     _TORCH_AXIS_BAD = ("dominant", "standard", "overflow", "ascending", "masked", "posinf", "nan", "wide",
-                       "underflow", "bits", "offset", "ties", "lengths", "tile_masks", "accumulation")
+                       "underflow", "bits", "offset", "ties", "lengths", "tile_masks", "accumulation", "shifted")
 
     def _torch_registrations():
         import torch
@@ -115,7 +116,7 @@ if _have("torch"):
         # s * (g - <g, s>): the dominant entry's g_k - <g, s> cancels (0 where 2.2e-13 belongs, float32)
         "softmax": ("standard", "offset", "overflow", "underflow", "dominant", "ascending", "masked", "lengths",
                     "g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign", "g_huge", "bits", "ties", "shifted",
-                    "tile_masks", "accumulation"),
+                    "tile_masks", "accumulation", "posinf", "nan", "wide@float64", "g_special@float16"),
         # g - exp(out) * sum(g): 1 - s_k rounds to 0
         "log_softmax": ("g_onehot", "standard", "overflow", "ascending", "masked", "g_mixed_sign", "accumulation",
                         "tile_masks"),

@@ -23,7 +23,8 @@ def shifted(x, axis=-1):
 
 @register("softmax", "softmax.exp_lse", "division-free exp(x - lse), lse = max + log(sum)",
           unstable_on=("offset", "underflow", "overflow", "ascending", "wide", "bits", "dominant", "standard",
-                       "lengths", "shifted"))
+                       "lengths", "shifted",
+                       "tile_masks@float16", "tile_masks@float64"))
 def exp_lse(x, axis=-1):
     m = row_max(x, axis)
     lse = m + np.log(row_sum(np.exp(x - m), axis))

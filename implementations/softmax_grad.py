@@ -31,7 +31,8 @@ def _softmax_rows(x):
 @register("softmax_vjp", "softmax_vjp.textbook", "s * (g - sum(g * s)): g_k - <g, s> cancels at a dominant entry",
           unstable_on=("standard", "offset", "overflow", "underflow", "dominant", "ascending", "masked", "bits",
                        "lengths", "g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign", "g_huge", "shifted",
-                       "tile_masks"))
+                       "tile_masks",
+                       "posinf", "accumulation", "wide@float64", "nan@float64"))
 def softmax_vjp_textbook(x, g, axis=-1):
     X, G = to_rows(x, axis, g)
     s, _ = _softmax_rows(X)
@@ -47,7 +48,8 @@ def softmax_vjp_centred(x, g, axis=-1):
 
 
 @register("log_softmax_vjp", "log_softmax_vjp.textbook", "g - exp(log_softmax) * sum(g): 1 - s_k rounds to 0",
-          unstable_on=("overflow", "standard", "ascending", "masked", "g_onehot", "g_mixed_sign", "accumulation"))
+          unstable_on=("overflow", "standard", "ascending", "masked", "g_onehot", "g_mixed_sign", "accumulation",
+                       "shifted", "underflow", "dominant", "lengths"))
 def log_softmax_vjp_textbook(x, g, axis=-1):
     X, G = to_rows(x, axis, g)
     with np.errstate(invalid="ignore"):
