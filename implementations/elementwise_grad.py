@@ -28,7 +28,7 @@ def _sig(x, sign=1):
 
 # measured (tests/test_implementations.py's call, four dtypes): where 1 - sigma rounds to 0
 _ONE_MINUS = ("standard", "thresholds", "wide", "special", "g_ones", "g_onehot", "g_nearly_constant",
-              "g_mixed_sign", "g_huge", "g_special")
+              "g_mixed_sign", "g_huge", "g_special", "bits@bfloat16")
 
 
 def _cast(v, x):

@@ -29,7 +29,8 @@ def _ce_parts(logits, targets, dtype=None):
 
 @register(CE, "cross_entropy_vjp.textbook", "g * (softmax(x) - onehot(target)): s_t - 1 cancels when confident",
           unstable_on=("overflow", "underflow", "dominant", "ascending", "masked", "bits", "g_nearly_constant",
-                       "g_mixed_sign", "g_huge", "standard", "wide", "g_ones", "tile_masks"))
+                       "g_mixed_sign", "g_huge", "standard", "wide", "g_ones", "tile_masks",
+                       "offset", "posinf", "lengths", "g_onehot"))
 def ce_vjp_textbook(logits, targets, g):
     X, e, S, t = _ce_parts(logits, targets)
     grad = e / S
@@ -44,6 +45,7 @@ def ce_vjp_complement(logits, targets, g):
     np.put_along_axis(others, t, 0, axis=1)
     grad = e / S
     np.put_along_axis(grad, t, -np.sum(others, axis=1, keepdims=True) / S, axis=1)
+    grad[np.isneginf(X).all(axis=1)] = np.nan  # every logit masked: no distribution, whatever g is (0 included)
     return (g.astype(X.dtype)[:, None] * grad).astype(logits.dtype, copy=False)
 
 

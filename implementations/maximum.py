@@ -64,7 +64,8 @@ def argmax_last(x, axis=-1):
 @register("max_vjp", "max_vjp.last", "g at the last maximum: neither answer the policy accepts at ties",
           unstable_on=("offset", "standard", "wide", "ties", "lse_zero", "ascending", "masked", "posinf", "nan",
                        "tiny", "lengths", "g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign", "g_huge",
-                       "g_tiny", "g_special", "overflow", "shifted", "accumulation", "tile_masks@bfloat16"))
+                       "g_tiny", "g_special", "overflow", "shifted", "accumulation", "tile_masks@bfloat16",
+                       "underflow", "bits"))
 def max_vjp_last(x, g, axis=-1):
     out = np.zeros_like(x)
     if x.shape[axis]:

@@ -119,25 +119,26 @@ if _have("torch"):
                     "tile_masks", "accumulation", "posinf", "nan", "wide@float64", "g_special@float16"),
         # g - exp(out) * sum(g): 1 - s_k rounds to 0
         "log_softmax": ("g_onehot", "standard", "overflow", "ascending", "masked", "g_mixed_sign", "accumulation",
-                        "tile_masks"),
+                        "tile_masks", "lengths", "shifted", "underflow", "dominant"),
         # g * y * (1 - y) from the output y
         "sigmoid": ("standard", "thresholds", "wide", "special", "g_ones", "g_onehot", "g_nearly_constant",
                     "g_mixed_sign", "g_huge", "g_special"),
         # g * exp(x - lse): the division-free softmax, with lse rounded at x's magnitude (not shift-invariant)
         "logsumexp": ("offset", "standard", "overflow", "underflow", "ascending", "g_huge", "g_special", "shifted",
-                      "lengths", "g_onehot", "g_nearly_constant", "g_tiny@float16", "g_tiny@bfloat16",
-                      "g_ones@bfloat16"),
+                      "lengths", "g_onehot", "g_nearly_constant", "g_tiny@float16", "g_tiny@bfloat16", "g_ones",
+                      "wide", "g_mixed_sign", "posinf@float16", "tile_masks@float16", "bits"),
         "max": ("g_special",),  # grad * (x == max) / count: an infinite g times the 0s gives NaN off the max
         "log_sigmoid": ("g_huge", "standard@float16"),  # a subnormal weight times |g| > 1
-        "softplus": ("g_huge", "special@float64"),  # threshold 20: x itself above it
+        "softplus": ("g_huge", "special@float64", "wide@float64"),  # threshold 20: x itself above it
         # g / (p (1 - p)) at p = -0: -inf where the slope is +inf, in float16, bfloat16 (found by `stability sweep`)
         # and float64; float32 gets +inf
         "logit": ("special@float64", "special@float16", "special@bfloat16"),
         # sigma(x) - y with torch's sigmoid, which gives 0 where the answer is subnormal (as its forward)
-        NAME_BCE: ("g_nearly_constant", "g_huge", "thresholds", "g_onehot", "g_mixed_sign", "g_special"),
+        NAME_BCE: ("g_nearly_constant", "g_huge", "thresholds", "g_onehot", "g_mixed_sign", "g_special", "wide"),
         # softmax - onehot: s_t - 1 cancels at a confident prediction
         "cross_entropy": ("standard", "overflow", "underflow", "dominant", "ascending", "masked", "g_ones", "bits",
-                          "g_nearly_constant", "g_mixed_sign", "g_huge", "wide", "tile_masks", "accumulation"),
+                          "g_nearly_constant", "g_mixed_sign", "g_huge", "wide", "tile_masks", "accumulation", "offset",
+                          "lengths", "g_onehot", "posinf"),
     }
     _TORCH_FWD_EXPECT: dict = {"softplus": ("special@float64",)}  # threshold 20: log1p(e^-x) dropped
 

@@ -63,7 +63,8 @@ _WIDER = {np.dtype(np.float32): np.float64, np.dtype(np.float64): np.longdouble}
 
 @register("log_softmax_vjp", "log_softmax_vjp.textbook_wide", "the textbook formula in a wider format (float64 for "
           "float32, long double for float64): 1 - s_k still rounds once t is below its roundoff",
-          unstable_on=("masked@float64",))
+          unstable_on=("masked@float64",
+                       "dominant@float64", "g_onehot@float64"))
 def log_softmax_vjp_textbook_wide(x, g, axis=-1):
     X, G = to_rows(x, axis, g)
     wide = _WIDER.get(X.dtype, np.float64)
@@ -86,7 +87,8 @@ def log_softmax_vjp_complement(x, g, axis=-1):
 
 @register("logsumexp_vjp", "logsumexp_vjp.exp_lse", "g * exp(x - lse): the division-free softmax",
           unstable_on=("offset", "overflow", "underflow", "ascending", "g_special", "shifted", "lengths", "g_ones",
-                       "g_onehot", "g_nearly_constant", "g_huge"))
+                       "g_onehot", "g_nearly_constant", "g_huge",
+                       "wide", "bits", "g_mixed_sign"))
 def logsumexp_vjp_exp_lse(x, g, axis=-1):
     X = to_rows(x, axis)
     with np.errstate(invalid="ignore"):

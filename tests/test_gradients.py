@@ -236,3 +236,29 @@ def test_the_reproducer_of_a_reduced_cotangent_runs_when_pasted():
     src = reproducer("max_vjp.last", "max_vjp", (np.array([1.0, 1.0]), np.array(2.0)), {"axis": 0})
     with pytest.raises(AssertionError, match="max_vjp.last"):
         exec(src, {})
+
+
+def test_bce_gradient_limit_at_an_infinite_cotangent_keeps_the_sign_of_a_tiny_difference():
+    # Regression: the reference's limit g * (sigma(x) - y) for g = inf was NaN at x = 709.78, y = 1, since
+    # sigma(x) - 1 = -5e-309 vanished at 400 bits; the answer is -inf (found by the full float64 matrix)
+    import numpy as np
+
+    from stability import reference
+
+    ref = reference.evaluate("binary_cross_entropy_with_logits_vjp", np.array([709.782712893384, 3.0]),
+                             np.array([1.0, 1.0]), np.array([np.inf, np.inf]))
+    assert ref.output()[0] == -np.inf and ref.output()[1] == -np.inf
+
+
+def test_cross_entropy_gradient_of_a_fully_masked_row_is_nan_even_for_a_zero_cotangent():
+    # Regression: cross_entropy_vjp.complement returned -0.0 for logits [[-inf]] with g = 0 (0 * a defined
+    # gradient), where the row has no distribution and the policy's answer is NaN
+    import numpy as np
+
+    from stability import registry
+    from stability.verify import run_call
+
+    for dt in (np.float32, np.float64):
+        args = (np.array([[-np.inf, -np.inf]], dt), np.array([1]), np.array([0.0], dt))
+        out = run_call(registry.resolve("cross_entropy_vjp.complement"), args, {})
+        assert out.ok and np.isnan(out.got).all()

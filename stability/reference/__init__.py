@@ -396,8 +396,9 @@ def _element_limit(fn, x, y, g, fmt):
             w = sig(X)
         elif fn == "logit_vjp":
             w = mpmath.inf if X in (0, 1) else 1 / (X * (1 - X))
-        elif fn == "binary_cross_entropy_with_logits_vjp":
-            w = sig(X) - Y
+        elif fn == "binary_cross_entropy_with_logits_vjp":  # sigma(x) - y without cancellation: at x = 709.78,
+            # y = 1 it is -sigma(-x) = -5e-309, not 0 (an infinite g gives -inf there, not NaN)
+            w = ((1 - Y) - sig(-X)) if X >= 0 else (sig(X) - Y)
         else:
             raise KeyError(fn)
         return round_mpf(Gm * w, fmt)
