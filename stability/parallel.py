@@ -18,11 +18,20 @@ def default_workers() -> int:
 
 def check(name: str, function: str, dtype: str, options: dict) -> dict:
     """One task: the record of ``name`` (computing ``function``) in ``dtype``, as a dict."""
+    import warnings
+
+    from hypothesis.errors import HypothesisDeprecationWarning
+
     from . import registry
     from .verify import verify
 
     impl = registry.resolve(name, function)
-    return verify(impl, dtype, **options).as_dict()
+    with warnings.catch_warnings():
+        # the worker's own threads (Dask's heartbeats) draw from the `random` module while Hypothesis generates,
+        # and Hypothesis warns as if the strategy had: not the suite's draws, which do not use it
+        warnings.filterwarnings("ignore", message="Do not use the `random` module",
+                                category=HypothesisDeprecationWarning)
+        return verify(impl, dtype, **options).as_dict()
 
 
 def run(tasks, *, workers: int | None = None, progress=None, **options) -> list[dict]:
