@@ -9,6 +9,7 @@ workers finish them in, so a run's records do not depend on the number of worker
 
 from __future__ import annotations
 
+import logging
 import os
 
 
@@ -52,7 +53,8 @@ def run(tasks, *, workers: int | None = None, progress=None, **options) -> list[
     results: dict = {}
     # a task whose worker dies (os._exit, a segfault in the code under test) is not retried on the next worker
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)  # not the nanny's "still alive, killing" at close
         with cluster, Client(cluster) as client:
             futures = {client.submit(check, *t, options, pure=False): i for i, t in enumerate(tasks)}
             for fut in as_completed(futures):
