@@ -103,9 +103,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sw = sub.add_parser("sweep", help="exhaustive check of an elementwise function over every input of a format, "
                         "in chunks on Dask (resumable)")
-    sw.add_argument("--function", required=True, help="an elementwise function or its gradient: "
-                    f"{', '.join(n for n, f in functions.FUNCTIONS.items() if f.elementwise)} (BCE's targets held at 0, 0.5 and 1, a gradient's cotangent "
-                    "at 1 and -0.3)")
+    elementwise = ", ".join(n for n, f in functions.FUNCTIONS.items() if f.elementwise)
+    sw.add_argument("--function", required=True, help=f"an elementwise function or its gradient: {elementwise} "
+                    "(BCE's targets held at 0, 0.5 and 1, a gradient's cotangent at 1 and -0.3)")
     sw.add_argument("--impl", required=True, metavar="SPEC")
     sw.add_argument("--dtype", default="float16", help="float16, bfloat16 (65,536 inputs) or float32 (2^32)")
     sw.add_argument("--out", help="folder for the chunk results (default build/sweep/IMPL-DTYPE); a killed sweep "

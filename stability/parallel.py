@@ -79,9 +79,8 @@ def _lost(name: str, function: str, dtype: str, options: dict, exc: Exception) -
     what = f"{type(exc).__name__}: {exc}".strip()
     if type(exc).__name__ == "KilledWorker":
         what = "the worker process died during the check (os._exit, a crash in native code, or out of memory)"
-    reason = f"{what}"
     return Record(implementation=impl.name, function=function, dtype=dtype, verdict="fail", max_ulp=math.inf,
                   max_ratio=math.inf, examples=0, expectation=impl.expectation, meets_expectation=False,
                   failed_families=["(the check did not finish)"], library=impl.library, origin=impl.origin,
-                  counterexample={"family": "-", "reason": reason, "reproducer": ""},
+                  counterexample={"family": "-", "reason": what, "reproducer": ""},
                   seed=options.get("seed", 0)).as_dict()

@@ -4,7 +4,8 @@ A correctly-rounded libm certifies a binary32 function by trying all 2^32 inputs
 the table (``stability.functions``: sigmoid, log_sigmoid, softplus, logit, logit_of_sigmoid, BCE with logits and
 their gradients) the suite does the same: every bit pattern of float16 or bfloat16 (65,536) in seconds, every
 float32 (2^32) on a cluster.  The other arguments are held at a few values (:func:`fixed_arguments`): BCE's
-targets 0, 0.5 and 1, a gradient's cotangent 1 (the derivative itself) and -0.3 (a product that must round).  The bit patterns are cut into chunks; each chunk is an independent
+targets 0, 0.5 and 1, a gradient's cotangent 1 (the derivative itself) and -0.3 (a product that must round).
+The bit patterns are cut into chunks; each chunk is an independent
 task (:func:`run_chunk`) whose result is written to ``OUT/chunk-NNNNNN.json`` (atomically) as soon as it
 finishes, so a sweep that is killed resumes where it stopped: chunks already on disk are not run again.
 
@@ -182,7 +183,7 @@ class Summary:
 
 def _numbers(w: dict) -> dict:
     """A worst-input entry read back from JSON, where inf and NaN are written as strings."""
-    return {k: (v if k == "target" and v is None else float(v)) for k, v in w.items()}
+    return {k: float(v) for k, v in w.items()}
 
 
 def _merge(s: Summary, c: dict, fresh: bool) -> None:
