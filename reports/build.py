@@ -37,7 +37,9 @@ class Options:
     no_bench: bool = False
     seed: int = 0
     command: str = "python3 -m stability report"
-    workers: int | None = None  # processes verifying at once (default: the number of cores; 1: no Dask)
+    workers: int | None = None  # processes verifying at once (default: the number of cores)
+    scheduler: str | None = None  # a Dask scheduler's address, or "synchronous" (stability.parallel)
+    journal: object = None  # the finished checks kept for a resumed run (stability.journal), once verifying starts
 
     @property
     def dtypes(self) -> list[str]:
@@ -73,21 +75,27 @@ def _records(o: Options, impls, step, saved) -> list[dict]:
             for u in o.user:
                 if u.name in missing:
                     recs += [verify(u, d, examples=o.examples, seed=o.seed).as_dict() for d in o.dtypes]
-        step()
+        step(f"records loaded from {o.records}")
         return [r for r in recs if r["function"] in o.functions]
     from stability import parallel
+    from stability.journal import Journal
     from stability.verify import dtypes_for, verify
 
     options = dict(examples=o.examples, seed=o.seed, shrink=not o.quick)
     flat = [i for fn_impls in impls.values() for i in fn_impls]
     named = [i for i in flat if _resolvable(i)]  # a worker finds these by name; the rest run here
-    tasks = [(i.name, i.function, d) for i in named for d in dtypes_for(i, o.dtypes)]
-    done = {(r["implementation"], r["dtype"]): r for r in parallel.run(tasks, workers=o.workers, **options)}
+    tasks = [parallel.task("verify", i, d) for i in named for d in dtypes_for(i, o.dtypes)]
+    journal = o.journal = Journal(o.out)
+    got = parallel.run(tasks, options=options, workers=o.workers, scheduler=o.scheduler, journal=journal,
+                       progress=lambda t, r: step(f"verified {t.name} {t.dtype}: {r['verdict']}"))
+    done = {(r["implementation"], r["dtype"]): r for r in got}
     recs = []
     for impl in flat:
         for d in dtypes_for(impl, o.dtypes):
-            recs.append(done.get((impl.name, d)) or verify(impl, d, **options).as_dict())
-        step()
+            if (impl.name, d) not in done:
+                done[impl.name, d] = verify(impl, d, **options).as_dict()
+                step(f"verified {impl.name} {d} here")
+            recs.append(done[impl.name, d])
     for r in recs:
         r["max_ulp"], r["max_ratio"] = float(r["max_ulp"]), float(r["max_ratio"])
     return recs
@@ -104,10 +112,10 @@ def _resolvable(impl) -> bool:
 def _bench(o: Options, impls, step, saved):
     """``(DataFrame or None, note)``."""
     if saved is not None:
-        step()
+        step(f"bench table loaded from {o.bench}")
         return saved, f"loaded from {o.bench}"
     if o.no_bench:
-        step()
+        step("no timing (--no-bench)")
         return None, ("not measured in this run (--no-bench); time implementations with "
                       "`python3 -m stability bench --out build/bench.csv` and pass `--bench build/bench.csv`")
     from stability.bench import sweep
@@ -115,7 +123,7 @@ def _bench(o: Options, impls, step, saved):
     flat = [i for f in impls.values() for i in f]
     shapes = QUICK_SHAPES if o.quick else FULL_SHAPES
     df = sweep.run(flat, shapes, o.dtypes, repeats=3 if o.quick else 5, seed=o.seed)
-    step()
+    step(f"timed {len(flat)} implementations")
     return df, f"measured now: shapes {', '.join('x'.join(map(str, s)) for s in shapes)}"
 
 
@@ -235,7 +243,7 @@ def _paper(step):
     from stability import paper
 
     results = [paper.run(f) for f in ("float16", "bfloat16")]
-    step()
+    step("the BHH (2021) reproduction")
     rows = [row for r in results for row in r.summary()]
     for row in rows:
         for k in ("max_err_u", "median_err_u", "max_bound_u"):
@@ -252,11 +260,18 @@ def build(o: Options, progress=None) -> dict:
     saved_recs = inputs.load_records(o.records) if o.records is not None else None
     saved_bench = inputs.load_bench(o.bench) if o.bench is not None else None
     impls = _implementations(o)
+    from stability.verify import dtypes_for
+
     n_impl = sum(len(v) for v in impls.values())
-    total = (1 if o.records else n_impl) + len(impls) + n_impl + 1 + 1 + 1
+    n_checks = sum(len(dtypes_for(i, o.dtypes)) for v in impls.values() for i in v)
+    total = (1 if o.records else n_checks) + len(impls) + n_impl + 1 + 1 + 1
     if progress is not None:
         progress.reset(total=total)
-    step = (lambda *a: progress.update(1)) if progress is not None else (lambda *a: None)
+
+    def step(label: str = "") -> None:
+        if progress is not None:
+            progress.set_description(label)
+            progress.update(1)
 
     recs = _records(o, impls, step, saved_recs)
     rec_dtypes = [d for d in ("float16", "bfloat16", "float32", "float64") if any(r["dtype"] == d for r in recs)]
@@ -267,7 +282,7 @@ def build(o: Options, progress=None) -> dict:
             curves.append({"function": f, "dtype": d, "curve": plots.accuracy(c), "dist": plots.distribution(c),
                            "table": accuracy.distribution_table(c), "failed": c.failed_calls,
                            "bound": c.bound_label})
-        step()
+        step(f"accuracy curves of {f}")
     for f, fn_impls in impls.items():
         from stability import policy
 
@@ -275,7 +290,7 @@ def build(o: Options, progress=None) -> dict:
         rows = []
         for i in fn_impls:
             rows.append({"name": i.name, "origin": i.origin, "cells": special.evaluate(i, "float32")})
-            step()
+            step(f"special values of {i.name}")
         special_rows.append({"function": f, "cases": cases, "rows": rows})
     df, bench_note = _bench(o, impls, step, saved_bench)
     paper_ctx = _paper(step)
@@ -293,7 +308,7 @@ def build(o: Options, progress=None) -> dict:
                     + (" --quick" if o.quick else "")),
     }
     html = render.page(ctx)
-    step()
+    step("page drawn")
     # the data first, the page last: a page never points at data that is not there
     if o.records is None or o.user:
         atomic_write_json(o.data_path(".records.json"), recs)
@@ -302,5 +317,8 @@ def build(o: Options, progress=None) -> dict:
 
         table.save(df, o.data_path(".bench.csv"))
     path = atomic_write_text(o.out, html)
-    return {"path": path, "bytes": len(html.encode("utf-8")), "seconds": time.perf_counter() - t0,
+    if o.journal is not None:
+        o.journal.clear()
+    return {"path": path, "reused": o.journal.reused if o.journal is not None else 0,
+            "bytes": len(html.encode("utf-8")), "seconds": time.perf_counter() - t0,
             "records": len(recs), "short": sum(not r["meets_expectation"] for r in recs), "bench": df is not None}

@@ -120,10 +120,18 @@ def _per_lane(fn, x, axis, reduces):
     n = moved.shape[-1]
     lanes = xp.reshape(moved, (math.prod(lanes_shape), n))
     out_shape = lanes_shape + (() if reduces else (n,))
-    outs = [fn(lanes[i, ...]) for i in range(lanes.shape[0])]
+    outs = [_lane_result(fn(lanes[i, ...]), x.dtype) for i in range(lanes.shape[0])]
     # no lane at all: the output is as empty as the input (lanes[:, :0] has no element either way)
     stacked = xp.reshape(xp.stack(outs) if outs else lanes[:, :0], out_shape)
     return stacked if reduces else xp.moveaxis(stacked, -1, axis)
+
+
+def _lane_result(out, dtype):
+    """One lane's result; a Python list or number (``def softmax(v): return [...]``) read as NumPy would."""
+    from .arraylib import from_python
+
+    arr = from_python(out, dtype)
+    return out if arr is None else arr
 
 
 def autodiff_vjp(forward: Callable, library: str) -> Callable:

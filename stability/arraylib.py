@@ -49,6 +49,30 @@ def to_library(a: np.ndarray, library: str):
     raise ValueError(f"unknown array library {library!r}")
 
 
+def from_python(out, dtype):
+    """A Python list, tuple or number returned for ``dtype`` input, as NumPy would read it (``numpy.asarray``); it
+    carries no dtype of its own, so Python floats are rounded once to ``dtype`` (a list of NumPy scalars keeps
+    theirs, integers stay integers: argmax's indices).  None when ``out`` is none of these, or not numbers."""
+    if isinstance(out, bool) or not isinstance(out, (list, tuple, float, int)):
+        return None
+    try:
+        arr = np.asarray(out)
+    except (ValueError, TypeError):  # ragged lists
+        return None
+    if arr.dtype != np.float64 or _holds_numpy_scalars(out):
+        return arr if arr.dtype.kind in "fiu" else None
+    from .formats import format_of, round_float64, to_dtype
+
+    fmt = format_of(dtype)
+    return to_dtype(round_float64(arr, fmt), fmt)
+
+
+def _holds_numpy_scalars(out) -> bool:
+    while isinstance(out, (list, tuple)) and out:
+        out = out[0]
+    return isinstance(out, np.generic)
+
+
 def to_numpy(out):
     """An implementation's result as a NumPy array, or None when it is not an array of any known library."""
     if isinstance(out, np.ndarray):

@@ -14,17 +14,73 @@ import time
 
 from . import __version__, functions, registry
 from .formats import available_dtypes, format_of
-from .errors import UsageError
-from .io import atomic_write_json
+from .errors import UsageError, did_you_mean
+from .io import atomic_write_json, check_output, check_table_path
 from .metrics import Tolerance
+from .progress import progress
 
 
-def _fmt_num(v: float) -> str:
+def _fmt_num(v) -> str:
+    try:
+        v = float(v)  # records from workers and files carry "inf" and "nan" as strings
+    except (TypeError, ValueError):
+        return str(v)
     if v != v:
         return "nan"
     if v in (float("inf"), float("-inf")):
         return "inf"
     return f"{v:.3g}"
+
+
+#: arrays longer than this are printed shortened (the reproducer and --json hold them whole)
+SHORT = 12
+
+
+def _flat(values) -> list:
+    out, stack = [], [values]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (list, tuple)):
+            stack.extend(reversed(v))
+        else:
+            out.append(v)
+    return out
+
+
+def _short(values, worst: int | None = None) -> str:
+    """``values`` (nested lists), the whole of it when short, else its first and last entries, the length and the
+    worst position."""
+    if not isinstance(values, (list, tuple)):
+        return repr(values)
+    flat = _flat(values)
+    if len(flat) <= SHORT:
+        return str(values)
+    ends = ", ".join(map(repr, flat[:3])) + ", ..., " + ", ".join(map(repr, flat[-3:]))
+    at = f"; worst at [{worst}]: {flat[worst]!r}" if worst is not None and 0 <= worst < len(flat) else ""
+    return f"[{ends}] ({len(flat):,} entries{at})"
+
+
+def _input_size(args) -> int:
+    return sum(len(_flat(a)) if isinstance(a, (list, tuple)) else 1 for a in args or [])
+
+
+def _isolation_options(p) -> None:
+    p.add_argument("--workers", type=int, help="worker processes running checks at once, on a Dask local cluster "
+                   "(default: the number of cores); each check runs in a worker, so code under test that exits, "
+                   "crashes or hangs fails its check instead of ending the run")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786) instead of a local "
+                   "cluster; 'synchronous': every check in this process, one after another (no isolation)")
+
+
+def _check_isolation(args) -> None:
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if args.workers is not None and args.scheduler:
+        raise UsageError("--workers sizes the local cluster; a --scheduler has its own workers: give one of them")
+
+
+#: the journals of the running command: what Ctrl-C says was kept
+_KEPT: list = []
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,7 +102,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--slow", action="store_true", help="add the long-row family (rows up to 10^5)")
     v.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="a call of the implementation "
                    "that runs longer fails with 'did not return within N s' (default 60)")
-    v.add_argument("--json", metavar="PATH", help="write the records to PATH (atomically)")
+    v.add_argument("--json", metavar="PATH", help="write the records to PATH (atomically); a run killed midway and "
+                   "started again with the same PATH resumes, reusing the checks that had finished")
+    _isolation_options(v)
     v.add_argument("--tolerance", nargs=3, type=float, metavar=("A0", "A1", "B"),
                    help="verdict rule ulp <= A0 + A1*log2(n) + B*kappa (default 8 1 2)")
 
@@ -74,7 +132,11 @@ def _parser() -> argparse.ArgumentParser:
     se.add_argument("--seed", type=int, default=0)
     se.add_argument("--database", default="build/.hypothesis-search",
                     help="Hypothesis example database kept between runs ('' for none)")
-    se.add_argument("--json", metavar="PATH", help="write the worst inputs to PATH (atomically)")
+    se.add_argument("--json", metavar="PATH", help="write the worst inputs to PATH (atomically); resumable like "
+                    "verify's")
+    se.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                    help="per-call time limit, as for verify (default 60)")
+    _isolation_options(se)
 
     pp = sub.add_parser("paper", help="reproduce Blanchard, Higham & Higham (2021), Sec. 6: MNIST logits in fp16 "
                         "and bfloat16")
@@ -98,8 +160,7 @@ def _parser() -> argparse.ArgumentParser:
                     "of timing now")
     rp.add_argument("--no-bench", action="store_true", help="no timing: the speed section says what is missing")
     rp.add_argument("--seed", type=int, default=0)
-    rp.add_argument("--workers", type=int, help="processes verifying at once, on a Dask local cluster (default: "
-                    "the number of cores; 1 runs every check in this process)")
+    _isolation_options(rp)
 
     sw = sub.add_parser("sweep", help="exhaustive check of an elementwise function over every input of a format, "
                         "in chunks on Dask (resumable)")
@@ -138,14 +199,8 @@ def _cmd_list(args) -> int:
     return 0
 
 
-def _progress(total: int):
-    from tqdm import tqdm
-
-    return tqdm(total=total, disable=not sys.stderr.isatty(), unit="family", leave=False, file=sys.stderr)
-
-
 def _cmd_verify(args) -> int:
-    from .verify import DEFAULT_EXAMPLES, dtypes_for, verify
+    from .verify import DEFAULT_EXAMPLES, dtypes_for
 
     from .strategies import families
 
@@ -160,6 +215,8 @@ def _cmd_verify(args) -> int:
     if args.timeout is not None and not args.timeout > 0:
         raise UsageError("--timeout must be a number of seconds above 0, e.g. --timeout 30")
     tol = Tolerance(*args.tolerance) if args.tolerance else Tolerance()
+    if args.json:
+        check_output(args.json, "--json")
     fams = args.family or None
     impls = []
     for name in names:
@@ -167,33 +224,47 @@ def _cmd_verify(args) -> int:
         impls += [registry.resolve(s, name) for s in specs]
         for f in fams or ():
             if f not in families(name, slow=True, optional=True):
-                raise UsageError(f"family {f!r} does not apply to {name}: use one of "
+                known = families(name, slow=True, optional=True)
+                raise UsageError(f"family {f!r} does not apply to {name}{did_you_mean(f, known)}: use one of "
                                  f"{', '.join(families(name, slow=True, optional=True))}")
     plan = [(i, d) for i in impls for d in dtypes_for(i, args.dtype)]
     if not plan:
         raise UsageError("nothing to verify: none of the implementations supports the requested dtypes "
                          f"(available: {', '.join(available_dtypes())})")
-    n_fam = sum(len(fams) if fams else len(families(i.function, slow=args.slow)) for i, _ in plan)
-    records, ok = [], True
+    from . import parallel
+    from .journal import Journal
+    from .verify import Record
+
+    _check_isolation(args)
+    options = dict(examples=examples, seed=args.seed, tolerance=tol, families=fams, slow=args.slow,
+                   timeout=args.timeout)
+    journal = Journal(args.json) if args.json else None
+    _KEPT.append(journal)
     t0 = time.perf_counter()
-    with _progress(n_fam) as bar:
-        for impl, dtype in plan:
-            bar.set_description(f"{impl.name} {dtype}")
-            rec = verify(impl, dtype, examples=examples, seed=args.seed, tolerance=tol, families=fams,
-                         slow=args.slow, on_family=lambda _f: bar.update(1), timeout=args.timeout)
-            records.append(rec)
-            ok &= rec.meets_expectation
-            _print_record(rec)
-    print(f"{len(records)} checks in {time.perf_counter() - t0:.1f} s: "
+    tasks = [parallel.task("verify", i, d) for i, d in plan]
+    with progress(len(tasks), unit="check") as bar:
+        def step(t, rec):
+            bar.set_description(f"{t.name} {t.dtype}: {rec['verdict']}")
+            bar.update(1)
+
+        dicts = parallel.run(tasks, options=options, workers=args.workers, scheduler=args.scheduler,
+                             journal=journal, progress=step)
+    records = [Record.from_dict(d) for d in dicts]
+    ok = all(r.meets_expectation for r in records)
+    for rec in records:
+        _print_record(rec, args.json)
+    reused = f" ({journal.reused} reused from an interrupted run)" if journal is not None and journal.reused else ""
+    print(f"{len(records)} checks in {time.perf_counter() - t0:.1f} s{reused}: "
           f"{sum(r.meets_expectation for r in records)} as expected, "
           f"{sum(not r.meets_expectation for r in records)} short of their expectation")
     if args.json:
         path = atomic_write_json(args.json, [r.as_dict() for r in records])
+        journal.clear()
         print(f"records written to {path}")
     return 0 if ok else 1
 
 
-def _print_record(rec) -> None:
+def _print_record(rec, json_path=None) -> None:
     verdict = rec.verdict.upper()
     note = "" if rec.meets_expectation and rec.expectation == "stable" else (
         f"  (expected: {rec.expectation})" if rec.meets_expectation else f"  ** expected {rec.expectation} **")
@@ -209,8 +280,17 @@ def _print_record(rec) -> None:
                 if w:
                     print(f"      worst output: expected {w['expected']!r}, {_fmt_num(w['ulp'])} ULP "
                           f"(allowed {_fmt_num(w['allowance'])}), kappa {_fmt_num(w['kappa'])}")
-                print(f"      expected {c.get('expected')}\n      got      {c.get('got')}")
-                print("    reproducer:\n" + "\n".join("      " + line for line in c["reproducer"].splitlines()))
+                pos = w.get("position")
+                if c.get("input") is not None:
+                    print("      input    " + ", ".join(_short(a) for a in c["input"]))
+                if c.get("expected") is not None or c.get("got") is not None:
+                    print(f"      expected {_short(c.get('expected'), pos)}")
+                    print(f"      got      {_short(c.get('got'), pos)}")
+                if _input_size(c.get("input")) > 4 * SHORT:
+                    where = f"in {json_path}" if json_path else "with --json PATH"
+                    print(f"    reproducer: the whole input, {where} (counterexample.reproducer)")
+                elif c.get("reproducer"):
+                    print("    reproducer:\n" + "\n".join("      " + line for line in c["reproducer"].splitlines()))
 
 
 def _cmd_bench(args) -> int:
@@ -227,6 +307,7 @@ def _cmd_bench(args) -> int:
         raise UsageError("--impl needs exactly one --function (which function does the code compute?)")
     if args.repeats is not None and args.repeats < 1:
         raise UsageError("--repeats must be at least 1")
+    check_table_path(args.out, "--out")
     if args.device == "cuda":
         return _bench_cuda(args, names)
     dtypes = args.dtype or ["float32", "float64"]
@@ -237,9 +318,7 @@ def _cmd_bench(args) -> int:
         impls = [registry.resolve(s, names[0]) for s in args.impl]
     else:
         impls = [i for n in names for i in registry.implementations(n) if i.library not in registry.GPU_LIBRARIES]
-    from tqdm import tqdm
-
-    with tqdm(total=len(shapes) * len(dtypes), disable=not sys.stderr.isatty(), unit="shape", file=sys.stderr) as bar:
+    with progress(len(shapes) * len(dtypes), unit="shape x dtype") as bar:
         df = sweep.run(impls, shapes, dtypes, repeats=args.repeats or 5, progress=bar.update)
     path = table.save(df, args.out)
     show = df[["function", "implementation", "alloc", "shape", "dtype", "median_s", "gbps", "frac_copy",
@@ -270,23 +349,48 @@ def _bench_cuda(args, names) -> int:
 
 
 def _cmd_search(args) -> int:
-    from .search import search
+    from . import parallel
+    from .journal import Journal
     from .verify import dtypes_for
 
     fn = functions.get(args.function)
     impl = registry.resolve(args.impl, fn.name)
     if args.budget < 1:
         raise UsageError("--budget must be at least 1")
-    results = []
-    for dtype in dtypes_for(impl, args.dtype):
-        res = search(impl, dtype, budget=args.budget, seed=args.seed, database=args.database or None)
-        results.append(res)
-        print(f"{impl.name} {dtype}: worst stability ratio {_fmt_num(res.max_ratio)}")
-        for w in res.worst:
-            print(f"  ratio {_fmt_num(w['ratio']):>8}  {_fmt_num(w['ulp']):>8} ULP  {w['family']:<10} "
-                  f"{'shrunk ' if w['shrunk'] else ''}input {w['input']}")
+    if args.timeout is not None and not args.timeout > 0:
+        raise UsageError("--timeout must be a number of seconds above 0, e.g. --timeout 30")
+    _check_isolation(args)
     if args.json:
-        path = atomic_write_json(args.json, [r.as_dict() for r in results])
+        check_output(args.json, "--json")
+    database = os.path.abspath(args.database) if args.database else None
+    options = dict(budget=args.budget, seed=args.seed, database=database, timeout=args.timeout)
+    journal = Journal(args.json) if args.json else None
+    _KEPT.append(journal)
+    tasks = [parallel.task("search", impl, d) for d in dtypes_for(impl, args.dtype)]
+    with progress(len(tasks), unit="dtype") as bar:
+        def step(t, res):
+            bar.set_description(f"{t.name} {t.dtype}: worst ratio {_fmt_num(res['max_ratio'])}")
+            bar.update(1)
+
+        results = parallel.run(tasks, options=options, workers=args.workers, scheduler=args.scheduler,
+                               journal=journal, progress=step)
+    for res in results:
+        print(f"{res['implementation']} {res['dtype']}: worst stability ratio {_fmt_num(res['max_ratio'])}")
+        if res.get("lost"):
+            print(f"  the search did not finish: {res['lost']['reason']}")
+            if res["lost"].get("input") is not None:
+                print("  input " + ", ".join(_short(a) for a in res["lost"]["input"]))
+        for w in res["worst"]:
+            pos = (w.get("worst") or {}).get("position")
+            print(f"  ratio {_fmt_num(w['ratio']):>8}  {_fmt_num(w['ulp']):>8} ULP  {w['family']:<10} "
+                  f"{'shrunk ' if w['shrunk'] else ''}input " + ", ".join(_short(a) for a in w["input"])
+                  + (f" (worst output at [{pos}])" if pos is not None and _input_size(w["input"]) > SHORT else ""))
+    if any(_input_size(w["input"]) > SHORT for r in results for w in r["worst"]):
+        print("  (long inputs shortened: " + (f"{args.json} holds them whole)" if args.json else
+                                              "add --json PATH for them whole, with reproducers)"))
+    if args.json:
+        path = atomic_write_json(args.json, results)
+        journal.clear()
         print(f"worst inputs written to {path}")
     return 0
 
@@ -320,9 +424,10 @@ def _cmd_sweep(args) -> int:
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
     out = args.out or f"build/sweep/{re.sub(r'[^A-Za-z0-9_.-]+', '_', impl.name)}-{args.dtype}"
-    from tqdm import tqdm
-
-    with tqdm(total=len(plan.chunks), disable=not sys.stderr.isatty(), unit="chunk", file=sys.stderr) as bar:
+    check_output(out, "--out", folder=True)
+    if args.json:
+        check_output(args.json, "--json")
+    with progress(len(plan.chunks), unit="chunk") as bar:
         s = sw.sweep(plan, out, scheduler=args.scheduler, workers=args.workers, progress=bar.update)
     print(f"{impl.name} {args.dtype}: {s.inputs:,} inputs in {s.chunks} chunks ({s.resumed} from an earlier run) "
           f"in {s.seconds:.1f} s on {s.workers} worker(s)")
@@ -345,12 +450,22 @@ def _cmd_sweep(args) -> int:
     if args.json:
         path = atomic_write_json(args.json, s.as_dict())
         print(f"summary written to {path}")
-    return 0 if s.failed == 0 else 1
+    declared = sw.declared_failures(impl, args.dtype)
+    if s.failed and declared:
+        print(f"  as expected: {impl.name} is declared unstable on {', '.join(declared)} in {args.dtype}")
+    elif s.failed:
+        print(f"  ** expected stable in {args.dtype}: {s.failed:,} outputs fail **")
+    elif declared:
+        print(f"  as expected (declared unstable on {', '.join(declared)} in {args.dtype}, yet no input failed here, "
+              "with the fixed targets and cotangents of a sweep)")
+    return 0 if s.failed == 0 or declared else 1
 
 
 def _cmd_paper(args) -> int:
     from . import paper
 
+    if args.json:
+        check_output(args.json, "--json")
     results = [paper.run(f) for f in (args.format or ["float16", "bfloat16"])]
     print(paper.table(results))
     fp16 = [r for r in results if r.fmt == "float16"]
@@ -366,37 +481,38 @@ def _cmd_paper(args) -> int:
 def _cmd_report(args, argv) -> int:
     from pathlib import Path
 
-    from tqdm import tqdm
-
     names = [functions.get(f).name for f in args.function] or list(functions.FUNCTIONS)
     if args.impl and len(names) != 1:
         raise UsageError("--impl needs exactly one --function (which function does your code compute?)")
     if args.bench and args.no_bench:
         raise UsageError("--bench and --no-bench contradict each other: give one")
     out = Path(args.out)
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers must be at least 1")
+    _check_isolation(args)
     if out.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"--out {out} should name an .html file, e.g. build/report.html")
     if out.is_dir():
         raise UsageError(f"--out {out} is a folder: name the file, e.g. {out / 'report.html'}")
+    check_output(out, "--out")
     user = [registry.resolve(s, names[0]) for s in args.impl]
     from reports.build import Options, build
 
     opts = Options(out=out, quick=args.quick, functions=tuple(names), user=user,
                    records=Path(args.records) if args.records else None,
                    bench=Path(args.bench) if args.bench else None, no_bench=args.no_bench, seed=args.seed,
-                   workers=args.workers,
+                   workers=args.workers, scheduler=args.scheduler,
                    command="python3 -m stability " + " ".join(argv if argv is not None else sys.argv[1:]))
-    with tqdm(total=1, disable=not sys.stderr.isatty(), unit="step", file=sys.stderr, leave=False) as bar:
+    with progress(1, unit="step") as bar:
+        _KEPT.append(opts)  # its journal, once verifying starts
         res = build(opts, progress=bar)
     print(f"report written to {res['path'].resolve()} ({res['bytes'] / 1024:.0f} KiB, {res['seconds']:.1f} s)")
-    print(f"{res['records']} checks: {res['records'] - res['short']} as expected, {res['short']} short of their "
-          f"expectation{'' if res['bench'] else '; no timing'}")
+    reused = f" ({res['reused']} reused from an interrupted run)" if res["reused"] else ""
+    print(f"{res['records']} checks{reused}: {res['records'] - res['short']} as expected, {res['short']} short of "
+          f"their expectation{'' if res['bench'] else '; no timing'}")
     return 0 if res["short"] == 0 else 1
 
 
 def main(argv=None) -> int:
+    _KEPT.clear()
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -417,5 +533,9 @@ def main(argv=None) -> int:
         print(f"stability: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("stability: interrupted", file=sys.stderr)
+        kept = [getattr(j, "journal", j) for j in _KEPT]
+        kept = [j for j in kept if j is not None]
+        said = "".join(f"; {j.count()} finished checks are kept in {j.folder}: run the same command again to resume"
+                       for j in kept) or "; nothing was kept (give --json PATH to keep finished checks)"
+        print("stability: interrupted" + said, file=sys.stderr)
         return 130

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import UsageError
+from .errors import UsageError, did_you_mean
 
 try:  # bfloat16 is optional
     import ml_dtypes
@@ -86,7 +86,8 @@ def format_of(dtype) -> Format:
         name = str(dtype)
     if name not in FORMATS or (name == "bfloat16" and BFLOAT16 is None):
         raise UsageError(
-            f"unsupported dtype {dtype!r}: use one of {', '.join(available_dtypes())}"
+            f"unsupported dtype {dtype!r}{did_you_mean(name, available_dtypes())}: use one of "
+            f"{', '.join(available_dtypes())}"
             + ("" if BFLOAT16 is not None else " (install ml_dtypes for bfloat16)")
         )
     return FORMATS[name]

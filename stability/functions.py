@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import UsageError
+from .errors import UsageError, did_you_mean
 
 from .formats import Format, format_of
 
@@ -152,7 +152,8 @@ def get(name: str) -> Function:
     try:
         return FUNCTIONS[name]
     except KeyError:
-        raise UsageError(f"unknown function {name!r}: use one of {', '.join(FUNCTIONS)}") from None
+        raise UsageError(f"unknown function {name!r}{did_you_mean(name, FUNCTIONS)}: use one of "
+                         f"{', '.join(FUNCTIONS)}") from None
 
 
 def vjp_of(name: str) -> Function | None:

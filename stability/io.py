@@ -8,6 +8,40 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import UsageError
+
+
+def check_output(path, option: str, *, folder: bool = False) -> Path:
+    """Raise :class:`UsageError` now, before any work, when ``path`` (a file, or a folder with ``folder=True``) cannot
+    be written: a folder on its way is a file, a file is where a folder should be, or the place is read-only.
+    ``option`` names the command-line option for the message (``--json``)."""
+    path = Path(path)
+    if not folder and path.is_dir():
+        example = path / ("out" + (path.suffix or ".json"))
+        raise UsageError(f"{option} {path} is a folder: name a file in it, e.g. {example}")
+    if folder and path.exists() and not path.is_dir():
+        raise UsageError(f"{option} {path} is a file, not a folder: name a folder (it is made if missing)")
+    anc = path if folder else path.parent
+    while not anc.exists() and anc != anc.parent:
+        anc = anc.parent
+    if not anc.is_dir():
+        raise UsageError(f"{option} {path}: the folder {path if folder else path.parent} cannot be made because "
+                         f"{anc} is a file: choose another path")
+    if not os.access(anc, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: {anc} is not writable: choose another path")
+    return path
+
+
+def check_table_path(path, option: str) -> Path:
+    """:func:`check_output` for a table, which is CSV, or Parquet when the name ends in .parquet and pyarrow (or
+    fastparquet) is installed."""
+    import importlib.util
+
+    path = check_output(path, option)
+    if path.suffix.lower() == ".parquet" and not any(importlib.util.find_spec(m) for m in ("pyarrow", "fastparquet")):
+        raise UsageError(f"{option} {path}: writing Parquet needs pyarrow (pip install pyarrow); or give a .csv path")
+    return path
+
 
 def atomic_write(path, write) -> Path:
     """Call ``write(tmp_path)`` to fill a temporary file beside ``path``, then rename it over ``path``."""

@@ -1,86 +1,256 @@
-"""Verify many (implementation, dtype) checks at once, on a Dask local cluster of worker processes.
+"""Checks in worker processes: each (implementation, dtype) check of ``verify``, ``search`` or ``report`` is one task
+on a Dask cluster, so whatever the code under test does ends as a verdict about that code.
 
-Each check is one task: the worker resolves the implementation by its name (a registered name or a
-``path/file.py:attr`` / ``module:attr`` spec, so a user's code is imported in the worker too), runs
-:func:`stability.verify.verify` and sends back the record as a dict.  ``workers=1`` runs the checks one after
-another in this process, without Dask.  Results come back in the order of ``tasks``, whatever order the
-workers finish them in, so a run's records do not depend on the number of workers.
+* A local cluster of worker processes by default (one per core, at most one per check; ``workers=N``), a running
+  Dask scheduler given by its address (``scheduler="tcp://host:8786"``), or ``scheduler="synchronous"``: every check
+  in this process, one after another (no isolation; for debugging).
+* The worker resolves the implementation by its SPEC (a registered name, ``module:attr``, or a file with an
+  absolute path), runs the check under :mod:`stability.blackbox`, and sends back the record as a dict.
+* A check whose worker dies -- the code called ``os._exit``, crashed in native code, or ran past the per-call time
+  limit and was ended -- comes back as a failing record that says what happened and on which input (read from the
+  black box; a remote worker's is out of reach, and the record says so).  Every other check still comes back.
+* With a :class:`stability.journal.Journal`, each record is kept as it arrives and reused by a later run.
+
+Results come back in the order of the tasks, whatever order the workers finish them in, so a run's records do not
+depend on the number of workers.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+
+SYNCHRONOUS = "synchronous"
+#: times a check is run again when its worker died before it made its first call (it was queued behind another)
+RETRIES = 2
 
 
 def default_workers() -> int:
     return os.cpu_count() or 1
 
 
-def check(name: str, function: str, dtype: str, options: dict) -> dict:
-    """One task: the record of ``name`` (computing ``function``) in ``dtype``, as a dict."""
+@dataclass(frozen=True)
+class Task:
+    """One check: ``kind`` ``verify`` or ``search``, the implementation's SPEC as the user wrote it (``name``) and
+    as a worker resolves it (``spec``: a file's path made absolute), its function and a dtype."""
+
+    kind: str
+    name: str
+    function: str
+    dtype: str
+    spec: str
+
+
+def task(kind: str, impl, dtype: str) -> Task:
+    spec = impl.name
+    if ":" in spec:
+        where, attr = spec.rsplit(":", 1)
+        if where.endswith(".py") or "/" in where:
+            spec = f"{os.path.abspath(where)}:{attr}"
+    return Task(kind, impl.name, impl.function, dtype, spec)
+
+
+def _work(t: Task, index: int, options: dict, box: str | None) -> dict:
+    """Run one task (in a worker, or in this process); the record or search result as a dict."""
     import warnings
+    from contextlib import nullcontext
 
     from hypothesis.errors import HypothesisDeprecationWarning
 
-    from . import registry
-    from .verify import verify
+    from . import blackbox, registry
 
-    impl = registry.resolve(name, function)
-    with warnings.catch_warnings():
+    impl = registry.resolve(t.spec, t.function)
+    if impl.name != t.name:  # a file's path made absolute for the worker: records and reproducers say it as given
+        import dataclasses
+
+        impl = dataclasses.replace(impl, name=t.name)
+    with warnings.catch_warnings(), (blackbox.recording(box, index) if box else nullcontext()):
         # the worker's own threads (Dask's heartbeats) draw from the `random` module while Hypothesis generates,
         # and Hypothesis warns as if the strategy had: not the suite's draws, which do not use it
         warnings.filterwarnings("ignore", message="Do not use the `random` module",
                                 category=HypothesisDeprecationWarning)
-        return verify(impl, dtype, **options).as_dict()
+        if t.kind == "search":
+            from .search import search
+
+            out = search(impl, t.dtype, **options).as_dict()
+        else:
+            from .verify import verify
+
+            out = verify(impl, t.dtype, **options).as_dict()
+    out["implementation"] = t.name
+    return out
 
 
-def run(tasks, *, workers: int | None = None, progress=None, **options) -> list[dict]:
-    """Records of ``tasks`` (``(implementation name, function, dtype)`` triples), verified with ``options``
-    (``examples``, ``seed``, ``shrink``...), in the order given; ``progress(1)`` after each one finishes."""
+class _Deaths(logging.Handler):
+    """The nanny's messages about worker processes that ended ("Worker process 123 was killed by signal 9")."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.by_pid: dict[int, str] = {}
+
+    def emit(self, record):
+        m = re.match(r"Worker process (\d+) (.*)", record.getMessage())
+        if m:
+            self.by_pid[int(m.group(1))] = m.group(2)
+
+
+def run(tasks, *, options: dict, workers: int | None = None, scheduler: str | None = None, journal=None,
+        progress=None) -> list[dict]:
+    """The results of ``tasks`` (:class:`Task`), in their order; ``options`` are passed to ``verify`` or
+    ``search``; ``progress(task, result)`` after each one ends (reused ones included)."""
     tasks = list(tasks)
-    workers = min(workers or default_workers(), max(len(tasks), 1))
-    if workers <= 1:
-        out = []
-        for t in tasks:
-            out.append(check(*t, options))
-            if progress:
-                progress(1)
-        return out
-    import dask
-    from dask.distributed import Client, LocalCluster, as_completed
+    results: dict[int, dict] = {}
+    keys: dict[int, str] = {}
+    if journal is not None:
+        from . import registry
 
-    results: dict = {}
-    # a task whose worker dies (os._exit, a segfault in the code under test) is not retried on the next worker
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)  # not the nanny's "still alive, killing" at close
-        with cluster, Client(cluster) as client:
-            futures = {client.submit(check, *t, options, pure=False): i for i, t in enumerate(tasks)}
-            for fut in as_completed(futures):
-                i = futures[fut]
-                try:
-                    results[i] = fut.result()
-                except Exception as exc:  # the worker died, or the suite itself failed there: a verdict
-                    results[i] = _lost(*tasks[i], options, exc)
+        for i, t in enumerate(tasks):
+            keys[i] = journal.key(t.kind, registry.resolve(t.spec, t.function), t.dtype, options)
+            got = journal.get(keys[i])
+            if got is not None:
+                got["implementation"] = t.name
+                results[i] = got
+                journal.reused += 1
                 if progress:
-                    progress(1)
+                    progress(t, got)
+
+    def done(i, res):
+        results[i] = res
+        if journal is not None:
+            journal.put(keys[i], res)
+        if progress:
+            progress(tasks[i], res)
+
+    todo = [i for i in range(len(tasks)) if i not in results]
+    if todo and scheduler == SYNCHRONOUS:
+        for i in todo:
+            done(i, _work(tasks[i], i, options, None))
+    elif todo:
+        _on_cluster(tasks, todo, options, workers, scheduler, done)
     return [results[i] for i in range(len(tasks))]
 
 
-def _lost(name: str, function: str, dtype: str, options: dict, exc: Exception) -> dict:
-    """The failing record of a check whose worker process died (or that could not be run there)."""
-    import math
+def _on_cluster(tasks, todo, options, workers, scheduler, done) -> None:
+    import dask
+    from dask.distributed import Client, LocalCluster, as_completed
 
+    nanny_log = logging.getLogger("distributed.nanny")
+    deaths = _Deaths()
+    # a task that kills its worker is not run again on the next one; workers are forked from this process, which
+    # has imported the suite already (spawned ones would each import it again: seconds before the first check)
+    config = {"distributed.scheduler.allowed-failures": 0,
+              "distributed.worker.multiprocessing-method": _start_method()}
+    with tempfile.TemporaryDirectory(prefix="stability-box-") as box, dask.config.set(config):
+        nanny_log.addHandler(deaths)
+        level = nanny_log.level
+        quiet = logging.getLogger("distributed.scheduler")  # "marked as failed because 1 workers died": the
+        quiet_level, quiet.level = quiet.level, logging.CRITICAL  # record says it, with what happened
+        try:
+            if scheduler:
+                cluster, client = None, Client(scheduler)
+                remote = True
+            else:
+                n = min(workers or default_workers(), len(todo))
+                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       silence_logs=logging.ERROR)  # not the nanny's "still alive, killing" at close
+                nanny_log.setLevel(logging.INFO)  # but its word on how a worker ended, to our handler only
+                client, remote = Client(cluster), False
+            try:
+                def submit(i):
+                    fut = client.submit(_work, tasks[i], i, options, None if remote else box, pure=False)
+                    futures[fut] = i
+                    return fut
+
+                futures: dict = {}
+                tries = dict.fromkeys(todo, 0)
+                pending = as_completed([submit(i) for i in todo])
+                for fut in pending:
+                    i = futures.pop(fut)
+                    try:
+                        res = fut.result()
+                    except Exception as exc:
+                        if type(exc).__name__ != "KilledWorker":  # the suite's own failure: it fails loudly (the
+                            raise  # code under test cannot raise here: run_call turns that into a verdict)
+                        black = None if remote else _black_box(box, i, deaths)
+                        if black is None and tries[i] < RETRIES:  # it never started: it was waiting on a worker
+                            tries[i] += 1  # that another check's code ended; run it again elsewhere
+                            pending.add(submit(i))
+                            continue
+                        res = lost(tasks[i], options, exc, black)
+                    done(i, res)
+            finally:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+        finally:
+            nanny_log.removeHandler(deaths)
+            nanny_log.setLevel(level)
+            quiet.setLevel(quiet_level)
+
+
+def _start_method() -> str:
+    """``fork`` on Linux unless JAX is loaded (XLA's threads do not survive a fork); ``spawn`` elsewhere."""
+    import sys
+
+    return "fork" if sys.platform.startswith("linux") and "jax" not in sys.modules else "spawn"
+
+
+def _black_box(box: str, index: int, deaths: _Deaths) -> dict | None:
+    from . import blackbox
+
+    data = blackbox.read(box, index)
+    if data is not None and data.get("what") is None:
+        for _ in range(40):  # the nanny's message can come just after the scheduler gave the task up
+            said = deaths.by_pid.get(data["pid"])
+            if said:
+                sig = re.match(r"was killed by signal (\d+)", said)
+                data["what"] = (f"killed by {_signal_name(int(sig.group(1)))} during the call" if sig else
+                                f"{said} during the call")
+                break
+            time.sleep(0.05)
+    return data
+
+
+def _signal_name(n: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(n).name
+    except ValueError:
+        return f"signal {n}"
+
+
+def lost(t: Task, options: dict, exc: BaseException, box: dict | None) -> dict:
+    """The failing record of a check whose worker process died (or that could not be run there): what happened
+    and, from the black box, the input that was running."""
     from . import registry
-    from .verify import Record
+    from .verify import Record, reproducer
 
-    impl = registry.resolve(name, function)
-    what = f"{type(exc).__name__}: {exc}".strip()
-    if type(exc).__name__ == "KilledWorker":
-        what = "the worker process died during the check (os._exit, a crash in native code, or out of memory)"
-    return Record(implementation=impl.name, function=function, dtype=dtype, verdict="fail", max_ulp=math.inf,
+    impl = registry.resolve(t.spec, t.function)
+    what = (box or {}).get("what") or "the worker process died during the check (os._exit, a crash in native " \
+        "code, or out of memory)"
+    ce = {"family": (box or {}).get("family") or "-", "reason": what, "reproducer": "", "kind": "error"}
+    if box and box.get("args") is not None:
+        import numpy as np
+
+        args, kwargs = box["args"], box.get("kwargs") or {}
+        ce.update(input=[np.asarray(a).astype(np.float64).tolist() if np.asarray(a).dtype.kind == "f"
+                         else np.asarray(a).tolist() for a in args],
+                  shape=list(np.shape(args[0])), kwargs=kwargs,
+                  reproducer=reproducer(t.name, t.function, args, kwargs))
+    elif box is None:
+        ce["reason"] = what + "; the input that was running is unknown (no call had started, or the worker is " \
+                              "on another machine)"
+    if t.kind == "search":
+        return {"implementation": t.name, "function": t.function, "dtype": t.dtype, "budget": options.get("budget"),
+                "max_ratio": math.inf, "worst": [], "lost": ce}
+    return Record(implementation=t.name, function=t.function, dtype=t.dtype, verdict="fail", max_ulp=math.inf,
                   max_ratio=math.inf, examples=0, expectation=impl.expectation, meets_expectation=False,
-                  failed_families=["(the check did not finish)"], library=impl.library, origin=impl.origin,
-                  counterexample={"family": "-", "reason": what, "reproducer": ""},
+                  failed_families=[ce["family"] if ce["family"] != "-" else "(the check did not finish)"],
+                  library=impl.library, origin=impl.origin, counterexample=ce,
                   seed=options.get("seed", 0)).as_dict()

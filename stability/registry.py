@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Callable
 
 from .adapt import adapt, library_of
-from .errors import UsageError
+from .errors import UsageError, did_you_mean
 from .functions import FUNCTIONS, get
 
 LIBRARIES = ("numpy", "scipy", "torch", "torch_cuda", "jax", "cupy", "array_api")
@@ -87,6 +87,7 @@ def register(function: str, name: str, description: str, *, library: str = "nump
     get(function)
     if library not in LIBRARIES:
         raise UsageError(f"unknown array library {library!r}: use one of {', '.join(LIBRARIES)}")
+    _check_declared(function, name, unstable_on)
 
     def deco(fn):
         _REGISTRY[name] = Implementation(name, function, fn, library, description, tuple(unstable_on),
@@ -95,6 +96,23 @@ def register(function: str, name: str, description: str, *, library: str = "nump
         return fn
 
     return deco
+
+
+def _check_declared(function: str, name: str, unstable_on) -> None:
+    """Every ``unstable_on`` entry names a family of the function (``family`` or ``family@dtype``): a misspelled
+    one would declare nothing and turn an expected failure into a red run, or hide nothing it meant to."""
+    from .formats import FORMATS
+    from .strategies import families
+
+    known = families(function, slow=True, optional=True)
+    for entry in unstable_on:
+        fam, _, dtype = str(entry).partition("@")
+        if fam not in known:
+            raise UsageError(f"{name}: unstable_on names {fam!r}, not an input family of {function}"
+                             f"{did_you_mean(fam, known)}: use one of {', '.join(known)}")
+        if dtype and dtype not in FORMATS:
+            raise UsageError(f"{name}: unstable_on names dtype {dtype!r} in {entry!r}{did_you_mean(dtype, FORMATS)}: "
+                             f"use one of {', '.join(FORMATS)}")
 
 
 def _load_builtin() -> None:
@@ -113,11 +131,13 @@ def implementations(function: str | None = None) -> list[Implementation]:
     return sorted(impls, key=lambda i: (i.function, i.origin != "builtin", i.name))
 
 
-def _from_module(module, attr: str, spec: str):
+def _from_module(module, attr: str, spec: str, where: str):
+    """``module.attr`` (dotted); ``where``: the module or file as the user wrote it, for the message."""
     obj = module
     for part in attr.split("."):
         if not hasattr(obj, part):
-            raise SpecError(f"{spec!r}: {getattr(module, '__name__', module)!r} has no attribute {part!r}")
+            names = [n for n in dir(obj) if not n.startswith("_") and callable(getattr(obj, n, None))]
+            raise SpecError(f"{spec!r}: {where!r} has no attribute {part!r}{did_you_mean(part, names)}")
         obj = getattr(obj, part)
     if not callable(obj):
         raise SpecError(f"{spec!r} is not callable (it is a {type(obj).__name__})")
@@ -155,10 +175,12 @@ def resolve(spec: str, function: str | None = None) -> Implementation:
                             f"pick one of `stability list --function {function}`")
         return impl
     if ":" not in spec:
-        near = [n for n in _REGISTRY if spec.split(".")[-1] in n][:5]
-        hint = f" (did you mean {', '.join(near)}?)" if near else ""
-        raise SpecError(f"no registered implementation {spec!r}{hint}: run `stability list`, or give "
-                        "package.module:attr or path/to/file.py:attr")
+        if spec.endswith(".py") or Path(spec).is_file():
+            raise SpecError(f"{spec!r} names a file but not the function in it: add the function's name "
+                            f"after a colon, {spec}:NAME")
+        names = [n for n in _REGISTRY if function is None or _REGISTRY[n].function == function]
+        raise SpecError(f"no registered implementation {spec!r}{did_you_mean(spec, names or _REGISTRY)}: run "
+                        "`stability list`, or give package.module:attr or path/to/file.py:attr")
     where, attr = spec.rsplit(":", 1)
     if not attr:
         raise SpecError(f"{spec!r} names no attribute: write {where}:function_name")
@@ -167,13 +189,13 @@ def resolve(spec: str, function: str | None = None) -> Implementation:
         path = Path(where)
         if not path.is_file():
             raise SpecError(f"no such file {where!r}: check the path (relative to {Path.cwd()})")
-        fn = _from_module(_load_file(path), attr, spec)
+        fn = _from_module(_load_file(path), attr, spec, where)
     else:
         try:
             module = importlib.import_module(where)
         except Exception as exc:
             raise SpecError(f"cannot import {where!r} ({type(exc).__name__}: {exc}): install it or fix the name") from exc
-        fn = _from_module(module, attr, spec)
+        fn = _from_module(module, attr, spec, where)
     if function is None:
         raise SpecError(f"{spec!r} is not registered: say which function it computes with --function "
                         f"({', '.join(FUNCTIONS)})")

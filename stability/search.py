@@ -18,7 +18,7 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, given, seed as hseed, settings, target
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-from . import strategies
+from . import blackbox, strategies
 from .metrics import DEFAULT_TOLERANCE, Tolerance
 from .functions import get
 from .refine import climb, climb_each
@@ -58,17 +58,17 @@ def _positions(x, outcome, limit=8):
     return list(np.argsort(-mag, kind="stable")[:limit])
 
 
-def _refine(impl, ex, outcome, tolerance, evals):
+def _refine(impl, ex, outcome, tolerance, evals, timeout=None):
     """Climb from one example (:mod:`stability.refine`); ``(args, outcome, evals used)``."""
     args = ex.args
     if args[0].size == 0 or not math.isfinite(outcome.max_ratio):
         return args, outcome, 0
 
     def score(x):
-        return run_call(impl, (x, *args[1:]), ex.kwargs, tolerance).max_ratio
+        return run_call(impl, (x, *args[1:]), ex.kwargs, tolerance, timeout=timeout).max_ratio
 
     def score_each(x):
-        out = run_call(impl, (x, *args[1:]), ex.kwargs, tolerance)
+        out = run_call(impl, (x, *args[1:]), ex.kwargs, tolerance, timeout=timeout)
         j = out.judgement
         return np.full(x.shape, np.inf) if j is None else out.reference.output(j.ratio).reshape(x.shape)
 
@@ -77,12 +77,12 @@ def _refine(impl, ex, outcome, tolerance, evals):
     else:
         x, _, used = climb(score, args[0], _positions(args[0], outcome), evals=evals)
     new_args = (x, *args[1:])
-    return new_args, run_call(impl, new_args, ex.kwargs, tolerance), used
+    return new_args, run_call(impl, new_args, ex.kwargs, tolerance, timeout=timeout), used
 
 
 def search(impl: Implementation, dtype: str, *, budget: int = 400, seed: int = 0, keep: int = 5,
            database: str | None = "build/.hypothesis-search", tolerance: Tolerance = DEFAULT_TOLERANCE,
-           families=None, refine: int | None = None) -> SearchResult:
+           families=None, refine: int | None = None, timeout: float | None = None) -> SearchResult:
     """Search every family of ``impl``'s function with ``budget`` examples in all; the ``keep`` worst inputs.
 
     Then ``refine`` more calls (default: ``budget``) climb from each family's best example
@@ -96,6 +96,7 @@ def search(impl: Implementation, dtype: str, *, budget: int = 400, seed: int = 0
     counter = 0
     result = SearchResult(impl.name, impl.function, dtype, budget)
     for fam in fams:
+        blackbox.note_family(fam)
         strat = strategies.inputs(impl.function, dtype, family=fam)
         failing: dict = {}
 
@@ -106,7 +107,7 @@ def search(impl: Implementation, dtype: str, *, budget: int = 400, seed: int = 0
         @given(strat)
         def probe(ex):
             nonlocal counter
-            out = run_call(impl, ex.args, ex.kwargs, tolerance)
+            out = run_call(impl, ex.args, ex.kwargs, tolerance, timeout=timeout)
             ratio = out.max_ratio if math.isfinite(out.max_ratio) else 1e300
             target(min(ratio, 1e300), label="stability ratio")
             counter += 1
@@ -135,7 +136,7 @@ def search(impl: Implementation, dtype: str, *, budget: int = 400, seed: int = 0
     for ratio, _, (ex, out) in sorted(best.values(), key=lambda r: -r[0]):
         if evals <= 0:
             break
-        new_args, new_out, used = _refine(impl, ex, out, tolerance, max(20, evals // len(best)))
+        new_args, new_out, used = _refine(impl, ex, out, tolerance, max(20, evals // len(best)), timeout)
         evals -= used
         if new_out.max_ratio > ratio:
             ce = _counterexample(impl, ex.family, args=new_args, kwargs=ex.kwargs, outcome=new_out)

@@ -181,6 +181,15 @@ class Summary:
         return _json_safe({**asdict(self), "per_core_rate": self.per_core_rate})
 
 
+def declared_failures(impl, dtype: str) -> list[str]:
+    """The families whose failures ``impl``'s registration declares in ``dtype``, among those the sweep covers:
+    every family of the input ``x`` (a sweep visits every value of the format; its other arguments are fixed, so
+    the cotangent families are not among them)."""
+    from .strategies import COTANGENT_FAMILIES, families
+
+    return [f for f in families(impl.function) if f not in COTANGENT_FAMILIES and impl.declares(f, dtype)]
+
+
 def _numbers(w: dict) -> dict:
     """A worst-input entry read back from JSON, where inf and NaN are written as strings."""
     return {k: float(v) for k, v in w.items()}

@@ -11,7 +11,10 @@ reproducer; both accept an implementation as a callable or a SPEC (``stability.r
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
+import os
 
 from .metrics import DEFAULT_TOLERANCE, Tolerance
 from .registry import Implementation, resolve, user_implementation
@@ -25,7 +28,42 @@ def _impl(fn, function: str) -> Implementation:
         return resolve(fn, function)
     if not callable(fn):
         raise TypeError(f"expected a callable or a SPEC string, got {type(fn).__name__}")
-    return user_implementation(getattr(fn, "__qualname__", repr(fn)), function, fn)
+    impl = user_implementation(getattr(fn, "__qualname__", repr(fn)), function, fn)
+    spec = spec_of(fn)
+    impl.extra.update({"spec": spec} if spec else {"object_name": _identifier(fn)})
+    return impl
+
+
+def spec_of(fn) -> str | None:
+    """A SPEC that names ``fn`` when pasted anywhere: ``module:qualname`` when its module is importable by that
+    name, else ``path/to/file.py:qualname``; None for what no SPEC reaches (lambdas, functions made inside
+    other functions, objects with no source file)."""
+    qual = getattr(fn, "__qualname__", "") or ""
+    if not qual or "<" in qual:
+        return None
+    mod = getattr(fn, "__module__", None) or ""
+    if mod and mod != "__main__" and not mod.startswith("_stability_user_"):
+        try:
+            obj = importlib.import_module(mod)
+            for part in qual.split("."):
+                obj = getattr(obj, part)
+        except Exception:
+            obj = None
+        if obj is fn or getattr(obj, "__wrapped__", None) is fn:
+            return f"{mod}:{qual}"
+    try:
+        path = inspect.getsourcefile(fn)
+    except TypeError:
+        path = None
+    if path and os.path.isfile(path):
+        rel = os.path.relpath(path)
+        return f"{rel if not rel.startswith('..') else os.path.abspath(path)}:{qual}"
+    return None
+
+
+def _identifier(fn) -> str:
+    name = getattr(fn, "__name__", "") or ""
+    return name if name.isidentifier() else "fn"
 
 
 def assert_stable(fn, *, function: str, dtypes=("float32", "float64"), examples: int = DEFAULT_EXAMPLES,

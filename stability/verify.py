@@ -19,13 +19,13 @@ import math
 import traceback
 import warnings
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
 
-from . import reference, strategies
-from .arraylib import precision_scope, to_library, to_numpy
+from . import blackbox, reference, strategies
+from .arraylib import from_python, precision_scope, to_library, to_numpy
 from .formats import FORMATS, available_dtypes, format_of
 from .metrics import DEFAULT_TOLERANCE, Tolerance, judge
 from .registry import Implementation
@@ -86,6 +86,16 @@ class Record:
     def as_dict(self) -> dict:
         return _json_safe(asdict(self))
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "Record":
+        """The record :meth:`as_dict` gave (from a worker, a journal or a records file)."""
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        for k in ("max_ulp", "max_ratio", "max_normwise"):
+            if k in kw:
+                kw[k] = float(kw[k])
+        return cls(**kw)
+
 
 def _json_safe(obj):
     if isinstance(obj, float):
@@ -121,8 +131,12 @@ def _array_src(a: np.ndarray) -> str:
     return f"np.array({body}, dtype={dtype}){shape}"
 
 
-def reproducer(spec: str, function: str, args, kwargs) -> str:
-    """Python source that replays one call and raises AssertionError if it still fails."""
+def reproducer(spec: str, function: str, args, kwargs, *, object_name: str | None = None) -> str:
+    """Python source that replays one call and raises AssertionError if it still fails.
+
+    ``spec`` names the implementation (a registered name, ``module:qualname`` or ``file.py:qualname``); a function
+    object that no SPEC can name (a lambda, a function defined inside another) is passed as the object itself,
+    by ``object_name``, which the pasted code must have in scope."""
     lines = ["import numpy as np"]
     if any(np.asarray(a).dtype.name == "bfloat16" for a in args):
         lines.append("import ml_dtypes")
@@ -135,7 +149,11 @@ def reproducer(spec: str, function: str, args, kwargs) -> str:
         lines.append(f"{n} = {_array_src(a)}")
     call_args = ", ".join(names[: len(args)])
     kw = "".join(f", {k}={v!r}" for k, v in kwargs.items())
-    lines.append(f"assert_example({function!r}, {spec!r}, {call_args}{kw})")
+    target = repr(spec)
+    if object_name is not None:
+        lines.append(f"# {object_name}: the function object you passed (a SPEC cannot name it)")
+        target = object_name
+    lines.append(f"assert_example({function!r}, {target}, {call_args}{kw})")
     return "\n".join(lines)
 
 
@@ -193,7 +211,8 @@ def _call_and_judge(impl, args, kwargs, tolerance, ref, timeout, dtype) -> Outco
     backups = [np.array(a, copy=True) for a in args]
     try:
         limit = CALL_TIMEOUT if timeout is None else timeout
-        with _guarded_state(), _time_limit(limit), np.errstate(all="ignore"), warnings.catch_warnings():
+        with _guarded_state(), _time_limit(limit), blackbox.calling(args, kwargs, limit), np.errstate(all="ignore"), \
+                warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # the verdict speaks for the user's code
             out = impl.fn(*lib_args, **kwargs)
     except KeyboardInterrupt:
@@ -203,6 +222,8 @@ def _call_and_judge(impl, args, kwargs, tolerance, ref, timeout, dtype) -> Outco
         return Outcome(False, math.inf, math.inf, _what_happened(exc), (ref, None, None))
     overwrote = _restore(args, backups)  # the caller's array is not the implementation's scratch space
     got = to_numpy(out)
+    if got is None and impl.library in ("numpy", "scipy"):  # a list or a number, read as NumPy would
+        got = from_python(out, dtype)
     if got is not None and got.dtype.kind not in "fiub" and got.dtype.name not in FORMATS:  # objects, strings,
         # complex: not a real array (ml_dtypes' bfloat16 has kind 'V' but is a format of the suite)
         return Outcome(False, math.inf, math.inf, f"returned an array of dtype {got.dtype}, not a real floating "
@@ -315,8 +336,11 @@ def _details(ref, got, j) -> dict:
         d["kappa"] = ref.output(ref.kappa).ravel().tolist()
         d["allowance"] = ref.output(np.broadcast_to(j.allowance, j.ulp.shape)).ravel().tolist()
         if w is not None:
+            mark = np.zeros(j.ulp.shape)
+            mark[w] = 1
             d["worst"] = {"ulp": float(j.ulp[w]), "ratio": float(j.ratio[w]), "kappa": float(ref.kappa[w]),
-                          "expected": float(ref.value[w]), "allowance": float(j.allowance[w])}
+                          "expected": float(ref.value[w]), "allowance": float(j.allowance[w]),
+                          "position": int(np.argmax(ref.output(mark).ravel()))}  # in the flattened output
     return d
 
 
@@ -325,7 +349,8 @@ def _counterexample(impl, family, *, args, kwargs, outcome) -> dict:
           "input": [np.asarray(a).astype(np.float64).tolist() if np.asarray(a).dtype.kind == "f"
                     else np.asarray(a).tolist() for a in args],
           "shape": list(np.shape(args[0])), "kwargs": dict(kwargs),
-          "reproducer": reproducer(impl.name, impl.function, args, kwargs)}
+          "reproducer": reproducer(impl.extra.get("spec", impl.name), impl.function, args, kwargs,
+                                   object_name=impl.extra.get("object_name"))}
     ce.update(outcome.details or {})
     return ce
 
@@ -344,6 +369,7 @@ def verify_family(impl: Implementation, dtype: str, family: str, *, examples: in
     ``shrink=False`` skips the shrinking and stops at the first failure: faster when only the verdict matters.
     """
     res = FamilyResult(family)
+    blackbox.note_family(family)
     strat = strategies.inputs(impl.function, dtype, family=family, max_side=max_side)
 
     def run(target):

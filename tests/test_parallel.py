@@ -1,28 +1,150 @@
-"""Checks verified on a Dask local cluster give the same records, in the same order, as one after another."""
+"""Checks in worker processes (issue 15): the same records as in this process, in task order; code under test that
+exits, crashes, hangs or changes process-wide state fails its own check and no other; a killed run resumes."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
 
 from stability import parallel
+from stability.cli import main
+from stability.registry import resolve
+
+OPTIONS = dict(examples=3, seed=0, shrink=False, families=["standard", "wide"])
+
+
+def _tasks(*pairs):
+    return [parallel.task("verify", resolve(spec, function), dtype) for spec, function, dtype in pairs]
+
+
+def _key(r):
+    return (r["implementation"], r["dtype"], r["verdict"], r["max_ulp"], r["examples"])
 
 
 def test_workers_give_the_records_of_a_serial_run_in_task_order():
-    tasks = [("softmax.naive", "softmax", "float32"), ("softmax.shifted", "softmax", "float64"),
-             ("sigmoid.stable", "sigmoid", "float32")]
-    options = dict(examples=3, seed=0, shrink=False, families=["standard", "wide"])
+    tasks = _tasks(("softmax.naive", "softmax", "float32"), ("softmax.shifted", "softmax", "float64"),
+                   ("sigmoid.stable", "sigmoid", "float32"))
     seen = []
-    serial = parallel.run(tasks, workers=1, progress=seen.append, **options)
-    spread = parallel.run(tasks, workers=2, **options)
-    assert len(seen) == 3
-    key = lambda r: (r["implementation"], r["dtype"], r["verdict"], r["max_ulp"], r["examples"])  # noqa: E731
-    assert [key(r) for r in spread] == [key(r) for r in serial]
-    assert [r["implementation"] for r in spread] == [t[0] for t in tasks]
+    serial = parallel.run(tasks, options=OPTIONS, scheduler="synchronous", progress=lambda t, r: seen.append(t))
+    spread = parallel.run(tasks, options=OPTIONS, workers=2)
+    assert seen == tasks
+    assert [_key(r) for r in spread] == [_key(r) for r in serial]
+    assert [r["implementation"] for r in spread] == [t.name for t in tasks]
     assert serial[0]["verdict"] == "fail" and serial[1]["verdict"] == "pass"
 
 
-def test_a_worker_that_dies_is_a_failing_record_and_the_rest_still_come_back(tmp_path):
-    # issue 15: os._exit (or a segfault) inside the code under test takes its worker process with it
-    f = tmp_path / "dies.py"
-    f.write_text("import os\n\ndef softmax(x, axis=-1):\n    os._exit(3)\n")
-    tasks = [(f"{f}:softmax", "softmax", "float32"), ("softmax.shifted", "softmax", "float32")]
-    recs = parallel.run(tasks, workers=2, examples=2, seed=0, shrink=False, families=["standard"])
-    assert recs[0]["verdict"] == "fail" and not recs[0]["meets_expectation"]
-    assert "worker process died" in recs[0]["counterexample"]["reason"]
-    assert recs[1]["verdict"] == "pass"
+HOSTILE = '''
+import ctypes, os, time
+import numpy as np
+
+def exits(x, axis=-1):
+    os._exit(0)
+
+def segfaults(x, axis=-1):
+    ctypes.string_at(0)  # reads address 0: SIGSEGV in native code
+
+def hangs(x, axis=-1):
+    while True:
+        time.sleep(0.05)
+
+def meddles(x, axis=-1):
+    np.seterr(all="raise")
+    np.set_printoptions(precision=2)
+    m = np.max(x, axis=axis, keepdims=True)
+    e = np.exp(x - m)
+    return e / e.sum(axis=axis, keepdims=True)
+'''
+
+
+@pytest.fixture
+def hostile(tmp_path):
+    f = tmp_path / "hostile.py"
+    f.write_text(HOSTILE)
+    return f
+
+
+def test_exit_segfault_and_hang_in_workers_are_verdicts_with_the_input_and_the_rest_still_come_back(hostile):
+    specs = [f"{hostile}:{n}" for n in ("exits", "segfaults", "hangs")]
+    tasks = _tasks(*[(s, "softmax", "float32") for s in specs], ("softmax.shifted", "softmax", "float32"))
+    t0 = time.perf_counter()
+    recs = parallel.run(tasks, options=dict(OPTIONS, timeout=1.0), workers=2)
+    assert time.perf_counter() - t0 < 60
+    reasons = [r["counterexample"]["reason"] for r in recs[:3]]
+    assert reasons == ["exited with status 0 during the call (os._exit)", "killed by SIGSEGV during the call",
+                       "did not return within 1 s (the worker process was ended and replaced)"]
+    for r in recs[:3]:
+        assert r["verdict"] == "fail" and not r["meets_expectation"]
+        ce = r["counterexample"]
+        assert ce["family"] == "standard" and ce["input"]  # the input that was running
+        assert "assert_example('softmax'" in ce["reproducer"] and str(hostile) in ce["reproducer"]
+    assert recs[3]["verdict"] == "pass" and recs[3]["meets_expectation"]
+
+
+def test_a_check_that_changes_process_wide_settings_leaves_the_next_check_in_its_worker_unaffected(hostile):
+    meddler = _tasks((f"{hostile}:meddles", "softmax", "float32"))
+    naive = _tasks(("softmax.naive", "softmax", "float32"))
+    options = dict(OPTIONS, families=["standard", "overflow"])
+    alone = parallel.run(naive, options=options, workers=1)
+    after = parallel.run(meddler + naive, options=options, workers=1)  # one worker: the same process, in turn
+    assert _key(after[1]) == _key(alone[0]) and after[1]["meets_expectation"]
+
+
+def test_verify_cli_turns_a_worker_death_into_a_failing_check(hostile, capsys):
+    rc = main(["verify", "--function", "softmax", "--impl", f"{hostile}:segfaults", "--impl", "softmax.shifted",
+               "--dtype", "float32", "--examples", "2", "--family", "standard"])
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "killed by SIGSEGV during the call" in out and "input    [" in out
+    assert "softmax.shifted                  float32  PASS" in out
+
+
+def _verify_cmd(out, workers=1):
+    return [sys.executable, "-m", "stability", "verify", "--function", "softmax", "--impl", "softmax.shifted",
+            "--impl", "softmax.naive", "--impl", "softmax.online", "--examples", "6", "--json", str(out),
+            "--workers", str(workers)]
+
+
+def test_a_killed_verify_run_again_with_the_same_output_resumes(tmp_path):
+    out = tmp_path / "records.json"
+    checks = tmp_path / ".records.json.checks"
+    proc = subprocess.Popen(_verify_cmd(out), cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and len(list(checks.glob("*.json"))) < 2:
+            time.sleep(0.2)
+        kept = len(list(checks.glob("*.json")))
+        assert kept >= 2, "no check finished in 120 s"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole run, its workers included: nothing is said or cleaned up
+        proc.wait()
+    assert not out.exists()
+    again = subprocess.run(_verify_cmd(out, workers=2), cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    reused = int(again.stdout.split(" reused from an interrupted run")[0].rsplit("(", 1)[1])
+    assert reused >= kept - 1 and reused >= 2  # a record written while the kill came may be half there: not reused
+    assert not checks.exists()  # a finished run starts afresh next time
+    fresh = subprocess.run(_verify_cmd(tmp_path / "fresh.json", workers=2), cwd=tmp_path, capture_output=True,
+                           text=True, timeout=300)
+    resumed, whole = json.loads(out.read_text()), json.loads((tmp_path / "fresh.json").read_text())
+    assert [_key(r) for r in resumed] == [_key(r) for r in whole]
+    assert "reused" not in fresh.stdout
+
+
+def test_ctrl_c_stops_the_run_and_says_what_was_kept(tmp_path):
+    out = tmp_path / "records.json"
+    proc = subprocess.Popen(_verify_cmd(out), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    checks = tmp_path / ".records.json.checks"
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(checks.glob("*.json")):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "stability: interrupted; " in err and "finished checks are kept in" in err
+    assert "run the same command again to resume" in err and "Traceback" not in err
