@@ -18,7 +18,9 @@ from stability import functions, registry
 from stability.io import atomic_write_json, atomic_write_text
 from stability.metrics import DEFAULT_TOLERANCE
 
-from . import accuracy, inputs, plots, render, special
+from stability import accuracy
+
+from . import inputs, plots, render
 
 FULL_SHAPES = [(1, 1024), (16, 1024), (256, 1024), (4096, 1024), (4096, 4096)]
 QUICK_SHAPES = [(16, 1024), (256, 1024)]
@@ -62,51 +64,6 @@ def _implementations(o: Options) -> dict:
         impls[f] = [i for i in registry.implementations(f) if i.library not in registry.GPU_LIBRARIES]
         impls[f] += [u for u in o.user if u.function == f]
     return impls
-
-
-def _records(o: Options, impls, step, saved) -> list[dict]:
-    if saved is not None:
-        recs = saved
-        have = {r["implementation"] for r in recs}
-        missing = [u.name for u in o.user if u.name not in have]
-        if missing:  # the user's code was asked for but the saved records do not cover it: verify it now
-            from stability.verify import verify
-
-            for u in o.user:
-                if u.name in missing:
-                    recs += [verify(u, d, examples=o.examples, seed=o.seed).as_dict() for d in o.dtypes]
-        step(f"records loaded from {o.records}")
-        return [r for r in recs if r["function"] in o.functions]
-    from stability import parallel
-    from stability.journal import Journal
-    from stability.verify import dtypes_for, verify
-
-    options = dict(examples=o.examples, seed=o.seed, shrink=not o.quick)
-    flat = [i for fn_impls in impls.values() for i in fn_impls]
-    named = [i for i in flat if _resolvable(i)]  # a worker finds these by name; the rest run here
-    tasks = [parallel.task("verify", i, d) for i in named for d in dtypes_for(i, o.dtypes)]
-    journal = o.journal = Journal(o.out)
-    got = parallel.run(tasks, options=options, workers=o.workers, scheduler=o.scheduler, journal=journal,
-                       progress=lambda t, r: step(f"verified {t.name} {t.dtype}: {r['verdict']}"))
-    done = {(r["implementation"], r["dtype"]): r for r in got}
-    recs = []
-    for impl in flat:
-        for d in dtypes_for(impl, o.dtypes):
-            if (impl.name, d) not in done:
-                done[impl.name, d] = verify(impl, d, **options).as_dict()
-                step(f"verified {impl.name} {d} here")
-            recs.append(done[impl.name, d])
-    for r in recs:
-        r["max_ulp"], r["max_ratio"] = float(r["max_ulp"]), float(r["max_ratio"])
-    return recs
-
-
-def _resolvable(impl) -> bool:
-    """Whether a worker process can find ``impl`` by its name (registered, or a spec it was resolved from)."""
-    try:
-        return registry.resolve(impl.name, impl.function).fn is impl.fn
-    except Exception:
-        return False
 
 
 def _bench(o: Options, impls, step, saved):
@@ -260,11 +217,10 @@ def build(o: Options, progress=None) -> dict:
     saved_recs = inputs.load_records(o.records) if o.records is not None else None
     saved_bench = inputs.load_bench(o.bench) if o.bench is not None else None
     impls = _implementations(o)
-    from stability.verify import dtypes_for
+    from stability import measure, policy
+    from stability.journal import Journal
 
-    n_impl = sum(len(v) for v in impls.values())
-    n_checks = sum(len(dtypes_for(i, o.dtypes)) for v in impls.values() for i in v)
-    total = (1 if o.records else n_checks) + len(impls) + n_impl + 1 + 1 + 1
+    total = measure.count(impls, o.dtypes, saved_recs) + 3
     if progress is not None:
         progress.reset(total=total)
 
@@ -273,25 +229,23 @@ def build(o: Options, progress=None) -> dict:
             progress.set_description(label)
             progress.update(1)
 
-    recs = _records(o, impls, step, saved_recs)
+    o.journal = Journal(o.out) if saved_recs is None else None
+    m = measure.measure(impls, o.dtypes, examples=o.examples, seed=o.seed, quick=o.quick, saved_records=saved_recs,
+                        workers=o.workers, scheduler=o.scheduler, journal=o.journal, progress=step)
+    recs = [r for r in m.records if r["function"] in o.functions]
     rec_dtypes = [d for d in ("float16", "bfloat16", "float32", "float64") if any(r["dtype"] == d for r in recs)]
     curves, special_rows = [], []
-    for f, fn_impls in impls.items():
+    for f in impls:
         for d in o.dtypes:
-            c = accuracy.curves(f, fn_impls, d, quick=o.quick, seed=o.seed)
+            c = m.curves[f, d]
             curves.append({"function": f, "dtype": d, "curve": plots.accuracy(c), "dist": plots.distribution(c),
                            "table": accuracy.distribution_table(c), "failed": c.failed_calls,
                            "bound": c.bound_label})
-        step(f"accuracy curves of {f}")
     for f, fn_impls in impls.items():
-        from stability import policy
-
-        cases = list(policy.cases_for(f).values())
-        rows = []
-        for i in fn_impls:
-            rows.append({"name": i.name, "origin": i.origin, "cells": special.evaluate(i, "float32")})
-            step(f"special values of {i.name}")
-        special_rows.append({"function": f, "cases": cases, "rows": rows})
+        rows = [{"name": i.name, "origin": i.origin, "cells": m.special[i.name]} for i in fn_impls]
+        special_rows.append({"function": f, "cases": list(policy.cases_for(f).values()), "rows": rows})
+    lost = {r["implementation"] for r in recs if r.get("lost")}  # its worker died: not timed either
+    impls = {f: [i for i in v if i.name not in lost] for f, v in impls.items()}
     df, bench_note = _bench(o, impls, step, saved_bench)
     paper_ctx = _paper(step)
     ctx = {

@@ -247,7 +247,7 @@ def _cmd_verify(args) -> int:
             bar.set_description(f"{t.name} {t.dtype}: {rec['verdict']}")
             bar.update(1)
 
-        dicts = parallel.run(tasks, options=options, workers=args.workers, scheduler=args.scheduler,
+        dicts = parallel.run(tasks, options={"verify": options}, workers=args.workers, scheduler=args.scheduler,
                              journal=journal, progress=step)
     records = [Record.from_dict(d) for d in dicts]
     ok = all(r.meets_expectation for r in records)
@@ -325,6 +325,8 @@ def _cmd_bench(args) -> int:
                "frac_exp", "bound"]].copy()
     show["median_ms"] = show.pop("median_s") * 1e3
     print(show.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    for note in df.attrs.get("skipped", []):
+        print(f"not timed: {note}")
     print(f"bench table written to {path}")
     return 0
 
@@ -372,7 +374,7 @@ def _cmd_search(args) -> int:
             bar.set_description(f"{t.name} {t.dtype}: worst ratio {_fmt_num(res['max_ratio'])}")
             bar.update(1)
 
-        results = parallel.run(tasks, options=options, workers=args.workers, scheduler=args.scheduler,
+        results = parallel.run(tasks, options={"search": options}, workers=args.workers, scheduler=args.scheduler,
                                journal=journal, progress=step)
     for res in results:
         print(f"{res['implementation']} {res['dtype']}: worst stability ratio {_fmt_num(res['max_ratio'])}")

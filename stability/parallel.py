@@ -74,16 +74,37 @@ def _work(t: Task, index: int, options: dict, box: str | None) -> dict:
         # and Hypothesis warns as if the strategy had: not the suite's draws, which do not use it
         warnings.filterwarnings("ignore", message="Do not use the `random` module",
                                 category=HypothesisDeprecationWarning)
-        if t.kind == "search":
-            from .search import search
+        return _KINDS[t.kind](impl, t, options)
 
-            out = search(impl, t.dtype, **options).as_dict()
-        else:
-            from .verify import verify
 
-            out = verify(impl, t.dtype, **options).as_dict()
-    out["implementation"] = t.name
-    return out
+def _verify(impl, t: Task, options: dict) -> dict:
+    from .verify import verify
+
+    return dict(verify(impl, t.dtype, **options).as_dict(), implementation=t.name)
+
+
+def _search(impl, t: Task, options: dict) -> dict:
+    from .search import search
+
+    return dict(search(impl, t.dtype, **options).as_dict(), implementation=t.name)
+
+
+def _curves(impl, t: Task, options: dict):
+    from .accuracy import curves
+
+    return curves(t.function, [impl], t.dtype, **options)
+
+
+def _special(impl, t: Task, options: dict):
+    from .special import evaluate
+
+    return evaluate(impl, t.dtype)
+
+
+#: what a task does, by its kind: a verify record, a search's worst inputs, accuracy curves, special-value cells
+_KINDS = {"verify": _verify, "search": _search, "curves": _curves, "special": _special}
+#: the kinds whose results are kept in a journal (JSON records); the rest are quick to measure again
+JOURNALED = ("verify", "search")
 
 
 class _Deaths(logging.Handler):
@@ -100,9 +121,10 @@ class _Deaths(logging.Handler):
 
 
 def run(tasks, *, options: dict, workers: int | None = None, scheduler: str | None = None, journal=None,
-        progress=None) -> list[dict]:
-    """The results of ``tasks`` (:class:`Task`), in their order; ``options`` are passed to ``verify`` or
-    ``search``; ``progress(task, result)`` after each one ends (reused ones included)."""
+        progress=None) -> list:
+    """The results of ``tasks`` (:class:`Task`), in their order; ``options[kind]`` are passed to the task's function
+    (``verify``, ``search``, ``accuracy.curves``; the special-value cells take none); ``progress(task, result)``
+    after each one ends (reused ones included)."""
     tasks = list(tasks)
     results: dict[int, dict] = {}
     keys: dict[int, str] = {}
@@ -110,7 +132,9 @@ def run(tasks, *, options: dict, workers: int | None = None, scheduler: str | No
         from . import registry
 
         for i, t in enumerate(tasks):
-            keys[i] = journal.key(t.kind, registry.resolve(t.spec, t.function), t.dtype, options)
+            if t.kind not in JOURNALED:
+                continue
+            keys[i] = journal.key(t.kind, registry.resolve(t.spec, t.function), t.dtype, options[t.kind])
             got = journal.get(keys[i])
             if got is not None:
                 got["implementation"] = t.name
@@ -121,7 +145,7 @@ def run(tasks, *, options: dict, workers: int | None = None, scheduler: str | No
 
     def done(i, res):
         results[i] = res
-        if journal is not None:
+        if i in keys:
             journal.put(keys[i], res)
         if progress:
             progress(tasks[i], res)
@@ -129,7 +153,7 @@ def run(tasks, *, options: dict, workers: int | None = None, scheduler: str | No
     todo = [i for i in range(len(tasks)) if i not in results]
     if todo and scheduler == SYNCHRONOUS:
         for i in todo:
-            done(i, _work(tasks[i], i, options, None))
+            done(i, _work(tasks[i], i, options.get(tasks[i].kind, {}), None))
     elif todo:
         _on_cluster(tasks, todo, options, workers, scheduler, done)
     return [results[i] for i in range(len(tasks))]
@@ -162,7 +186,8 @@ def _on_cluster(tasks, todo, options, workers, scheduler, done) -> None:
                 client, remote = Client(cluster), False
             try:
                 def submit(i):
-                    fut = client.submit(_work, tasks[i], i, options, None if remote else box, pure=False)
+                    fut = client.submit(_work, tasks[i], i, options.get(tasks[i].kind, {}), None if remote else box,
+                                        pure=False)
                     futures[fut] = i
                     return fut
 
@@ -181,7 +206,7 @@ def _on_cluster(tasks, todo, options, workers, scheduler, done) -> None:
                             tries[i] += 1  # that another check's code ended; run it again elsewhere
                             pending.add(submit(i))
                             continue
-                        res = lost(tasks[i], options, exc, black)
+                        res = lost(tasks[i], options.get(tasks[i].kind, {}), exc, black)
                     done(i, res)
             finally:
                 client.close()
@@ -246,6 +271,8 @@ def lost(t: Task, options: dict, exc: BaseException, box: dict | None) -> dict:
     elif box is None:
         ce["reason"] = what + "; the input that was running is unknown (no call had started, or the worker is " \
                               "on another machine)"
+    if t.kind in ("curves", "special"):
+        return {"implementation": t.name, "lost": ce}
     if t.kind == "search":
         return {"implementation": t.name, "function": t.function, "dtype": t.dtype, "budget": options.get("budget"),
                 "max_ratio": math.inf, "worst": [], "lost": ce}
@@ -253,4 +280,4 @@ def lost(t: Task, options: dict, exc: BaseException, box: dict | None) -> dict:
                   max_ratio=math.inf, examples=0, expectation=impl.expectation, meets_expectation=False,
                   failed_families=[ce["family"] if ce["family"] != "-" else "(the check did not finish)"],
                   library=impl.library, origin=impl.origin, counterexample=ce,
-                  seed=options.get("seed", 0)).as_dict()
+                  seed=options.get("seed", 0)).as_dict() | {"lost": True}

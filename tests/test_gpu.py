@@ -35,7 +35,7 @@ def test_block_kernel_on_long_rows(name):
 
 @pytest.mark.parametrize("name", FUSED)
 def test_special_values_follow_the_policy(name):
-    from reports import special
+    from stability import special
 
     cells = special.evaluate(registry.resolve(name), "float32")
     assert all(c.ok for c in cells), [(c.case, c.got, c.reason) for c in cells if not c.ok]

@@ -29,8 +29,9 @@ def test_workers_give_the_records_of_a_serial_run_in_task_order():
     tasks = _tasks(("softmax.naive", "softmax", "float32"), ("softmax.shifted", "softmax", "float64"),
                    ("sigmoid.stable", "sigmoid", "float32"))
     seen = []
-    serial = parallel.run(tasks, options=OPTIONS, scheduler="synchronous", progress=lambda t, r: seen.append(t))
-    spread = parallel.run(tasks, options=OPTIONS, workers=2)
+    serial = parallel.run(tasks, options={"verify": OPTIONS}, scheduler="synchronous",
+                          progress=lambda t, r: seen.append(t))
+    spread = parallel.run(tasks, options={"verify": OPTIONS}, workers=2)
     assert seen == tasks
     assert [_key(r) for r in spread] == [_key(r) for r in serial]
     assert [r["implementation"] for r in spread] == [t.name for t in tasks]
@@ -71,7 +72,7 @@ def test_exit_segfault_and_hang_in_workers_are_verdicts_with_the_input_and_the_r
     specs = [f"{hostile}:{n}" for n in ("exits", "segfaults", "hangs")]
     tasks = _tasks(*[(s, "softmax", "float32") for s in specs], ("softmax.shifted", "softmax", "float32"))
     t0 = time.perf_counter()
-    recs = parallel.run(tasks, options=dict(OPTIONS, timeout=1.0), workers=2)
+    recs = parallel.run(tasks, options={"verify": dict(OPTIONS, timeout=1.0)}, workers=2)
     assert time.perf_counter() - t0 < 60
     reasons = [r["counterexample"]["reason"] for r in recs[:3]]
     assert reasons == ["exited with status 0 during the call (os._exit)", "killed by SIGSEGV during the call",
@@ -88,8 +89,9 @@ def test_a_check_that_changes_process_wide_settings_leaves_the_next_check_in_its
     meddler = _tasks((f"{hostile}:meddles", "softmax", "float32"))
     naive = _tasks(("softmax.naive", "softmax", "float32"))
     options = dict(OPTIONS, families=["standard", "overflow"])
-    alone = parallel.run(naive, options=options, workers=1)
-    after = parallel.run(meddler + naive, options=options, workers=1)  # one worker: the same process, in turn
+    alone = parallel.run(naive, options={"verify": options}, workers=1)
+    # one worker: the same process, in turn
+    after = parallel.run(meddler + naive, options={"verify": options}, workers=1)
     assert _key(after[1]) == _key(alone[0]) and after[1]["meets_expectation"]
 
 
@@ -148,3 +150,48 @@ def test_ctrl_c_stops_the_run_and_says_what_was_kept(tmp_path):
     assert proc.returncode == 130
     assert "stability: interrupted; " in err and "finished checks are kept in" in err
     assert "run the same command again to resume" in err and "Traceback" not in err
+
+
+def test_a_report_whose_worker_dies_still_writes_every_other_record_and_the_page(tmp_path, capsys):
+    f = tmp_path / "crashes_on_long_rows.py"
+    f.write_text("import ctypes\nimport numpy as np\n\ndef softmax(x, axis=-1):\n    if x.size > 30:\n"
+                 "        ctypes.string_at(0)\n    e = np.exp(x - np.max(x, axis=axis, keepdims=True))\n"
+                 "    return e / e.sum(axis=axis, keepdims=True)\n")
+    page = tmp_path / "r.html"
+    rc = main(["report", "--quick", "--function", "softmax", "--impl", f"{f}:softmax", "--out", str(page),
+               "--no-bench"])
+    assert rc == 1 and page.exists()
+    recs = json.loads((tmp_path / "r.records.json").read_text())
+    mine = [r for r in recs if r["implementation"] == f"{f}:softmax"]
+    assert mine and all(r.get("lost") and "killed by SIGSEGV" in r["counterexample"]["reason"] for r in mine)
+    assert sum(r["meets_expectation"] for r in recs) == len(recs) - len(mine) > 3
+    assert "killed by SIGSEGV during the call" in page.read_text()  # the accuracy sweep says it too
+
+
+def test_bench_leaves_out_code_that_raises_and_says_so(tmp_path, capsys):
+    f = tmp_path / "raises.py"
+    f.write_text("def softmax(x, axis=-1):\n    raise ValueError('not today')\n")
+    rc = main(["bench", "--function", "softmax", "--impl", f"{f}:softmax", "--shape", "4x8", "--dtype", "float32",
+               "--repeats", "1", "--out", str(tmp_path / "b.csv")])
+    out = capsys.readouterr().out
+    assert rc == 0 and "not timed: " in out and "raised ValueError: not today" in out
+
+
+def test_a_killed_report_run_again_with_the_same_page_resumes(tmp_path):
+    cmd = [sys.executable, "-m", "stability", "report", "--quick", "--function", "softmax", "--function",
+           "logsumexp", "--no-bench", "--workers", "1", "--out", str(tmp_path / "r.html")]
+    checks = tmp_path / ".r.html.checks"
+    proc = subprocess.Popen(cmd, cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and len(list(checks.glob("*.json"))) < 3:
+            time.sleep(0.1)
+        assert len(list(checks.glob("*.json"))) >= 3, "no check finished in 120 s"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    again = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert " reused from an interrupted run)" in again.stdout and (tmp_path / "r.html").exists()
+    assert not checks.exists()

@@ -189,7 +189,7 @@ def test_special_values_name_the_answer_given_where_the_policy_accepts_several()
     # max_vjp at ties: the one-hot at the first maximum and the even split are both accepted; the report says
     # which one each implementation gives (issue 13)
     from stability import registry
-    from reports import special
+    from stability import special
 
     ties = {i.name: next(c for c in special.evaluate(i) if c.case == "ties")
             for i in registry.implementations("max_vjp") if i.library == "numpy"}

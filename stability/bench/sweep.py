@@ -120,7 +120,7 @@ def run(impls, shapes, dtypes, *, repeats: int = 5, warmup: int = 1, progress=No
 def _run(impls, shapes, dtypes, *, repeats, warmup, progress, seed):
     import pandas as pd
 
-    rows = []
+    rows, skipped = [], []
     rng = np.random.default_rng(seed)
     for shape in shapes:
         for dtype in dtypes:
@@ -134,6 +134,12 @@ def _run(impls, shapes, dtypes, *, repeats, warmup, progress, seed):
                 with np.errstate(all="ignore"):
                     for label, threads, alloc, call in _cases_for(impl, args, kwargs):
                         key = f"{label}|{alloc}"
+                        try:  # code under test that raises on this input is not timed; the table says so
+                            call()
+                        except Exception as exc:
+                            skipped.append(f"{label} {'x'.join(map(str, shape))} {dtype}: raised "
+                                           f"{type(exc).__name__}: {exc}"[:300])
+                            continue
                         cases[key] = call
                         meta[key] = (impl, label, threads, alloc)
             with np.errstate(all="ignore"):
@@ -158,4 +164,6 @@ def _run(impls, shapes, dtypes, *, repeats, warmup, progress, seed):
                 progress(1)
     from .table import COLUMNS
 
-    return pd.DataFrame(rows, columns=COLUMNS)
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    df.attrs["skipped"] = skipped  # what could not be timed, and why
+    return df

@@ -20,6 +20,7 @@ bounds on this scale too; they are drawn for the algorithm they are proved for (
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -92,8 +93,11 @@ def _element_inputs(function, dtype, points, bins, rng):
         yield centre, _with_cotangent(function, args, rng)
 
 
-def curves(function: str, impls, dtype: str = "float32", *, quick: bool = False, seed: int = 0) -> Curves:
-    """Measure every implementation in ``impls`` (all of ``function``) over the scale sweep."""
+@functools.lru_cache(maxsize=4)
+def _sweep(function: str, dtype: str, quick: bool, seed: int):
+    """``(Curves without implementations, inputs, references)``: the inputs of the sweep and its bound, the same
+    for every implementation (drawn from ``seed``); kept for the next implementation of the same function that a
+    worker measures (the references are most of the cost).  Read only."""
     rng = np.random.default_rng(seed)
     fn = get(function)
     if not fn.elementwise:
@@ -119,6 +123,15 @@ def curves(function: str, impls, dtype: str = "float32", *, quick: bool = False,
             with np.errstate(divide="ignore"):
                 bound.append(float(np.max(rule(X, y, X.shape[1]))))
         out.bound, out.bound_label = np.array(bound), label
+    return out, inputs, refs
+
+
+def curves(function: str, impls, dtype: str = "float32", *, quick: bool = False, seed: int = 0) -> Curves:
+    """Measure every implementation in ``impls`` (all of ``function``) over the scale sweep.  Measured one
+    implementation at a time (each in its own worker, ``stability.parallel``) and joined with :func:`merge`, the
+    result is the same: every implementation meets the same inputs."""
+    base, inputs, refs = _sweep(function, dtype, quick, seed)
+    out = Curves(base.function, base.dtype, base.xlabel, base.x, bound=base.bound, bound_label=base.bound_label)
     for impl in impls:
         mx, md, bits = [], [], []
         for (_, args), ref in zip(inputs, refs):
@@ -136,6 +149,22 @@ def curves(function: str, impls, dtype: str = "float32", *, quick: bool = False,
         out.max_ulp[impl.name] = np.array(mx)
         out.median_ulp[impl.name] = np.array(md)
         out.bits[impl.name] = np.concatenate(bits) if bits else np.array([np.inf])
+    return out
+
+
+def merge(parts, order) -> Curves:
+    """One :class:`Curves` from curves measured for some implementations each (same function, dtype, seed), with
+    the implementations in ``order`` (names); a name no part has (its worker died) is left out."""
+    parts = list(parts)
+    out = Curves(parts[0].function, parts[0].dtype, parts[0].xlabel, parts[0].x, bound=parts[0].bound,
+                 bound_label=parts[0].bound_label)
+    for name in order:
+        for p in parts:
+            if name in p.max_ulp:
+                out.max_ulp[name], out.median_ulp[name], out.bits[name] = p.max_ulp[name], p.median_ulp[name], \
+                    p.bits[name]
+            if name in p.failed_calls:
+                out.failed_calls[name] = p.failed_calls[name]
     return out
 
 
