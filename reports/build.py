@@ -1,87 +1,22 @@
-"""Build the HTML report: verify records and bench tables (run now, or loaded), accuracy curves and the
-special-value policy measured for every implementation, the BHH reproduction; drawn, rendered into one
-self-contained page (``reports/templates/report.html.j2``) and written atomically.
-
-``build(Options(...))`` is what ``python -m stability report`` calls.  The data behind the page is written beside
-it (``NAME.records.json``, ``NAME.bench.csv``), so the page can be rebuilt from them in seconds with
-``--records`` and ``--bench``.
+"""Draw the HTML report from stored runs (``stability.store``): verdicts, accuracy curves, special values, worst
+cases, speed, the BHH reproduction and, with several runs, their history, rendered into one self-contained page
+(``reports/templates/report.html.j2``) and written atomically.  Nothing here measures: ``stability.measure``
+measures a report's run and stores it; ``draw`` reads it back, so a page is rebuilt from a stored run in seconds
+(``python3 -m stability report --run NAME``).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
-from stability import functions, registry
-from stability.io import atomic_write_json, atomic_write_text
-from stability.metrics import DEFAULT_TOLERANCE
+import numpy as np
 
-from stability import accuracy
+from stability.io import atomic_write_text
 
-from . import inputs, plots, render
-
-FULL_SHAPES = [(1, 1024), (16, 1024), (256, 1024), (4096, 1024), (4096, 4096)]
-QUICK_SHAPES = [(16, 1024), (256, 1024)]
-
-
-@dataclass
-class Options:
-    """What to put in the report.  ``user`` holds implementations resolved from ``--impl`` specs."""
-
-    out: Path = Path("build/report.html")
-    quick: bool = False
-    functions: tuple = tuple(functions.FUNCTIONS)
-    user: list = field(default_factory=list)
-    records: Path | None = None
-    bench: Path | None = None
-    no_bench: bool = False
-    seed: int = 0
-    command: str = "python3 -m stability report"
-    workers: int | None = None  # processes verifying at once (default: the number of cores)
-    scheduler: str | None = None  # a Dask scheduler's address, or "synchronous" (stability.parallel)
-    journal: object = None  # the finished checks kept for a resumed run (stability.journal), once verifying starts
-
-    @property
-    def dtypes(self) -> list[str]:
-        return ["float32"] if self.quick else ["float32", "float64"]
-
-    @property
-    def examples(self) -> int:
-        from stability.verify import DEFAULT_EXAMPLES
-
-        return 3 if self.quick else DEFAULT_EXAMPLES
-
-    def data_path(self, suffix: str) -> Path:
-        out = Path(self.out)
-        return out.with_name(out.stem + suffix)
-
-
-def _implementations(o: Options) -> dict:
-    impls = {}
-    for f in o.functions:
-        impls[f] = [i for i in registry.implementations(f) if i.library not in registry.GPU_LIBRARIES]
-        impls[f] += [u for u in o.user if u.function == f]
-    return impls
-
-
-def _bench(o: Options, impls, step, saved):
-    """``(DataFrame or None, note)``."""
-    if saved is not None:
-        step(f"bench table loaded from {o.bench}")
-        return saved, f"loaded from {o.bench}"
-    if o.no_bench:
-        step("no timing (--no-bench)")
-        return None, ("not measured in this run (--no-bench); time implementations with "
-                      "`python3 -m stability bench --out build/bench.csv` and pass `--bench build/bench.csv`")
-    from stability.bench import sweep
-
-    flat = [i for f in impls.values() for i in f]
-    shapes = QUICK_SHAPES if o.quick else FULL_SHAPES
-    df = sweep.run(flat, shapes, o.dtypes, repeats=3 if o.quick else 5, seed=o.seed)
-    step(f"timed {len(flat)} implementations")
-    return df, f"measured now: shapes {', '.join('x'.join(map(str, s)) for s in shapes)}"
+from . import plots, render
 
 
 def _fmt(v) -> str:
@@ -196,83 +131,113 @@ def _speed(df, recs, impls):
     return sections
 
 
-def _paper(step):
-    from stability import paper
+def _paper(results):
+    from stability.paper import PUBLISHED_OVERFLOWS_FP16
 
-    results = [paper.run(f) for f in ("float16", "bfloat16")]
-    step("the BHH (2021) reproduction")
     rows = [row for r in results for row in r.summary()]
     for row in rows:
         for k in ("max_err_u", "median_err_u", "max_bound_u"):
             row[k] = "-" if row[k] is None else _fmt(row[k])
         row["within_bound"] = "-" if row["within_bound"] is None else f"{100 * row['within_bound']:.1f}%"
-    return {"rows": rows, "plots": [plots.paper(r) for r in results], "published": paper.PUBLISHED_OVERFLOWS_FP16}
+    return {"rows": rows, "plots": [plots.paper(r) for r in results], "published": PUBLISHED_OVERFLOWS_FP16}
 
 
-def build(o: Options, progress=None) -> dict:
-    """Build the page; returns ``{"path", "bytes", "seconds", "records", "short", "bench"}`` (``short``: records
-    that fall short of their implementation's declared expectation)."""
+def _implementations(run) -> dict:
+    """function -> the implementations of the run (name, origin, library, description, expectation), in order."""
+    impls: dict = {}
+    for i in run.blob("implementations") or []:
+        impls.setdefault(i["function"], []).append(SimpleNamespace(**i))
+    return impls
+
+
+def _history(runs) -> dict | None:
+    """Each implementation's worst stability ratio and speed (median ms of its largest float32 case) per run."""
+    if len(runs) < 2:
+        return None
+    cols = [{"name": r.name, "date": r.meta["created"][:16].replace("T", " "),
+             "commit": r.meta["environment"].get("commit", "?")} for r in runs]
+    rows: dict = {}
+    for k, r in enumerate(runs):
+        checks = r.table("checks")
+        for rec in (checks.to_dict("records") if checks is not None else []):
+            row = rows.setdefault((rec["function"], rec["implementation"]), [dict() for _ in runs])
+            row[k]["ratio"] = max(row[k].get("ratio", 0.0), float(rec["max_ratio"]))
+            row[k]["short"] = row[k].get("short", False) or not bool(rec["meets_expectation"])
+        t = r.table("timings")
+        if t is not None and not t.empty:
+            t = t[(t.dtype == "float32") & (t.alloc != "out=")]
+            for (f, impl), g in t.groupby(["function", "implementation"]):
+                big = g[g.elements == g.elements.max()]
+                row = rows.setdefault((f, impl), [dict() for _ in runs])
+                row[k]["ms"] = float(big.median_s.min()) * 1e3
+    out = []
+    for (f, impl), per in sorted(rows.items()):
+        out.append({"function": f, "implementation": impl,
+                    "cells": [{"ratio": _fmt(c["ratio"]) if "ratio" in c else "-", "short": c.get("short", False),
+                               "ms": _fmt(c["ms"]) if "ms" in c else "-"} for c in per]})
+    return {"runs": cols, "rows": out}
+
+
+def draw(runs, out, *, command: str = "", progress=None) -> dict:
+    """Draw the page of the last of ``runs`` (stored report runs, ``stability.store``), with a history section
+    when there are several; nothing is measured.  Returns ``{"path", "bytes", "seconds", "records", "short",
+    "bench"}`` (``short``: records that fall short of their implementation's declared expectation)."""
+    from stability import policy, tables
+
     t0 = time.perf_counter()
-    # saved inputs are read first: a bad file stops the build before any work is done
-    saved_recs = inputs.load_records(o.records) if o.records is not None else None
-    saved_bench = inputs.load_bench(o.bench) if o.bench is not None else None
-    impls = _implementations(o)
-    from stability import measure, policy
-    from stability.journal import Journal
-
-    total = measure.count(impls, o.dtypes, saved_recs) + 3
-    if progress is not None:
-        progress.reset(total=total)
-
-    def step(label: str = "") -> None:
-        if progress is not None:
-            progress.set_description(label)
-            progress.update(1)
-
-    o.journal = Journal(o.out) if saved_recs is None else None
-    m = measure.measure(impls, o.dtypes, examples=o.examples, seed=o.seed, quick=o.quick, saved_records=saved_recs,
-                        workers=o.workers, scheduler=o.scheduler, journal=o.journal, progress=step)
-    recs = [r for r in m.records if r["function"] in o.functions]
+    run = runs[-1]
+    impls = _implementations(run)
+    opts = dict(run.blob("options") or {})
+    recs = run.blob("records") or []
+    for r in recs:
+        r["max_ulp"], r["max_ratio"] = float(r["max_ulp"]), float(r["max_ratio"])
+    dtypes = list(opts.get("dtypes", []))
     rec_dtypes = [d for d in ("float16", "bfloat16", "float32", "float64") if any(r["dtype"] == d for r in recs)]
+    curves_by = tables.curves_back(run.table("curves"), run.arrays("curves"))
+    cells = tables.special_cells(run.table("special"))
     curves, special_rows = [], []
     for f in impls:
-        for d in o.dtypes:
-            c = m.curves[f, d]
+        for d in dtypes:
+            c = curves_by.get((f, d))
+            if c is None:
+                continue
             curves.append({"function": f, "dtype": d, "curve": plots.accuracy(c), "dist": plots.distribution(c),
-                           "table": accuracy.distribution_table(c), "failed": c.failed_calls,
-                           "bound": c.bound_label})
+                           "table": distribution_table(c), "failed": c.failed_calls, "bound": c.bound_label})
     for f, fn_impls in impls.items():
-        rows = [{"name": i.name, "origin": i.origin, "cells": m.special[i.name]} for i in fn_impls]
+        rows = [{"name": i.name, "origin": i.origin, "cells": cells.get(i.name, [])} for i in fn_impls]
         special_rows.append({"function": f, "cases": list(policy.cases_for(f).values()), "rows": rows})
-    lost = {r["implementation"] for r in recs if r.get("lost")}  # its worker died: not timed either
-    impls = {f: [i for i in v if i.name not in lost] for f, v in impls.items()}
-    df, bench_note = _bench(o, impls, step, saved_bench)
-    paper_ctx = _paper(step)
+    df = run.table("timings")
+    paper_results = tables.paper_back(run.table("paper"), run.arrays("paper"))
+    out = Path(out)
     ctx = {
-        "options": {"quick": o.quick, "seed": o.seed, "examples": o.examples, "dtypes": ", ".join(o.dtypes),
-                    "functions": ", ".join(o.functions), "records": str(o.records or "verified in this run"),
-                    "bench": bench_note, "tolerance": DEFAULT_TOLERANCE},
+        "options": {**opts, "dtypes": ", ".join(dtypes), "functions": ", ".join(opts.get("functions", [])),
+                    "tolerance": SimpleNamespace(**opts.get("tolerance", {"a0": 8, "a1": 1, "b": 2}))},
         "counts": {"records": len(recs), "pass": sum(r["verdict"] == "pass" for r in recs),
                    "expected": sum(bool(r["meets_expectation"]) for r in recs)},
         "summary": _summary(rec_dtypes, impls, recs), "dtypes": rec_dtypes, "accuracy": curves, "special": special_rows,
-        "worst": _worst(recs), "speed": _speed(df, recs, impls), "bench_note": bench_note, "paper": paper_ctx,
-        "env": inputs.environment(), "command": o.command,
-        "rebuild": (f"python3 -m stability report --out {o.out} --records {o.data_path('.records.json')} "
-                    + (f"--bench {o.data_path('.bench.csv')}" if df is not None else "--no-bench")
-                    + (" --quick" if o.quick else "")),
+        "worst": _worst(recs), "speed": _speed(df, recs, impls), "bench_note": opts.get("bench", ""),
+        "paper": _paper(paper_results), "env": run.meta["environment"] | {"date": run.meta["created"][:16]},
+        "command": run.meta.get("command", command), "history": _history(runs),
+        "rebuild": f"python3 -m stability report --out {out} " + " ".join(f"--run {r.path}" for r in runs),
     }
     html = render.page(ctx)
-    step("page drawn")
-    # the data first, the page last: a page never points at data that is not there
-    if o.records is None or o.user:
-        atomic_write_json(o.data_path(".records.json"), recs)
-    if df is not None and o.bench is None:
-        from stability.bench import table
+    if progress is not None:
+        progress.set_description("page drawn")
+        progress.update(1)
+    path = atomic_write_text(out, html)
+    return {"path": path, "bytes": len(html.encode("utf-8")), "seconds": time.perf_counter() - t0,
+            "records": len(recs), "short": sum(not r["meets_expectation"] for r in recs), "bench": df is not None,
+            "run": run}
 
-        table.save(df, o.data_path(".bench.csv"))
-    path = atomic_write_text(o.out, html)
-    if o.journal is not None:
-        o.journal.clear()
-    return {"path": path, "reused": o.journal.reused if o.journal is not None else 0,
-            "bytes": len(html.encode("utf-8")), "seconds": time.perf_counter() - t0,
-            "records": len(recs), "short": sum(not r["meets_expectation"] for r in recs), "bench": df is not None}
+
+def distribution_table(c) -> list[dict]:
+    """Per implementation: quantiles of the bits of error over every output of the sweep."""
+    rows = []
+    for name, b in c.bits.items():
+        fin = b[np.isfinite(b)]
+        q = np.percentile(fin, [50, 90, 99]) if fin.size else [np.nan] * 3
+        rows.append({"implementation": name, "outputs": int(b.size), "median_bits": float(q[0]),
+                     "p90_bits": float(q[1]), "p99_bits": float(q[2]),
+                     "max_bits": float(np.max(b)) if b.size else np.nan,
+                     "wrong_special": int(np.sum(~np.isfinite(b)))})
+    return rows

@@ -7,12 +7,7 @@ that says how to make a good one; nothing is written in that case.
 
 from __future__ import annotations
 
-import datetime
 import json
-import os
-import platform
-import sys
-from importlib import metadata
 from pathlib import Path
 
 from stability.errors import UsageError
@@ -21,8 +16,6 @@ RECORD_KEYS = {"implementation", "function", "dtype", "verdict", "max_ulp", "max
                "expectation", "meets_expectation", "failed_families"}
 BENCH_KEYS = {"function", "implementation", "shape", "dtype", "elements", "alloc", "median_s", "frac_copy",
               "frac_exp", "elements_per_s", "copy_gbps", "exp_elements_per_s"}
-PACKAGES = ("numpy", "scipy", "mpmath", "hypothesis", "ml_dtypes", "pandas", "matplotlib", "jinja2",
-            "pytest-benchmark", "torch", "jax", "cupy-cuda12x", "array-api-compat", "dask")
 
 
 def load_records(path) -> list[dict]:
@@ -68,44 +61,4 @@ def load_bench(path):
     return df
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _memory_gib() -> str:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                return f"{int(line.split()[1]) / 2**20:.1f} GiB"
-    except OSError:
-        pass
-    return "unknown"
-
-
-def _version(pkg: str) -> str:
-    try:
-        return metadata.version(pkg)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def environment() -> dict:
-    """Machine and versions, for the page's last section."""
-    from stability import __version__
-
-    return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "softmax-stability": __version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "cpu": _cpu_model(),
-        "cores": str(os.cpu_count()),
-        "memory": _memory_gib(),
-        "packages": {p: _version(p) for p in PACKAGES},
-    }
+from stability.machine import environment  # noqa: E402,F401  (the page's last section)

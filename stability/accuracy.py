@@ -166,16 +166,3 @@ def merge(parts, order) -> Curves:
             if name in p.failed_calls:
                 out.failed_calls[name] = p.failed_calls[name]
     return out
-
-
-def distribution_table(c: Curves) -> list[dict]:
-    """Per implementation: quantiles of the bits of error over every output of the sweep."""
-    rows = []
-    for name, b in c.bits.items():
-        fin = b[np.isfinite(b)]
-        q = np.percentile(fin, [50, 90, 99]) if fin.size else [np.nan] * 3
-        rows.append({"implementation": name, "outputs": int(b.size), "median_bits": float(q[0]),
-                     "p90_bits": float(q[1]), "p99_bits": float(q[2]),
-                     "max_bits": float(np.max(b)) if b.size else np.nan,
-                     "wrong_special": int(np.sum(~np.isfinite(b)))})
-    return rows

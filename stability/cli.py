@@ -64,6 +64,22 @@ def _input_size(args) -> int:
     return sum(len(_flat(a)) if isinstance(a, (list, tuple)) else 1 for a in args or [])
 
 
+def _results_option(p) -> None:
+    p.add_argument("--results", metavar="DIR", help="the results store this run is kept in (default: results/, or "
+                   "$STABILITY_RESULTS); `stability history` lists its runs, `stability compare` compares two")
+
+
+def _store(args, kind: str, label: str, argv, **data):
+    """Keep this command's results as a run in the store; returns the run."""
+    from pathlib import Path
+
+    from . import store
+
+    command = "python3 -m stability " + " ".join(argv if argv is not None else sys.argv[1:])
+    return store.save(kind, label, root=Path(args.results) if args.results else None, command=command,
+                      seed=getattr(args, "seed", None), **data)
+
+
 def _isolation_options(p) -> None:
     p.add_argument("--workers", type=int, help="worker processes running checks at once, on a Dask local cluster "
                    "(default: the number of cores); each check runs in a worker, so code under test that exits, "
@@ -104,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
                    "that runs longer fails with 'did not return within N s' (default 60)")
     v.add_argument("--json", metavar="PATH", help="write the records to PATH (atomically); a run killed midway and "
                    "started again with the same PATH resumes, reusing the checks that had finished")
+    _results_option(v)
     _isolation_options(v)
     v.add_argument("--tolerance", nargs=3, type=float, metavar=("A0", "A1", "B"),
                    help="verdict rule ulp <= A0 + A1*log2(n) + B*kappa (default 8 1 2)")
@@ -121,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="cuda: the CuPy implementations, "
                    "timed with CUDA events against a device-to-device copy (default shapes (4096,4096), "
                    "(16384,1024), (1024,32768))")
+    _results_option(b)
     b.add_argument("--out", default="build/bench.csv", help="CSV, or Parquet with a .parquet suffix "
                    "(default build/bench.csv)")
 
@@ -136,12 +154,14 @@ def _parser() -> argparse.ArgumentParser:
                     "verify's")
     se.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                     help="per-call time limit, as for verify (default 60)")
+    _results_option(se)
     _isolation_options(se)
 
     pp = sub.add_parser("paper", help="reproduce Blanchard, Higham & Higham (2021), Sec. 6: MNIST logits in fp16 "
                         "and bfloat16")
     pp.add_argument("--format", action="append", default=[], choices=["float16", "bfloat16"],
                     help="repeatable; default both")
+    _results_option(pp)
     pp.add_argument("--json", metavar="PATH", help="write the summary rows to PATH (atomically)")
 
     rp = sub.add_parser("report", help="one self-contained HTML page: verdicts, accuracy, special values, worst "
@@ -154,6 +174,11 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--impl", action="append", default=[], metavar="SPEC", help="your own implementation beside "
                     "the registered ones: package.module:attr or path/to/file.py:attr (repeatable; needs exactly one "
                     "--function)")
+    rp.add_argument("--run", action="append", default=[], metavar="RUN", help="draw the page from a stored report "
+                    "run (its folder, or its name in the results store; repeatable: the last one's page, with a "
+                    "history section across them) instead of measuring now")
+    rp.add_argument("--results", metavar="DIR", help="the results store (default: results/, or $STABILITY_RESULTS); "
+                    "every report run is kept there")
     rp.add_argument("--records", metavar="PATH", help="use saved verify records (stability verify --json PATH) "
                     "instead of verifying now")
     rp.add_argument("--bench", metavar="PATH", help="use a saved bench table (stability bench --out PATH) instead "
@@ -178,7 +203,25 @@ def _parser() -> argparse.ArgumentParser:
                     "formats, 2^22 for float32)")
     sw.add_argument("--range", metavar="LO:HI", help="only these bit patterns (ints, 0x-hex allowed; HI "
                     "exclusive), e.g. 0:0x1000000 to time a slice")
+    _results_option(sw)
     sw.add_argument("--json", metavar="PATH", help="write the summary to PATH (atomically)")
+
+    hi = sub.add_parser("history", help="list the runs in the results store")
+    hi.add_argument("--results", metavar="DIR", help="the results store (default: results/, or $STABILITY_RESULTS)")
+    hi.add_argument("--json", action="store_true", help="print JSON")
+
+    cp = sub.add_parser("compare", help="what changed between two stored runs: verdicts, stability ratios, "
+                        "special values, timings beyond their noise (exit 1 when anything regressed)")
+    cp.add_argument("runs", nargs="*", metavar="RUN", help="two runs (folders, or names in the store); default: the "
+                    "latest run and the latest before it that measured the same thing")
+    cp.add_argument("--results", metavar="DIR", help="the results store (default: results/, or $STABILITY_RESULTS)")
+    cp.add_argument("--ratio-factor", type=float, default=2.0, help="a stability ratio that grew by more than this "
+                    "factor (and to at least --ratio-floor) is a regression (default 2)")
+    cp.add_argument("--ratio-floor", type=float, default=0.25, help="ratios below this are far inside the allowance "
+                    "and not compared (default 0.25)")
+    cp.add_argument("--time-tolerance", type=float, default=0.05, help="a timing whose range of repeats lies wholly "
+                    "above the older run's and whose median grew by more than this fraction is slower (default 0.05)")
+    cp.add_argument("--json", action="store_true", help="print JSON")
 
     ls = sub.add_parser("list", help="list the registered implementations")
     ls.add_argument("--function", help="only this function's")
@@ -199,7 +242,7 @@ def _cmd_list(args) -> int:
     return 0
 
 
-def _cmd_verify(args) -> int:
+def _cmd_verify(args, argv=None) -> int:
     from .verify import DEFAULT_EXAMPLES, dtypes_for
 
     from .strategies import families
@@ -257,8 +300,14 @@ def _cmd_verify(args) -> int:
     print(f"{len(records)} checks in {time.perf_counter() - t0:.1f} s{reused}: "
           f"{sum(r.meets_expectation for r in records)} as expected, "
           f"{sum(not r.meets_expectation for r in records)} short of their expectation")
+    from . import tables
+
+    dicts = [r.as_dict() for r in records]
+    run = _store(args, "verify", args.function if not args.impl else f"{args.function}-{args.impl[0]}", argv,
+                 tables={"checks": tables.checks(dicts), "families": tables.families(dicts)}, blobs={"records": dicts})
+    print(f"stored as {run.path}")
     if args.json:
-        path = atomic_write_json(args.json, [r.as_dict() for r in records])
+        path = atomic_write_json(args.json, dicts)
         journal.clear()
         print(f"records written to {path}")
     return 0 if ok else 1
@@ -293,7 +342,7 @@ def _print_record(rec, json_path=None) -> None:
                     print("    reproducer:\n" + "\n".join("      " + line for line in c["reproducer"].splitlines()))
 
 
-def _cmd_bench(args) -> int:
+def _cmd_bench(args, argv=None) -> int:
     import os
 
     # OpenMP workers (PyTorch's) spin after each call by default and steal the cores from whatever runs next
@@ -309,7 +358,7 @@ def _cmd_bench(args) -> int:
         raise UsageError("--repeats must be at least 1")
     check_table_path(args.out, "--out")
     if args.device == "cuda":
-        return _bench_cuda(args, names)
+        return _bench_cuda(args, names, argv)
     dtypes = args.dtype or ["float32", "float64"]
     for d in dtypes:
         format_of(d)
@@ -328,10 +377,13 @@ def _cmd_bench(args) -> int:
     for note in df.attrs.get("skipped", []):
         print(f"not timed: {note}")
     print(f"bench table written to {path}")
+    run = _store(args, "bench", ",".join(names) if len(names) < 4 else "all", argv, tables={"timings": df},
+                 blobs={"skipped": df.attrs.get("skipped", [])})
+    print(f"stored as {run.path}")
     return 0
 
 
-def _bench_cuda(args, names) -> int:
+def _bench_cuda(args, names, argv=None) -> int:
     from .bench import gpu, sweep, table
 
     impls = ([registry.resolve(s, names[0]) for s in args.impl] if args.impl else
@@ -347,10 +399,11 @@ def _bench_cuda(args, names) -> int:
     show["median_us"] = show.pop("median_s") * 1e6
     print(show.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"bench table written to {path}")
+    print(f"stored as {_store(args, 'bench', 'cuda', argv, tables={'timings': df}).path}")
     return 0
 
 
-def _cmd_search(args) -> int:
+def _cmd_search(args, argv=None) -> int:
     from . import parallel
     from .journal import Journal
     from .verify import dtypes_for
@@ -390,6 +443,7 @@ def _cmd_search(args) -> int:
     if any(_input_size(w["input"]) > SHORT for r in results for w in r["worst"]):
         print("  (long inputs shortened: " + (f"{args.json} holds them whole)" if args.json else
                                               "add --json PATH for them whole, with reproducers)"))
+    print(f"stored as {_store(args, 'search', f'{fn.name}-{impl.name}', argv, blobs={'search': results}).path}")
     if args.json:
         path = atomic_write_json(args.json, results)
         journal.clear()
@@ -407,7 +461,7 @@ def _parse_range(text: str | None) -> tuple[int, int]:
     return lo, hi
 
 
-def _cmd_sweep(args) -> int:
+def _cmd_sweep(args, argv=None) -> int:
     import re
 
     from . import sweep as sw
@@ -449,6 +503,8 @@ def _cmd_sweep(args) -> int:
         tail = "" if whole else (f"; a full float32 sweep would take about {full32 / 3600:.1f} h on this machine's "
                                  f"{os.cpu_count()} cores")
         print(f"  throughput {rate / 1e6:.2f} M inputs/s per core{tail}")
+    run = _store(args, "sweep", f"{fn.name}-{impl.name}-{args.dtype}", argv, blobs={"sweep": s.as_dict()})
+    print(f"  stored as {run.path}")
     if args.json:
         path = atomic_write_json(args.json, s.as_dict())
         print(f"summary written to {path}")
@@ -463,7 +519,7 @@ def _cmd_sweep(args) -> int:
     return 0 if s.failed == 0 or declared else 1
 
 
-def _cmd_paper(args) -> int:
+def _cmd_paper(args, argv=None) -> int:
     from . import paper
 
     if args.json:
@@ -474,6 +530,12 @@ def _cmd_paper(args) -> int:
     if fp16:
         got = {k: fp16[0].overflows[k] for k in paper.PUBLISHED_OVERFLOWS_FP16}
         print(f"published (fp16): {paper.PUBLISHED_OVERFLOWS_FP16}; reproduced: {got}")
+    from . import tables
+
+    df, arrays = tables.paper(results)
+    run = _store(args, "paper", "-".join(r.fmt for r in results), argv, tables={"paper": df},
+                 arrays={"paper": arrays})
+    print(f"stored as {run.path}")
     if args.json:
         path = atomic_write_json(args.json, [row for r in results for row in r.summary()])
         print(f"summary written to {path}")
@@ -483,11 +545,10 @@ def _cmd_paper(args) -> int:
 def _cmd_report(args, argv) -> int:
     from pathlib import Path
 
-    names = [functions.get(f).name for f in args.function] or list(functions.FUNCTIONS)
-    if args.impl and len(names) != 1:
-        raise UsageError("--impl needs exactly one --function (which function does your code compute?)")
-    if args.bench and args.no_bench:
-        raise UsageError("--bench and --no-bench contradict each other: give one")
+    from reports.build import draw
+
+    from . import store
+
     out = Path(args.out)
     _check_isolation(args)
     if out.suffix.lower() not in (".html", ".htm"):
@@ -495,22 +556,127 @@ def _cmd_report(args, argv) -> int:
     if out.is_dir():
         raise UsageError(f"--out {out} is a folder: name the file, e.g. {out / 'report.html'}")
     check_output(out, "--out")
-    user = [registry.resolve(s, names[0]) for s in args.impl]
-    from reports.build import Options, build
-
-    opts = Options(out=out, quick=args.quick, functions=tuple(names), user=user,
-                   records=Path(args.records) if args.records else None,
-                   bench=Path(args.bench) if args.bench else None, no_bench=args.no_bench, seed=args.seed,
-                   workers=args.workers, scheduler=args.scheduler,
-                   command="python3 -m stability " + " ".join(argv if argv is not None else sys.argv[1:]))
-    with progress(1, unit="step") as bar:
-        _KEPT.append(opts)  # its journal, once verifying starts
-        res = build(opts, progress=bar)
-    print(f"report written to {res['path'].resolve()} ({res['bytes'] / 1024:.0f} KiB, {res['seconds']:.1f} s)")
-    reused = f" ({res['reused']} reused from an interrupted run)" if res["reused"] else ""
+    root = Path(args.results) if args.results else None
+    if args.run:  # draw stored runs: nothing is measured
+        clash = [o for o, v in (("--impl", args.impl), ("--records", args.records), ("--bench", args.bench),
+                                ("--quick", args.quick), ("--no-bench", args.no_bench), ("--function", args.function))
+                 if v]
+        if clash:
+            raise UsageError(f"--run draws stored runs as they were measured; {', '.join(clash)} would change what "
+                             "is measured: leave them out, or measure a new run without --run")
+        runs = [store.load(r, root) for r in args.run]
+        for r in runs:
+            if r.kind != "report":
+                raise UsageError(f"{r.name} is a {r.kind} run; a page is drawn from report runs "
+                                 "(`stability history` shows each run's kind)")
+        res = draw(runs, out)
+        print(f"report drawn from {len(runs)} stored run(s) into {res['path'].resolve()} "
+              f"({res['bytes'] / 1024:.0f} KiB, {res['seconds']:.1f} s)")
+        return 0 if res["short"] == 0 else 1
+    run = _measure_report(args, argv, root)
+    res = draw([run], out)
+    print(f"report written to {res['path'].resolve()} ({res['bytes'] / 1024:.0f} KiB, "
+          f"{(run.blob('options') or {}).get('seconds', 0) + res['seconds']:.1f} s); its data: {run.path}")
+    reused = f" ({run.reused} reused from an interrupted run)" if getattr(run, "reused", 0) else ""
     print(f"{res['records']} checks{reused}: {res['records'] - res['short']} as expected, {res['short']} short of "
           f"their expectation{'' if res['bench'] else '; no timing'}")
+    if run.journal is not None:
+        run.journal.clear()
     return 0 if res["short"] == 0 else 1
+
+
+def _measure_report(args, argv, root):
+    from pathlib import Path
+
+    from reports import inputs
+
+    from .measure import ReportOptions, report_run
+
+    names = [functions.get(f).name for f in args.function] or list(functions.FUNCTIONS)
+    if args.impl and len(names) != 1:
+        raise UsageError("--impl needs exactly one --function (which function does your code compute?)")
+    if args.bench and args.no_bench:
+        raise UsageError("--bench and --no-bench contradict each other: give one")
+    # saved inputs are read first: a bad file stops the report before any work is done
+    records = inputs.load_records(args.records) if args.records else None
+    bench = inputs.load_bench(args.bench) if args.bench else None
+    user = [registry.resolve(s, names[0]) for s in args.impl]
+    opts = ReportOptions(out=Path(args.out), quick=args.quick, functions=tuple(names), user=user, records=records,
+                         bench=bench, bench_source=str(args.bench or ""), no_bench=args.no_bench, seed=args.seed,
+                         workers=args.workers, scheduler=args.scheduler, results=root,
+                         command="python3 -m stability " + " ".join(argv if argv is not None else sys.argv[1:]))
+    with progress(1, unit="step") as bar:
+        _KEPT.append(opts)  # its journal, once verifying starts
+        run = report_run(opts, progress=bar)
+    run.journal = opts.journal
+    return run
+
+
+def _cmd_history(args) -> int:
+    from pathlib import Path
+
+    from . import store
+
+    root = Path(args.results) if args.results else store.default_root()
+    runs = store.runs(root)
+    rows = []
+    for r in runs:
+        checks = r.table("checks")
+        timings = r.table("timings")
+        env = r.meta.get("environment", {})
+        rows.append({"name": r.name, "kind": r.kind, "created": r.meta["created"], "label": r.meta.get("label"),
+                     "checks": 0 if checks is None else len(checks),
+                     "short": 0 if checks is None else int((~checks.meets_expectation.astype(bool)).sum()),
+                     "timings": 0 if timings is None else len(timings), "host": env.get("host"),
+                     "commit": env.get("commit"), "command": r.meta.get("command"), "path": str(r.path)})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"no runs in {root} yet: every verify, bench, search, sweep, paper and report run is kept there")
+        return 0
+    for row in rows:
+        what = f"{row['checks']} checks, {row['short']} short" if row["checks"] else (
+            f"{row['timings']} timings" if row["timings"] else row["kind"])
+        print(f"{row['name']:<58} {what:<26} {row['host']} {row['commit']}")
+    print(f"{len(rows)} runs in {root}")
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    from pathlib import Path
+
+    from . import compare as cmp
+    from . import store
+
+    root = Path(args.results) if args.results else store.default_root()
+    if len(args.runs) == 2:
+        a, b = (store.load(r, root) for r in args.runs)
+    elif not args.runs:
+        pair = cmp.default_pair(store.runs(root))
+        if pair is None:
+            raise UsageError(f"no two comparable runs in {root} (the same kind of run, measuring the same thing): "
+                             "name two runs, `stability compare RUN_A RUN_B` (`stability history` lists them)")
+        a, b = pair
+    else:
+        raise UsageError("give two runs to compare (or none: the latest two comparable ones)")
+    if args.ratio_factor <= 1 or args.ratio_floor < 0 or args.time_tolerance < 0:
+        raise UsageError("--ratio-factor must be above 1, --ratio-floor and --time-tolerance at least 0")
+    c = cmp.compare(a, b, factor=args.ratio_factor, floor=args.ratio_floor, time_tolerance=args.time_tolerance)
+    if args.json:
+        print(json.dumps(c.as_dict(), indent=2))
+        return 1 if c.regressions else 0
+    print(f"from {a.name}\n  to {b.name}")
+    if c.note:
+        print(f"note: {c.note}")
+    for kind in ("verdict", "families", "ratio", "special", "timing", "missing"):
+        mine = [x for x in c.changes if x.kind == kind]
+        for x in mine:
+            print(f"  {'REGRESSION ' if x.regression else ''}{kind}: {x.what}: {x.before} -> {x.after}")
+    n = len(c.regressions)
+    print(f"{len(c.changes)} changes, {n} regression{'' if n == 1 else 's'}"
+          + ("" if c.timings_compared else " (accuracy only)"))
+    return 1 if n else 0
 
 
 def main(argv=None) -> int:
@@ -521,16 +687,20 @@ def main(argv=None) -> int:
         if args.command == "list":
             return _cmd_list(args)
         if args.command == "bench":
-            return _cmd_bench(args)
+            return _cmd_bench(args, argv)
         if args.command == "paper":
-            return _cmd_paper(args)
+            return _cmd_paper(args, argv)
         if args.command == "search":
-            return _cmd_search(args)
+            return _cmd_search(args, argv)
         if args.command == "sweep":
-            return _cmd_sweep(args)
+            return _cmd_sweep(args, argv)
+        if args.command == "history":
+            return _cmd_history(args)
+        if args.command == "compare":
+            return _cmd_compare(args)
         if args.command == "report":
             return _cmd_report(args, argv)
-        return _cmd_verify(args)
+        return _cmd_verify(args, argv)
     except UsageError as exc:
         print(f"stability: error: {exc}", file=sys.stderr)
         return 2

@@ -6,9 +6,11 @@ this returns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
-from . import parallel, policy, registry
+from . import functions, parallel, policy, registry
 from .accuracy import Curves, curves, merge
 from .special import Cell, evaluate
 from .verify import dtypes_for, verify
@@ -101,3 +103,113 @@ def count(impls: dict, dtypes, saved_records=None) -> int:
     flat = [i for fn_impls in impls.values() for i in fn_impls]
     checks = 0 if saved_records is not None else sum(len(dtypes_for(i, dtypes)) for i in flat)
     return checks + len(flat) * len(list(dtypes)) + len(flat)
+
+
+FULL_SHAPES = [(1, 1024), (16, 1024), (256, 1024), (4096, 1024), (4096, 4096)]
+QUICK_SHAPES = [(16, 1024), (256, 1024)]
+
+
+@dataclass
+class ReportOptions:
+    """What a report measures.  ``user`` holds implementations resolved from ``--impl`` specs; ``records`` and
+    ``bench`` are saved files used instead of verifying and timing now."""
+
+    out: Path = Path("build/report.html")
+    quick: bool = False
+    functions: tuple = tuple(functions.FUNCTIONS)
+    user: list = field(default_factory=list)
+    records: list | None = None  # saved verify records, already read (reports.inputs.load_records)
+    bench: object = None  # a saved bench DataFrame, already read
+    bench_source: str = ""
+    no_bench: bool = False
+    seed: int = 0
+    command: str = "python3 -m stability report"
+    workers: int | None = None  # processes measuring at once (default: the number of cores)
+    scheduler: str | None = None  # a Dask scheduler's address, or "synchronous" (stability.parallel)
+    results: Path | None = None  # the results store (default: stability.store.default_root())
+    journal: object = None  # the finished checks kept for a resumed run (stability.journal), once verifying starts
+
+    @property
+    def dtypes(self) -> list[str]:
+        return ["float32"] if self.quick else ["float32", "float64"]
+
+    @property
+    def examples(self) -> int:
+        from .verify import DEFAULT_EXAMPLES
+
+        return 3 if self.quick else DEFAULT_EXAMPLES
+
+
+def report_implementations(o: ReportOptions) -> dict:
+    impls = {}
+    for f in o.functions:
+        impls[f] = [i for i in registry.implementations(f) if i.library not in registry.GPU_LIBRARIES]
+        impls[f] += [u for u in o.user if u.function == f]
+    return impls
+
+
+def _bench(o: ReportOptions, impls, step):
+    """``(DataFrame or None, note)``."""
+    if o.bench is not None:
+        step(f"bench table loaded from {o.bench_source}")
+        return o.bench, f"loaded from {o.bench_source}"
+    if o.no_bench:
+        step("no timing (--no-bench)")
+        return None, ("not measured in this run (--no-bench); time implementations with "
+                      "`python3 -m stability bench` and pass its stored run to `report --run`")
+    from .bench import sweep
+
+    flat = [i for f in impls.values() for i in f]
+    shapes = QUICK_SHAPES if o.quick else FULL_SHAPES
+    df = sweep.run(flat, shapes, o.dtypes, repeats=3 if o.quick else 5, seed=o.seed)
+    step(f"timed {len(flat)} implementations")
+    return df, f"measured now: shapes {', '.join('x'.join(map(str, s)) for s in shapes)}"
+
+
+def report_run(o: ReportOptions, progress=None):
+    """Measure everything a report shows and keep it in the results store; returns the stored
+    :class:`stability.store.Run` (the page is drawn from it by ``reports.build.draw``)."""
+    from . import paper, store, tables
+    from .journal import Journal
+    from .machine import environment
+    from .metrics import DEFAULT_TOLERANCE
+
+    t0 = time.perf_counter()
+    impls = report_implementations(o)
+    total = count(impls, o.dtypes, o.records) + 2
+    if progress is not None:
+        progress.reset(total=total)
+
+    def step(label: str = "") -> None:
+        if progress is not None:
+            progress.set_description(label)
+            progress.update(1)
+
+    o.journal = Journal(o.out) if o.records is None else None
+    m = measure(impls, o.dtypes, examples=o.examples, seed=o.seed, quick=o.quick, saved_records=o.records,
+                workers=o.workers, scheduler=o.scheduler, journal=o.journal, progress=step)
+    recs = [r for r in m.records if r["function"] in o.functions]
+    lost = {r["implementation"] for r in recs if r.get("lost")}  # its worker died: not timed either
+    timed = {f: [i for i in v if i.name not in lost] for f, v in impls.items()}
+    df, bench_note = _bench(o, timed, step)
+    results = [paper.run(f) for f in ("float16", "bfloat16")]
+    step("the BHH (2021) reproduction")
+    curves_df, curves_arrays = tables.curves(m.curves)
+    paper_df, paper_arrays = tables.paper(results)
+    names = {i.name: i.function for v in impls.values() for i in v}
+    implementations = [{"name": i.name, "function": i.function, "library": i.library, "origin": i.origin,
+                        "description": i.description, "expectation": i.expectation} for v in impls.values()
+                       for i in v]
+    options = {"quick": o.quick, "seed": o.seed, "examples": o.examples, "dtypes": list(o.dtypes),
+               "functions": list(o.functions), "records": "loaded" if o.records is not None else "verified in this run",
+               "bench": bench_note, "tolerance": asdict(DEFAULT_TOLERANCE), "seconds": time.perf_counter() - t0}
+    tbls = {"checks": tables.checks(recs), "families": tables.families(recs), "curves": curves_df,
+            "special": tables.special(m.special, names), "paper": paper_df}
+    if df is not None:
+        tbls["timings"] = df
+    run = store.save("report", "quick" if o.quick else ",".join(o.functions) if len(o.functions) < 4 else "all",
+                     root=o.results, command=o.command, seed=o.seed, environment=environment(), tables=tbls,
+                     blobs={"records": recs, "implementations": implementations, "options": options},
+                     arrays={"curves": curves_arrays, "paper": paper_arrays})
+    run.reused = m.reused
+    return run

@@ -219,10 +219,14 @@ def _on_cluster(tasks, todo, options, workers, scheduler, done) -> None:
 
 
 def _start_method() -> str:
-    """``fork`` on Linux unless JAX is loaded (XLA's threads do not survive a fork); ``spawn`` elsewhere."""
+    """``fork`` on Linux (the workers start with the suite already imported: no seconds of imports each) unless
+    this process has started a JAX backend, whose threads do not survive a fork (importing JAX and registering its
+    peers starts none); ``spawn`` elsewhere."""
     import sys
 
-    return "fork" if sys.platform.startswith("linux") and "jax" not in sys.modules else "spawn"
+    bridge = sys.modules.get("jax._src.xla_bridge")
+    jax_running = bool(getattr(bridge, "_backends", None)) if bridge is not None else False
+    return "fork" if sys.platform.startswith("linux") and not jax_running else "spawn"
 
 
 def _black_box(box: str, index: int, deaths: _Deaths) -> dict | None:

@@ -9,3 +9,10 @@ import os
 from stability import profiles
 
 profiles.load(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
+
+# every run the CLI makes during the tests is kept in a results store of the test session's own, never in the
+# checkout's results/ (subprocesses inherit it)
+if not os.environ.get("STABILITY_RESULTS"):
+    import tempfile
+
+    os.environ["STABILITY_RESULTS"] = tempfile.mkdtemp(prefix="stability-test-results-")

@@ -161,7 +161,9 @@ def test_a_report_whose_worker_dies_still_writes_every_other_record_and_the_page
     rc = main(["report", "--quick", "--function", "softmax", "--impl", f"{f}:softmax", "--out", str(page),
                "--no-bench"])
     assert rc == 1 and page.exists()
-    recs = json.loads((tmp_path / "r.records.json").read_text())
+    from stability import store
+
+    recs = store.runs()[-1].blob("records")
     mine = [r for r in recs if r["implementation"] == f"{f}:softmax"]
     assert mine and all(r.get("lost") and "killed by SIGSEGV" in r["counterexample"]["reason"] for r in mine)
     assert sum(r["meets_expectation"] for r in recs) == len(recs) - len(mine) > 3

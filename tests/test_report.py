@@ -14,9 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reports.build import Options, _fmt, build
+from reports import inputs
+from reports.build import _fmt, draw
 from stability.cli import main
 from stability.errors import UsageError
+from stability.measure import ReportOptions as Options
+from stability.measure import report_run
 from stability.registry import Implementation
 
 XSS = "<script>alert(1)</script>"
@@ -31,17 +34,26 @@ USER = Implementation(XSS, "softmax", _careless_softmax, description='<img src=x
                       origin="user")
 
 
+def build(o: Options) -> dict:
+    """Measure and store a report's run, then draw its page (what ``stability report`` does)."""
+    run = report_run(o)
+    return dict(draw([run], o.out), run=run)
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("report") / "report.html"
-    res = build(Options(out=out, quick=True, functions=("softmax", "sigmoid"), user=[USER]))
+    res = build(Options(out=out, quick=True, functions=("softmax", "sigmoid"), user=[USER],
+                        results=out.parent / "results"))
     return out, res, out.read_text(encoding="utf-8")
 
 
-def test_report_is_written_with_its_data(built):
+def test_report_is_written_and_its_data_stored(built):
     out, res, html = built
     assert res["path"] == out and res["bytes"] == len(html.encode("utf-8"))
-    assert out.with_name("report.records.json").is_file() and out.with_name("report.bench.csv").is_file()
+    for name in ("checks.csv", "families.csv", "records.json", "timings.csv", "curves.csv", "special.csv",
+                 "paper.csv", "run.json"):
+        assert (res["run"].path / name).is_file(), name
     assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
 
 
@@ -52,8 +64,8 @@ def test_sections_in_the_issue_order(built):
 
 
 def test_verdict_cells_match_the_records(built):
-    out, _, html = built
-    records = json.loads(out.with_name("report.records.json").read_text())
+    out, res, html = built
+    records = json.loads((res["run"].path / "records.json").read_text())
     matrix = html[html.index('id="verdict-matrix"'):]
     matrix = matrix[: matrix.index("</table>")]
     names = {r["implementation"] for r in records}
@@ -107,25 +119,45 @@ def test_speed_section_has_roofs_and_pareto(built):
     assert "copy roof" in speed and "Pareto front" in speed and "of copy" in speed
 
 
-def test_rebuild_from_saved_data_gives_the_same_matrix(built, tmp_path):
-    out, _, html = built
+def test_a_page_redrawn_from_its_stored_run_is_the_same_page_and_measures_nothing(built, tmp_path, monkeypatch):
+    out, res, html = built
+    import stability.verify
+
+    def no_measuring(*a, **k):
+        raise AssertionError("drawing measured something")
+
+    monkeypatch.setattr(stability.verify, "run_call", no_measuring)
+    monkeypatch.setattr(stability.verify, "verify", no_measuring)
     again = tmp_path / "again.html"
-    build(Options(out=again, quick=True, functions=("softmax", "sigmoid"), user=[USER],
-                  records=out.with_name("report.records.json"), bench=out.with_name("report.bench.csv")))
+    draw([res["run"]], again)
+    strip = lambda h: re.sub(r'id="[^"]*"|<pre>python3 -m stability report --out [^<]*</pre>', "", h)  # noqa: E731
     grab = lambda h: re.findall(r'data-ratio="[^"]+"', h)  # noqa: E731
     assert grab(again.read_text()) == grab(html)
+    assert len(strip(again.read_text())) == pytest.approx(len(strip(html)), rel=0.01)
 
 
-def test_corrupt_records_stop_the_build_and_keep_the_old_page(tmp_path):
+def test_saved_records_and_bench_are_read_from_a_stored_run(built, tmp_path):
+    out, res, html = built
+    run = res["run"]
+    o = Options(out=tmp_path / "again.html", quick=True, functions=("softmax", "sigmoid"), user=[USER],
+                records=inputs.load_records(run.path / "records.json"),
+                bench=inputs.load_bench(run.path / "timings.csv"), bench_source="stored", results=tmp_path / "r")
+    again = build(o)
+    grab = lambda h: re.findall(r'data-ratio="[^"]+"', h)  # noqa: E731
+    assert grab(again["path"].read_text()) == grab(html)
+
+
+def test_corrupt_records_stop_the_report_and_keep_the_old_page(tmp_path, capsys):
     out = tmp_path / "r.html"
     out.write_text("previous page")
     bad = tmp_path / "bad.json"
     bad.write_text('[{"implementation": "x"')
-    with pytest.raises(UsageError, match="verify --function all --json"):
-        build(Options(out=out, quick=True, functions=("sigmoid",), records=bad, no_bench=True))
+    assert main(["report", "--quick", "--function", "sigmoid", "--out", str(out), "--records", str(bad),
+                 "--no-bench"]) == 2
+    assert "verify --function all --json" in capsys.readouterr().err
     bad.write_text('[{"implementation": "x"}]')
     with pytest.raises(UsageError, match="lacks"):
-        build(Options(out=out, quick=True, functions=("sigmoid",), records=bad, no_bench=True))
+        inputs.load_records(bad)
     assert out.read_text() == "previous page"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json", "r.html"]  # no temp file left
 
@@ -145,7 +177,7 @@ def test_missing_bench_is_said_on_the_page(tmp_path):
     out = tmp_path / "r.html"
     build(Options(out=out, quick=True, functions=("log_sigmoid",), no_bench=True))
     html = out.read_text()
-    assert "No timing in this report" in html and "stability bench --out" in html
+    assert "No timing in this report" in html and "stability bench" in html
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -181,7 +213,7 @@ def test_every_kind_of_function_has_its_rows_curves_and_special_values(tmp_path)
     page = out.read_text()
     for name in names:  # its accuracy chart (the title matplotlib writes into the SVG)
         assert f"{name}, float32: error against input scale" in page, name
-    records = json.loads(out.with_suffix(".records.json").read_text())
+    records = json.loads((res["run"].path / "records.json").read_text())
     assert {r["function"] for r in records} == set(names) and res["records"] == len(records)
 
 
