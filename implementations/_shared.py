@@ -47,3 +47,12 @@ def shifted_rest(x, axis):
     """``(d, t)`` of :func:`shifted_parts`."""
     d, _, _, t = shifted_parts(x, axis)
     return d, t
+
+
+def nan_rows(y, axis=-1):
+    """``y`` with every row that holds a NaN made all NaN.  The policy answers a row with a NaN or a +inf in it
+    (and an all -inf row) as a whole, NaN by default, never some positions of each (``stability.policy``):
+    ``(x - max) - log1p(t)`` of ``[1, inf, 2]`` is ``[-inf, nan, -inf]``, which is neither the NaN row nor the
+    limit ``[-inf, 0, -inf]``."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isnan(y).any(axis=axis, keepdims=True), np.nan, y).astype(y.dtype, copy=False)

@@ -77,4 +77,6 @@ def logsumexp(x, axis=-1):
           library="array_api", dtypes=("float32", "float64"))
 def log_softmax(x, axis=-1):
     xp, x, m, t = _log1p_parts(x, axis)
-    return xp.moveaxis(xp.astype((x - m) - xp.log1p(t), x.dtype), -1, axis)
+    y = xp.astype((x - m) - xp.log1p(t), x.dtype)
+    y = xp.where(xp.any(xp.isnan(y), axis=-1, keepdims=True), xp.asarray(xp.nan, dtype=y.dtype), y)  # a whole row
+    return xp.moveaxis(y, -1, axis)

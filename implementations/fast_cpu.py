@@ -133,6 +133,8 @@ def _log1p_long_rows(X, O, want_lse):
         else:
             o = O[r]
             _run(lambda a, b: np.subtract(o[a:b], o.dtype.type(lp), out=o[a:b]), segs, n)
+            if np.isnan(m) or m == np.inf:
+                o[:] = np.nan
 
 
 def _log1p_rows(X, O, want_lse):
@@ -156,6 +158,7 @@ def _log1p_rows(X, O, want_lse):
             O[a:b] = np.where(np.isinf(m), m, m + lp)[:, 0]
         else:
             np.subtract(d, lp, out=d)
+            d[np.isnan(m[:, 0]) | (m[:, 0] == np.inf)] = np.nan  # a NaN or +inf row: all NaN (the policy's row)
 
     _run(block, _row_ranges(R, n, X.itemsize), R * n)
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from stability.registry import register
 
-from ._shared import row_max, row_sum, shifted_rest
+from ._shared import nan_rows, row_max, row_sum, shifted_rest
 from .softmax import shifted as softmax_shifted
 
 
@@ -27,4 +27,4 @@ def shifted(x, axis=-1):
 @register("log_softmax", "log_softmax.log1p", "(x - max) - log1p(rest), the max term kept out of the sum (BHH 2021)")
 def log1p_form(x, axis=-1):
     d, t = shifted_rest(x, axis)
-    return d - np.log1p(t)
+    return nan_rows(d - np.log1p(t), axis)

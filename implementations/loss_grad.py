@@ -15,7 +15,7 @@ import numpy as np
 from stability.registry import register
 
 from ._grad import to_wide, wide
-from ._shared import accumulator, shifted_parts
+from ._shared import accumulator, nan_rows, shifted_parts
 
 CE, BCE = "cross_entropy_vjp", "binary_cross_entropy_with_logits_vjp"
 
@@ -35,7 +35,7 @@ def ce_vjp_textbook(logits, targets, g):
     X, e, S, t = _ce_parts(logits, targets)
     grad = e / S
     np.put_along_axis(grad, t, np.take_along_axis(grad, t, axis=1) - 1, axis=1)
-    return (g.astype(X.dtype)[:, None] * grad).astype(logits.dtype, copy=False)
+    return nan_rows(g.astype(X.dtype)[:, None] * grad).astype(logits.dtype, copy=False)
 
 
 @register(CE, "cross_entropy_vjp.complement", "g * s_j off the target, -g * sum_{j != t} s_j at it")
@@ -46,7 +46,7 @@ def ce_vjp_complement(logits, targets, g):
     grad = e / S
     np.put_along_axis(grad, t, -np.sum(others, axis=1, keepdims=True) / S, axis=1)
     grad[np.isneginf(X).all(axis=1)] = np.nan  # every logit masked: no distribution, whatever g is (0 included)
-    return (g.astype(X.dtype)[:, None] * grad).astype(logits.dtype, copy=False)
+    return nan_rows(g.astype(X.dtype)[:, None] * grad).astype(logits.dtype, copy=False)
 
 
 def _sigmoid(x):

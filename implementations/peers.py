@@ -2,11 +2,14 @@
 
 Their expectations are what this suite measured (README, "Results"); a peer marked stable that starts failing
 after an upgrade makes ``stability verify`` exit 1, which is the point.
+
+Registering imports none of these libraries: each peer is a :class:`Lazy` callable that imports its library and
+builds itself on its first call, so resolving ``softmax.naive`` costs no PyTorch or JAX import (seconds), and
+nothing here changes a library's global settings.
 """
 
 import importlib.util
-
-import numpy as np
+import os
 
 from stability.registry import register
 
@@ -17,31 +20,65 @@ def _have(module):
     return importlib.util.find_spec(module) is not None
 
 
+class Lazy:
+    """A callable made by ``make()`` on its first call (which imports the peer's library)."""
+
+    def __init__(self, make, doc: str = ""):
+        self._make, self._fn = make, None
+        self.__doc__ = doc
+
+    def __call__(self, *args, **kwargs):
+        if self._fn is None:
+            self._fn = self._make()
+        return self._fn(*args, **kwargs)
+
+
+def _lazy(module: str, attr: str, *, adapt_to: str | None = None, library: str = "torch"):
+    """``module.attr`` on its first call; ``adapt_to``: adapted to that function's convention first
+    (``stability.adapt``: ``dim=``, ``reduction='none'``, autodiff for a ``_vjp``)."""
+    def make():
+        import importlib
+
+        fn = importlib.import_module(module)
+        for part in attr.split("."):
+            fn = getattr(fn, part)
+        if adapt_to is None:
+            return fn
+        from stability.adapt import adapt
+
+        return adapt(fn, adapt_to, library)[0]
+
+    return Lazy(make, f"{module}.{attr}")
+
+
 if _have("scipy"):
-    import scipy.special as _sp
+    def _sp():
+        import scipy.special
+
+        return scipy.special
 
     # raises on an empty axis ("zero-size array to reduction operation maximum"): the opt-in `empty` family.
     # measured: in bfloat16 its sum of exponentials is a running bfloat16 sum, which stagnates on long rows
     # (4096 entries of N(0, 1): 2704 where the sum is 6621); float16 sums pairwise and passes
     register("softmax", "scipy.softmax", "scipy.special.softmax", library="scipy", origin="peer",
              unstable_on=("lengths@bfloat16", "accumulation@bfloat16"))(
-        lambda x, axis=-1: _sp.softmax(x, axis=axis))
+        lambda x, axis=-1: _sp().softmax(x, axis=axis))
     # measured: (x - max) - log(sum), the log loses a tiny sum at the dominant entry; raises on an empty axis
     register("log_softmax", "scipy.log_softmax", "scipy.special.log_softmax", library="scipy", origin="peer",
              unstable_on=("dominant", "standard", "overflow", "ascending", "masked", "posinf", "nan", "bits", "wide",
                           "underflow", "offset", "ties", "lengths", "tile_masks", "accumulation",
                        "shifted"))(
-        lambda x, axis=-1: _sp.log_softmax(x, axis=axis))
+        lambda x, axis=-1: _sp().log_softmax(x, axis=axis))
     # logsumexp returns float64 for bfloat16 input (a dtype-contract failure): judged on the dtypes it keeps
     register("logsumexp", "scipy.logsumexp", "scipy.special.logsumexp", library="scipy", origin="peer",
              dtypes=("float16", "float32", "float64"))(
-        lambda x, axis=-1: _sp.logsumexp(x, axis=axis))
+        lambda x, axis=-1: _sp().logsumexp(x, axis=axis))
     # measured: expit gives 0 where the answer is subnormal (x = -89 in float32: 2.2e-39, 1.6e6 ULP, kappa 89)
     register("sigmoid", "scipy.expit", "scipy.special.expit", library="scipy", origin="peer",
              dtypes=("float32", "float64"), unstable_on=("thresholds", "wide", "bits"))(
-        lambda x: _sp.expit(x))
+        lambda x: _sp().expit(x))
     register("log_sigmoid", "scipy.log_expit", "scipy.special.log_expit", library="scipy", origin="peer",
-             dtypes=("float32", "float64"))(lambda x: _sp.log_expit(x))
+             dtypes=("float32", "float64"))(lambda x: _sp().log_expit(x))
 
 
 if _have("torch"):
@@ -49,67 +86,66 @@ if _have("torch"):
         """torch.softmax, log_softmax and logsumexp as peers, on the CPU or (``torch_cuda``) the GPU: the same
         (x - max) - log(sum) formulas, so the same expectations (measured on the CPU with torch 2.13.0; on the
         GPU to be confirmed by scripts/gpu_check.sh)."""
-        import torch
-
         reg = dict(library=library, dtypes=dtypes, origin="peer")
         register("softmax", f"torch.softmax{suffix}", f"torch.softmax ({where})", **reg)(
-            lambda x, axis=-1: torch.softmax(x, axis))
+            _lazy("torch", "softmax", adapt_to="softmax"))
         register("log_softmax", f"torch.log_softmax{suffix}", f"torch.log_softmax ({where}): (x - max) - log(sum)",
-                 **reg, unstable_on=_TORCH_AXIS_BAD)(lambda x, axis=-1: torch.log_softmax(x, axis))
+                 **reg, unstable_on=_TORCH_AXIS_BAD)(_lazy("torch", "log_softmax", adapt_to="log_softmax"))
         register("logsumexp", f"torch.logsumexp{suffix}", f"torch.logsumexp ({where}): max + log(sum)", **reg,
                  unstable_on=_TORCH_AXIS_BAD + ("lse_zero",))(  # lse_zero: seen in float64 (full run, 2026-11-24)
-            lambda x, axis=-1: torch.logsumexp(x, axis))
+            _lazy("torch", "logsumexp", adapt_to="logsumexp"))
 
     # expectations as measured with torch 2.13.0 (CPU): see README, "Results"
     _TORCH_AXIS_BAD = ("dominant", "standard", "overflow", "ascending", "masked", "posinf", "nan", "wide",
                        "underflow", "bits", "offset", "ties", "lengths", "tile_masks", "accumulation", "shifted")
 
     def _torch_registrations():
-        import torch
-        import torch.nn.functional as F
-
         _torch_axis_peers("torch", "", "CPU", ("float32", "float64"))
         reg = dict(library="torch", dtypes=("float32", "float64"), origin="peer")
         register("sigmoid", "torch.sigmoid", "torch.sigmoid (CPU): 0 where the answer is subnormal", **reg,
-                 unstable_on=("thresholds", "wide", "bits"))(torch.sigmoid)
-        register("log_sigmoid", "torch.logsigmoid", "torch.nn.functional.logsigmoid (CPU)", **reg)(F.logsigmoid)
+                 unstable_on=("thresholds", "wide", "bits"))(_lazy("torch", "sigmoid"))
+        register("log_sigmoid", "torch.logsigmoid", "torch.nn.functional.logsigmoid (CPU)", **reg)(
+            _lazy("torch.nn.functional", "logsigmoid"))
         register(NAME_BCE, "torch.bce_with_logits", "F.binary_cross_entropy_with_logits(reduction='none'): "
                  "log(1 + e^-|x|) without log1p", **reg, unstable_on=("standard", "thresholds", "wide", "special",
                                                                      "bits"))(
-            lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction="none"))
+            _lazy("torch.nn.functional", "binary_cross_entropy_with_logits", adapt_to=NAME_BCE))
         register("cross_entropy", "torch.cross_entropy", "F.cross_entropy(reduction='none')", **reg,
-                 unstable_on=_TORCH_AXIS_BAD)(lambda x, t: F.cross_entropy(x, t, reduction="none"))
-        _torch_gradient_peers(torch, F)
-        try:
-            if torch.cuda.is_available():  # what users pick on the GPU
-                _torch_axis_peers("torch_cuda", "_cuda", "GPU", ("float16", "float32", "float64"))
-        except Exception:  # pragma: no cover - a CUDA build that cannot reach its driver: no GPU peer
-            pass
+                 unstable_on=_TORCH_AXIS_BAD)(_lazy("torch.nn.functional", "cross_entropy", adapt_to="cross_entropy"))
+        _torch_gradient_peers()
+        if any(os.path.exists(f"/dev/nvidia{i}") for i in range(8)):  # only then is importing torch worth it
+            try:
+                import torch
 
-    def _torch_gradient_peers(torch, F):
+                if torch.cuda.is_available():  # what users pick on the GPU
+                    _torch_axis_peers("torch_cuda", "_cuda", "GPU", ("float16", "float32", "float64"))
+            except Exception:  # pragma: no cover - a CUDA build that cannot reach its driver: no GPU peer
+                pass
+
+    def _torch_gradient_peers():
         """PyTorch's backward of every function it has, through torch.autograd.grad (``stability.adapt``), and
         its softplus, logit, amax and argmax forward; expectations measured with torch 2.13.0 (CPU): README,
         "Gradients"."""
-        from stability.adapt import adapt
-
         reg = dict(library="torch", dtypes=("float16", "bfloat16", "float32", "float64"), origin="peer")
         forwards = {
-            "softmax": (torch.softmax, "torch.softmax"), "log_softmax": (torch.log_softmax, "torch.log_softmax"),
-            "logsumexp": (torch.logsumexp, "torch.logsumexp"), "sigmoid": (torch.sigmoid, "torch.sigmoid"),
-            "log_sigmoid": (F.logsigmoid, "F.logsigmoid"), "softplus": (F.softplus, "F.softplus"),
-            "logit": (torch.logit, "torch.logit"), "max": (torch.amax, "torch.amax"),
-            NAME_BCE: (F.binary_cross_entropy_with_logits, "F.binary_cross_entropy_with_logits"),
-            "cross_entropy": (F.cross_entropy, "F.cross_entropy"),
+            "softmax": ("torch", "softmax", "torch.softmax"), "log_softmax": ("torch", "log_softmax",
+                                                                              "torch.log_softmax"),
+            "logsumexp": ("torch", "logsumexp", "torch.logsumexp"), "sigmoid": ("torch", "sigmoid", "torch.sigmoid"),
+            "log_sigmoid": ("torch.nn.functional", "logsigmoid", "F.logsigmoid"),
+            "softplus": ("torch.nn.functional", "softplus", "F.softplus"), "logit": ("torch", "logit", "torch.logit"),
+            "max": ("torch", "amax", "torch.amax"),
+            NAME_BCE: ("torch.nn.functional", "binary_cross_entropy_with_logits", "F.binary_cross_entropy_with_logits"),
+            "cross_entropy": ("torch.nn.functional", "cross_entropy", "F.cross_entropy"),
         }
-        for name, (fn, label) in forwards.items():
-            call, _ = adapt(fn, f"{name}_vjp", "torch")
+        for name, (module, attr, label) in forwards.items():
             register(f"{name}_vjp", f"torch.{name}_vjp", f"{label} backward (torch.autograd.grad, CPU)", **reg,
-                     unstable_on=_TORCH_GRAD_EXPECT.get(name, ()))(call)
-        for name, fn, label in (("softplus", F.softplus, "F.softplus"), ("logit", torch.logit, "torch.logit"),
-                                ("max", torch.amax, "torch.amax"), ("argmax", torch.argmax, "torch.argmax")):
-            call, _ = adapt(fn, name, "torch")
+                     unstable_on=_TORCH_GRAD_EXPECT.get(name, ()))(_lazy(module, attr, adapt_to=f"{name}_vjp"))
+        for name, module, attr, label in (("softplus", "torch.nn.functional", "softplus", "F.softplus"),
+                                          ("logit", "torch", "logit", "torch.logit"),
+                                          ("max", "torch", "amax", "torch.amax"),
+                                          ("argmax", "torch", "argmax", "torch.argmax")):
             register(name, f"torch.{name}", f"{label} (CPU)", **reg, unstable_on=_TORCH_FWD_EXPECT.get(name, ()))(
-                call)
+                _lazy(module, attr, adapt_to=name))
 
     # measured with torch 2.13.0 (CPU), float16/bfloat16/float32/float64: README, "Gradients"
     _TORCH_GRAD_EXPECT: dict = {
@@ -126,7 +162,8 @@ if _have("torch"):
         # g * exp(x - lse): the division-free softmax, with lse rounded at x's magnitude (not shift-invariant)
         "logsumexp": ("offset", "standard", "overflow", "underflow", "ascending", "g_huge", "g_special", "shifted",
                       "lengths", "g_onehot", "g_nearly_constant", "g_tiny@float16", "g_tiny@bfloat16", "g_ones",
-                      "wide", "g_mixed_sign", "posinf@float16", "tile_masks@float16", "bits"),
+                      "wide", "g_mixed_sign", "posinf", "tile_masks@float16", "bits",
+                      "nan"),  # a NaN (or +inf) row answered NaN at some positions only (whole-row policy)
         "max": ("g_special",),  # grad * (x == max) / count: an infinite g times the 0s gives NaN off the max
         "log_sigmoid": ("g_huge", "standard@float16"),  # a subnormal weight times |g| > 1
         "softplus": ("g_huge", "special@float64", "wide@float64"),  # threshold 20: x itself above it
@@ -152,29 +189,29 @@ if _have("jax"):
         process-wide.  XLA on the CPU flushes subnormal results to zero (sigmoid(-88) in float32 is 0, not
         6.05e-39): a property of the backend, declared (``flushes_subnormals``) so that the formulas are judged.
         Expectations measured with jax 0.10.2 (CPU): README, "Peers"."""
-        import jax
-        import jax.nn as jnn
-        import jax.numpy as jnp
-        import jax.scipy.special as jsp
-
         reg = dict(library="jax", dtypes=("float16", "bfloat16", "float32", "float64"), origin="peer",
                    flushes_subnormals=True)
-        forwards = {
-            "softmax": (lambda x, axis=-1: jnn.softmax(x, axis=axis), "jax.nn.softmax"),
-            "log_softmax": (lambda x, axis=-1: jnn.log_softmax(x, axis=axis), "jax.nn.log_softmax"),
-            "logsumexp": (lambda x, axis=-1: jsp.logsumexp(x, axis=axis), "jax.scipy.special.logsumexp"),
-            "sigmoid": (jnn.sigmoid, "jax.nn.sigmoid"), "log_sigmoid": (jnn.log_sigmoid, "jax.nn.log_sigmoid"),
-            "softplus": (jnn.softplus, "jax.nn.softplus"), "logit": (jsp.logit, "jax.scipy.special.logit"),
-            "max": (lambda x, axis=-1: jnp.max(x, axis=axis), "jax.numpy.max"),
+        forwards = {  # name -> (module, attribute, takes an axis)
+            "softmax": ("jax.nn", "softmax", True), "log_softmax": ("jax.nn", "log_softmax", True),
+            "logsumexp": ("jax.scipy.special", "logsumexp", True), "sigmoid": ("jax.nn", "sigmoid", False),
+            "log_sigmoid": ("jax.nn", "log_sigmoid", False), "softplus": ("jax.nn", "softplus", False),
+            "logit": ("jax.scipy.special", "logit", False), "max": ("jax.numpy", "max", True),
         }
-        for name, (fn, label) in forwards.items():
-            axis = name in ("softmax", "log_softmax", "logsumexp", "max")
+        for name, (module, attr, axis) in forwards.items():
+            label = f"{module}.{attr}"
             register(name, f"jax.{name}", f"jax.jit({label})", **reg, unstable_on=_JAX_EXPECT.get(name, ()))(
-                _jit(fn, axis))
+                Lazy(lambda m=module, a=attr, ax=axis: _jit(_jax_fn(m, a, ax), ax), label))
             register(f"{name}_vjp", f"jax.{name}_vjp", f"jax.jit of jax.vjp of {label}", **reg,
-                     unstable_on=_JAX_GRAD_EXPECT.get(name, ()))(_jit(_pullback(jax, fn, axis), axis))
+                     unstable_on=_JAX_GRAD_EXPECT.get(name, ()))(
+                Lazy(lambda m=module, a=attr, ax=axis: _jit(_pullback(_jax_fn(m, a, ax), ax), ax), label))
         register("argmax", "jax.argmax", "jax.jit(jax.numpy.argmax)", **reg, unstable_on=_JAX_EXPECT["argmax"])(
-            _jit(lambda x, axis=-1: jnp.argmax(x, axis=axis), True))
+            Lazy(lambda: _jit(_jax_fn("jax.numpy", "argmax", True), True), "jax.numpy.argmax"))
+
+    def _jax_fn(module: str, attr: str, axis: bool):
+        import importlib
+
+        fn = getattr(importlib.import_module(module), attr)
+        return (lambda x, axis=-1: fn(x, axis=axis)) if axis else fn
 
     def _jit(fn, axis: bool):
         """``jax.jit`` of ``fn`` (the axis static): judged as users run JAX, and compiled once per shape instead of
@@ -183,8 +220,10 @@ if _have("jax"):
 
         return jax.jit(fn, static_argnames=("axis",)) if axis else jax.jit(fn)
 
-    def _pullback(jax, fn, axis: bool):
+    def _pullback(fn, axis: bool):
         """``(x, g) -> g^T J(x)`` by ``jax.vjp``, as one function to jit."""
+        import jax
+
         if axis:
             def vjp(x, g, axis=-1):
                 return jax.vjp(lambda v: fn(v, axis=axis), x)[1](g)[0]
@@ -222,4 +261,3 @@ if _have("jax"):
 
     _jax_registrations()
 
-del np

@@ -4,7 +4,7 @@ import numpy as np
 
 from stability.registry import register
 
-from ._shared import accumulator, row_max, row_sum, shifted_rest
+from ._shared import accumulator, nan_rows, row_max, row_sum, shifted_rest
 
 
 @register("softmax", "softmax.naive", "exp(x) / sum exp(x), no shift",
@@ -34,7 +34,7 @@ def exp_lse(x, axis=-1):
 @register("softmax", "softmax.log1p", "exp(x - max) / (1 + rest), the max term kept out of the sum (BHH 2021)")
 def log1p_form(x, axis=-1):
     d, t = shifted_rest(x, axis)
-    return np.exp(d) / (1 + t)
+    return nan_rows(np.exp(d) / (1 + t), axis)
 
 
 CHUNK = 32

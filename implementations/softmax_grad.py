@@ -18,7 +18,7 @@ import numpy as np
 from stability.registry import register
 
 from ._grad import exclusive_sums, from_rows, to_rows, wide
-from ._shared import row_max, shifted_parts
+from ._shared import nan_rows, row_max, shifted_parts
 
 
 def _softmax_rows(x):
@@ -55,7 +55,7 @@ def log_softmax_vjp_textbook(x, g, axis=-1):
     with np.errstate(invalid="ignore"):
         d, _, _, t = shifted_parts(X, -1)
         ls = d - np.log1p(t)
-    return from_rows(G - np.exp(ls) * np.sum(G, axis=-1, keepdims=True), axis, x.dtype)
+    return from_rows(nan_rows(G - np.exp(ls) * np.sum(G, axis=-1, keepdims=True)), axis, x.dtype)
 
 
 _WIDER = {np.dtype(np.float32): np.float64, np.dtype(np.float64): np.longdouble}
@@ -82,7 +82,7 @@ def log_softmax_vjp_complement(x, g, axis=-1):
     one_minus = 1 - s
     if k is not None:
         np.put_along_axis(one_minus, k, t / S, axis=-1)
-    return from_rows(G * one_minus - s * exclusive_sums(G), axis, x.dtype)
+    return from_rows(nan_rows(G * one_minus - s * exclusive_sums(G)), axis, x.dtype)
 
 
 @register("logsumexp_vjp", "logsumexp_vjp.exp_lse", "g * exp(x - lse): the division-free softmax",
@@ -94,11 +94,11 @@ def logsumexp_vjp_exp_lse(x, g, axis=-1):
     with np.errstate(invalid="ignore"):
         _, _, _, t = shifted_parts(X, -1)
         lse = row_max(X, -1) + np.log1p(t)
-        return from_rows(np.asarray(g, X.dtype)[..., None] * np.exp(X - lse), axis, x.dtype)
+        return from_rows(nan_rows(np.asarray(g, X.dtype)[..., None] * np.exp(X - lse)), axis, x.dtype)
 
 
 @register("logsumexp_vjp", "logsumexp_vjp.softmax", "g * softmax(x), max-shifted")
 def logsumexp_vjp_softmax(x, g, axis=-1):
     X = to_rows(x, axis, dtype=wide(x.dtype))
     s, _ = _softmax_rows(X)
-    return from_rows(np.asarray(g, X.dtype)[..., None] * s, axis, x.dtype)
+    return from_rows(nan_rows(np.asarray(g, X.dtype)[..., None] * s), axis, x.dtype)

@@ -166,6 +166,7 @@ def _history(runs) -> dict | None:
         t = r.table("timings")
         if t is not None and not t.empty:
             t = t[(t.dtype == "float32") & (t.alloc != "out=")]
+            t = t.assign(implementation=t.implementation.str.split("[").str[0])  # threads=N: its best variant
             for (f, impl), g in t.groupby(["function", "implementation"]):
                 big = g[g.elements == g.elements.max()]
                 row = rows.setdefault((f, impl), [dict() for _ in runs])

@@ -194,9 +194,9 @@ def judge(got, ref, tolerance: Tolerance = DEFAULT_TOLERANCE, *, flush: bool = F
 
     ``got`` is in the function's output shape (it is brought to the reference's rows layout here).  Where the
     policy gives also-accepted answers for a row (all zeros for an all -inf softmax row, the limit for a row with
-    +inf), each output passes when it meets the rule against the primary answer or equals an accepted answer at
-    its position: the max-shifted algorithms give NaN at a +inf entry and the limit's 0 elsewhere, and both
-    are answers the policy accepts.
+    +inf), the row passes when it meets the rule against the primary answer or equals one accepted answer as a
+    whole: ``[1, inf, 2]`` answered ``[0, nan, 0]`` (NaN at the +inf, the limit's 0 elsewhere) is neither the
+    policy's NaN row nor its limit ``[0, 1, 0]``, and fails.
 
     ``flush``: the implementation declares flush-to-zero; errors are measured in the format without subnormals.
     """
@@ -209,13 +209,18 @@ def judge(got, ref, tolerance: Tolerance = DEFAULT_TOLERANCE, *, flush: bool = F
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(err == 0, 0.0, np.where(np.isinf(err), np.inf, err / allow))
     passed = np.isfinite(err) & (err <= allow)  # a special-value mismatch fails even where kappa is infinite
+    if flush and ref.call.function.exact:  # max of subnormals, a subnormal cotangent: flushed to 0 as declared
+        flushed = ~passed & (g == 0) & (np.abs(ref.exact_hi) < ref.fmt.tiny)
+        err, ratio, passed = np.where(flushed, 0.0, err), np.where(flushed, 0.0, ratio), passed | flushed
+    for r in ref.nonfinite_rows:  # an infinite cotangent: any row of NaNs and infinities answers it
+        if not passed[r].all() and not np.isfinite(g[r]).any():
+            err[r], ratio[r], passed[r] = 0.0, 0.0, True
     for r, alts in ref.alternatives.items():
-        for alt in alts:  # element by element: the primary answer or an also-accepted one at that position
+        if passed[r].all():
+            continue
+        for alt in alts:  # a whole row is one answer or another, never some of each
             same = (g[r] == alt) | (np.isnan(g[r]) & np.isnan(alt))
-            if ref.whole_row and not same.all():  # max_vjp: the whole row is one answer or the other
-                continue
-            hit = ~passed[r] & same
-            err[r] = np.where(hit, 0.0, err[r])
-            ratio[r] = np.where(hit, 0.0, ratio[r])
-            passed[r] |= hit
+            if same.all():
+                err[r], ratio[r], passed[r] = 0.0, 0.0, True
+                break
     return Judgement(err, ratio, passed, allow, normwise_error(g, ref))

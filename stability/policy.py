@@ -10,6 +10,9 @@ Rows are classified in this order: empty, NaN (in x, or in the cotangent g of a 
 classified per element: NaN, then (logit) outside the domain [0, 1] and its ends 0 and 1, then +-inf, then an
 infinite cotangent.
 
+A row with also-accepted answers is judged as a whole (``stability.metrics.judge``): it is the primary answer, or
+one also-accepted answer, never some positions of each (``[0, nan, 0]`` for ``[1, inf, 2]`` fails softmax).
+
 Gradients: a NaN anywhere in a row's x or g gives a NaN row.  An infinite cotangent (a diverged run) is answered
 by any non-finite gradient (``nonfinite``: NaN primary, +-inf accepted): a finite number would hide it.  At
 masked (-inf) entries the gradient of softmax, logsumexp and cross-entropy is exactly 0 and that of log_softmax

@@ -99,8 +99,8 @@ def _same(a, b) -> bool:
 
 
 def _answer(case, out) -> str:
-    """Which of the policy's accepted answers an accepted output is: the primary rule's name, an also-accepted
-    one's, or "mixed" (element by element some of each); "" where the case has one answer or the output failed."""
+    """Which of the policy's accepted answers an accepted output is: the primary rule's name or an also-accepted
+    one's (rows are judged whole, so never some of each); "" where the case has one answer or the output failed."""
     ref = out.reference
     if not case.also or not out.ok or ref is None or out.got is None:
         return ""
@@ -111,4 +111,4 @@ def _answer(case, out) -> str:
         for name, alt in zip(case.also, alts):
             if any(_same(row, alt) for row in got):
                 return name
-    return "mixed"
+    return "nonfinite" if not np.isfinite(got).any() else ""

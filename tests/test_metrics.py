@@ -152,11 +152,31 @@ def test_ill_conditioning_is_not_blamed_on_the_algorithm():
     assert j.max_ulp > 1e3 and j.ok
 
 
-def test_policy_alternatives_are_accepted_element_by_element():
+def test_policy_alternatives_are_accepted_row_by_row():
     x = np.array([[-np.inf, -np.inf], [np.inf, 1.0]])
     ref = reference.evaluate("softmax", x)
     assert judge(np.array([[0.0, 0.0], [1.0, 0.0]]), ref).ok  # all zeros; the limit
     assert judge(np.array([[np.nan, np.nan], [np.nan, np.nan]]), ref).ok  # the primary
-    assert judge(np.array([[np.nan, np.nan], [np.nan, 0.0]]), ref).ok  # NaN at +inf, the limit's 0 elsewhere
+    assert judge(np.array([[0.0, 0.0], [np.nan, np.nan]]), ref).ok  # one row its alternative, one its primary
+    assert not judge(np.array([[np.nan, np.nan], [np.nan, 0.0]]), ref).ok  # NaN at +inf, the limit's 0: neither
     assert not judge(np.array([[0.5, np.nan], [1.0, 0.0]]), ref).ok  # 0.5 is no accepted answer
     assert not judge(np.array([[0.0, 0.0], [1.0, 1e-30]]), ref).ok
+
+
+@pytest.mark.parametrize("function,x,g,got,ok", [
+    ("softmax", [1.0, np.inf, 2.0], None, [np.nan, np.nan, np.nan], True),  # the policy's NaN row
+    ("softmax", [1.0, np.inf, 2.0], None, [0.0, 1.0, 0.0], True),  # its limit
+    ("softmax", [1.0, np.inf, 2.0], None, [0.0, np.nan, 0.0], False),  # some of each: neither (issue 16)
+    ("log_softmax", [1.0, np.inf, 2.0], None, [-np.inf, np.nan, -np.inf], False),
+    ("log_softmax", [1.0, np.inf, 2.0], None, [-np.inf, 0.0, -np.inf], True),
+    ("softmax", [-np.inf, -np.inf], None, [0.0, np.nan], False),  # all -inf: NaN row or zeros, not a mix
+    ("softmax_vjp", [0.0, 0.0], [0.0, np.inf], [-np.inf, np.nan], True),  # an infinite g: any non-finite row
+    ("softmax_vjp", [0.0, 0.0], [0.0, np.inf], [0.0, np.nan], False),  # but not a finite number beside it
+])
+def test_rows_with_several_accepted_answers_are_judged_whole(function, x, g, got, ok):
+    from stability import reference
+    from stability.metrics import judge
+
+    args = (np.array([x]),) if g is None else (np.array([x]), np.array([g]))
+    ref = reference.evaluate(function, *args)
+    assert bool(judge(np.array([got]), ref).passed.all()) is ok

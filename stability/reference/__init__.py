@@ -58,8 +58,8 @@ class Reference:
     For softmax-like functions and every axis gradient a row is one slice along the axis (``n_out = n``); for
     logsumexp, max, argmax and cross-entropy one reduced output (``n_out = 1``); for elementwise functions one
     element.  Use :meth:`rows` to bring an implementation's output into this layout and :meth:`output` for the
-    reverse.  ``whole_row``: the rows whose also-accepted answers are judged as whole rows (max_vjp's even
-    split at ties), not position by position.
+    reverse.  A row with also-accepted answers is judged as a whole (``stability.metrics.judge``): one answer or
+    another, never some positions of each.
     """
 
     call: Call
@@ -71,7 +71,7 @@ class Reference:
     n: int  # reduction length (1 for elementwise functions)
     alternatives: dict = field(default_factory=dict)  # row -> list of also-accepted (n_out,) arrays
     settled_by: dict = field(default_factory=dict)  # tier -> number of outputs it settled
-    whole_row: bool = False
+    nonfinite_rows: set = field(default_factory=set)  # rows any all-non-finite answer passes (policy ``nonfinite``)
 
     @property
     def fmt(self) -> Format:
@@ -216,7 +216,7 @@ def _axis_reference(call: Call, X, targets, G, with_kappa, method):
     case = policy.classify_rows(X, targets, G)
     value = np.full((R, n_out), np.nan)
     hi, lo, kappa = value.copy(), np.zeros((R, n_out)), np.zeros((R, n_out))
-    alternatives = {}
+    alternatives, nonfinite = {}, set()
     stats: dict = {}
     cases = policy.cases_for(fn)
     computed = np.array([cases.get(c, None) is None or cases[c].primary == "computed" for c in case], dtype=bool)
@@ -230,6 +230,9 @@ def _axis_reference(call: Call, X, targets, G, with_kappa, method):
             value[r] = hi[r] = np.broadcast_to(vals, (n_out,))
         alts = []
         for a in c.also:
+            if a == "nonfinite":  # an infinite cotangent: any non-finite row (NaN, +-inf, some of each) answers it
+                nonfinite.add(int(r))
+                continue
             v = _row_special(fn, a, X[r], tgt, g_row(r), n_out)
             alts += [] if v is None else (v if isinstance(v, list) else [v])
         if alts:  # a cotangent split over ties (g / c), a limit's sum: rounded once to the format
@@ -259,7 +262,7 @@ def _axis_reference(call: Call, X, targets, G, with_kappa, method):
             live = neg[items] if targets is None else neg[items] & (cols != targets[items][:, None])
             _put((value, hi, lo), items, live, (fill, fill, np.zeros_like(fill)))
             kappa[items] = np.where(live, fn == "log_softmax_vjp", kappa[items])
-    return Reference(call, value, hi, lo, kappa, case, max(n, 1), alternatives, stats)
+    return Reference(call, value, hi, lo, kappa, case, max(n, 1), alternatives, stats, nonfinite)
 
 
 def _formula_args(function, Xf, drop, neg, k, targets, G):
@@ -327,7 +330,7 @@ def _max_reference(call: Call, X, G):
             if alts:
                 alternatives[int(r)] = alts
     return Reference(call, value, value.copy(), np.zeros((R, n_out)), np.zeros((R, n_out)), case, max(n, 1),
-                     alternatives, {"exact": int(value.size)}, whole_row=True)
+                     alternatives, {"exact": int(value.size)})
 
 
 def _elementwise_reference(call: Call, X, targets, g, with_kappa, method):
