@@ -41,11 +41,26 @@ def _cell(r) -> dict:
 def _saved_row(name, by_dtype, dtypes) -> dict:
     r0 = next(iter(by_dtype.values()))
     return {"name": name, "origin": r0.get("origin", "user"), "library": r0.get("library", "?"),
-            "description": "(from the saved records only)", "expectation": r0["expectation"],
+            "description": "(from the saved records only)", "expectation": r0["expectation"], "speed": "-",
             "cells": [_cell(by_dtype.get(d)) for d in dtypes]}
 
 
-def _summary(dtypes, impls, recs):
+def _speeds(df) -> tuple:
+    """``({implementation: fraction of copy bandwidth}, shape)`` on the reference shape: float32, the largest shape
+    every timed implementation ran (the best of an implementation's variants: threads, out=)."""
+    if df is None or df.empty:
+        return {}, ""
+    d = df[df.dtype == "float32"]
+    if d.empty:
+        return {}, ""
+    shape = d.loc[d.elements.idxmax(), "shape"]
+    d = d[d["shape"] == shape]
+    base = d.implementation.str.split("[").str[0]
+    return {k: float(v) for k, v in d.groupby(base)["frac_copy"].max().items()}, str(shape)
+
+
+def _summary(dtypes, impls, recs, speeds=None):
+    speeds = speeds or {}
     by = {(r["implementation"], r["dtype"]): r for r in recs}
     groups = []
     for f, fn_impls in impls.items():
@@ -53,7 +68,8 @@ def _summary(dtypes, impls, recs):
         for i in fn_impls:
             cells = [_cell(by.get((i.name, d))) for d in dtypes]
             rows.append({"name": i.name, "origin": i.origin, "library": i.library, "description": i.description,
-                         "expectation": i.expectation, "cells": cells})
+                         "expectation": i.expectation, "cells": cells,
+                         "speed": _fmt(speeds[i.name]) if i.name in speeds else "-"})
         known = {i.name for i in fn_impls}
         for name in sorted({r["implementation"] for r in recs if r["function"] == f} - known):
             mine = {r["dtype"]: r for r in recs if r["implementation"] == name}  # in saved records only
@@ -83,7 +99,7 @@ def _worst(recs):
                     "reason": ce.get("reason", ""), "input": _short(ce.get("input")),
                     "expected": _short(ce.get("expected")), "got": _short(ce.get("got")),
                     "ulp": _fmt(w["ulp"]) if w else "-", "kappa": _fmt(w["kappa"]) if w else "-",
-                    "allowance": _fmt(w["allowance"]) if w else "-",
+                    "allowance": _fmt(w["allowance"]) if w else "-", "ratio": _fmt(w["ratio"]) if w else "-",
                     "reproducer": _one_line(ce.get("reproducer", ""))})
     return sorted(out, key=lambda w: (not w["unexpected"], w["function"], w["implementation"], w["dtype"]))
 
@@ -117,6 +133,7 @@ def _speed(df, recs, impls):
         df["device"] = "cpu"
     df["variant"] = df.implementation + df.alloc.map(lambda a: " (out=)" if a == "out=" else "")
     ratio = {(r["implementation"], r["dtype"]): r["max_ratio"] for r in recs}
+    short = {r["implementation"] for r in recs if r["verdict"] == "fail"}  # drawn dashed, hollow
     sections = []
     for f in [f for f in impls if f in set(df.function)]:
         d = df[df.function == f]
@@ -124,7 +141,8 @@ def _speed(df, recs, impls):
         for device, dd in d.groupby("device", sort=True):
             tables += [_speed_table(g, device, shape, dtype)
                        for (shape, dtype), g in dd.groupby(["shape", "dtype"], sort=False)]
-            svgs += [s for s in (plots.speed(dd.assign(implementation=dd.variant), f, dt)
+            failing = {v for v in set(dd.variant) if v.split("[")[0].split(" ")[0] in short}
+            svgs += [s for s in (plots.speed(dd.assign(implementation=dd.variant), f, dt, failing=failing)
                                  for dt in sorted(set(dd.dtype))) if s]
             paretos.append(_pareto(dd, ratio, f"{f} ({device})"))
         sections.append({"function": f, "tables": tables, "plots": svgs, "paretos": [p for p in paretos if p]})
@@ -208,6 +226,7 @@ def draw(runs, out, *, command: str = "", progress=None) -> dict:
         rows = [{"name": i.name, "origin": i.origin, "cells": cells.get(i.name, [])} for i in fn_impls]
         special_rows.append({"function": f, "cases": list(policy.cases_for(f).values()), "rows": rows})
     df = run.table("timings")
+    speeds, speed_shape = _speeds(df)
     paper_results = tables.paper_back(run.table("paper"), run.arrays("paper"))
     out = Path(out)
     ctx = {
@@ -215,7 +234,7 @@ def draw(runs, out, *, command: str = "", progress=None) -> dict:
                     "tolerance": SimpleNamespace(**opts.get("tolerance", {"a0": 8, "a1": 1, "b": 2}))},
         "counts": {"records": len(recs), "pass": sum(r["verdict"] == "pass" for r in recs),
                    "expected": sum(bool(r["meets_expectation"]) for r in recs)},
-        "summary": _summary(rec_dtypes, impls, recs), "dtypes": rec_dtypes, "accuracy": curves, "special": special_rows,
+        "summary": _summary(rec_dtypes, impls, recs, speeds), "speed_shape": speed_shape, "dtypes": rec_dtypes, "accuracy": curves, "special": special_rows,
         "worst": _worst(recs), "speed": _speed(df, recs, impls), "bench_note": opts.get("bench", ""),
         "paper": _paper(paper_results), "env": run.meta["environment"] | {"date": run.meta["created"][:16]},
         "command": run.meta.get("command", command), "history": _history(runs),

@@ -58,7 +58,7 @@ def accuracy(c) -> str:
             if bad.any():
                 ax.plot(c.x[bad], np.full(bad.sum(), top), "x", color=line.get_color(), ms=6)
         if c.bound is not None:
-            ax.plot(c.x, c.bound, "k--", lw=1.2, label=c.bound_label + ", units of u")
+            ax.plot(c.x, c.bound, "k--", lw=1.2, label=c.bound_label + " in units of u (e u relative <= e ULPs)")
         if any(not np.isfinite(v).all() for v in c.max_ulp.values()):
             ax.axhline(top, color="grey", lw=0.6)
             ax.text(c.x[0], top, " " + INF_LABEL, va="bottom", fontsize=7, color="grey")
@@ -68,7 +68,7 @@ def accuracy(c) -> str:
         ax.set_xlabel(c.xlabel)
         ax.set_ylabel(f"max error, ULPs of {c.dtype} (floor {floor})")
         ax.set_title(f"{c.function}, {c.dtype}: error against input scale")
-        ax.legend(fontsize=7, loc="upper left", ncols=2)
+        fig.legend(fontsize=7, loc="outside lower center", ncols=3)  # outside the data: markers, inf caption clear
         return _svg(fig)
 
 
@@ -89,8 +89,9 @@ def distribution(c) -> str:
         return _svg(fig)
 
 
-def speed(df, function: str, dtype: str) -> str | None:
-    """Elements per second against size, one line per implementation, with the machine's copy and exp roofs."""
+def speed(df, function: str, dtype: str, failing=()) -> str | None:
+    """Elements per second against size, one line per implementation, with the machine's copy and exp roofs;
+    the implementations in ``failing`` (their verdict is FAIL) dashed, with hollow markers."""
     import matplotlib
 
     d = df[(df.function == function) & (df.dtype == dtype)]
@@ -100,7 +101,9 @@ def speed(df, function: str, dtype: str) -> str | None:
         fig, ax = _figure()
         for name, g in d.groupby("implementation", sort=True):
             g = g.groupby("elements", as_index=False)["elements_per_s"].median()
-            ax.plot(g.elements, g.elements_per_s, marker="o", ms=3, lw=1, label=name)
+            bad = name in failing
+            ax.plot(g.elements, g.elements_per_s, marker="o", ms=4 if bad else 3, lw=1, ls="--" if bad else "-",
+                    mfc="none" if bad else None, label=name + (" (fails)" if bad else ""))
         roof = d.groupby("elements", as_index=False).agg(copy_gbps=("copy_gbps", "median"),
                                                          exp_rate=("exp_elements_per_s", "median"))
         item = np.dtype(dtype).itemsize if dtype != "bfloat16" else 2
@@ -111,7 +114,8 @@ def speed(df, function: str, dtype: str) -> str | None:
         ax.set_xlabel("elements")
         ax.set_ylabel("elements per second")
         ax.set_title(f"{function}, {dtype}, {d.device.iloc[0] if 'device' in d else 'cpu'}: speed against size")
-        ax.legend(fontsize=7, loc="lower right", ncols=2)
+        ax.margins(y=0.1)  # every point inside the axes
+        fig.legend(fontsize=7, loc="outside lower center", ncols=3)  # outside the data: no line hidden behind it
         return _svg(fig)
 
 
@@ -151,6 +155,7 @@ def pareto(points, title: str) -> str | None:
         ax.axhline(top, color="grey", lw=0.6)
         ax.text(0.01, top, " " + INF_LABEL, va="bottom", fontsize=7, color="grey",
                 transform=ax.get_yaxis_transform())
+        ax.margins(x=0.25)  # room for the labels of the leftmost and rightmost points
         ax.set_xlabel("median time, seconds")
         ax.set_ylabel("worst stability ratio (verify)")
         ax.set_title(title)
