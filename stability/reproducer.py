@@ -1,0 +1,55 @@
+"""Reproducers: Python source that replays one failing call and raises AssertionError while it still fails."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def _pyfloat(v) -> str:
+    v = float(v)
+    if math.isnan(v):
+        return "np.nan"
+    if math.isinf(v):
+        return "np.inf" if v > 0 else "-np.inf"
+    return repr(v)
+
+
+def _array_src(a: np.ndarray) -> str:
+    a = np.asarray(a)
+    if a.dtype.kind in "iu":
+        body = np.array2string(a, separator=", ", threshold=10**9)
+        return f"np.array({body})"
+    flat = [_pyfloat(v) for v in a.astype(np.float64).ravel()]
+    body = "[" + ", ".join(flat) + "]"
+    dt = a.dtype.name
+    dtype = "ml_dtypes.bfloat16" if dt == "bfloat16" else f"np.{dt}"
+    shape = "" if a.ndim == 1 else (".reshape(())" if a.ndim == 0 else f".reshape{a.shape}")  # 0-d: a reduced cotangent
+    return f"np.array({body}, dtype={dtype}){shape}"
+
+
+def reproducer(spec: str, function: str, args, kwargs, *, object_name: str | None = None) -> str:
+    """Python source that replays one call and raises AssertionError if it still fails.
+
+    ``spec`` names the implementation (a registered name, ``module:qualname`` or ``file.py:qualname``); a function
+    object that no SPEC can name (a lambda, a function defined inside another) is passed as the object itself,
+    by ``object_name``, which the pasted code must have in scope."""
+    lines = ["import numpy as np"]
+    if any(np.asarray(a).dtype.name == "bfloat16" for a in args):
+        lines.append("import ml_dtypes")
+    lines.append("from stability.testing import assert_example")
+    from .functions import get
+
+    names = list(get(function).arg_names)
+    names[0] = "x"
+    for n, a in zip(names, args):
+        lines.append(f"{n} = {_array_src(a)}")
+    call_args = ", ".join(names[: len(args)])
+    kw = "".join(f", {k}={v!r}" for k, v in kwargs.items())
+    target = repr(spec)
+    if object_name is not None:
+        lines.append(f"# {object_name}: the function object you passed (a SPEC cannot name it)")
+        target = object_name
+    lines.append(f"assert_example({function!r}, {target}, {call_args}{kw})")
+    return "\n".join(lines)
