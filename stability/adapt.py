@@ -31,10 +31,11 @@ import inspect
 import math
 from typing import Callable
 
+from . import libraries
 from .functions import get
 
-_TOP_LEVEL = {"torch": "torch", "jax": "jax", "jaxlib": "jax", "cupy": "cupy", "cupyx": "cupy"}
-AUTODIFF_LIBRARIES = ("torch", "torch_cuda", "jax")
+_TOP_LEVEL = libraries.BY_PACKAGE  # package -> array library (stability/libraries.py)
+AUTODIFF_LIBRARIES = libraries.AUTODIFF
 
 
 def library_of(fn: Callable, where: str | None = None) -> str:
@@ -63,7 +64,7 @@ def axis_mode(fn: Callable, library: str, params=False) -> str:
     ``params``: :func:`_parameters` of ``fn`` when the caller has it."""
     params = _parameters(fn) if params is False else params
     if params is None:
-        return "dim" if library == "torch" else "axis"
+        return libraries.TABLE[library].axis_keyword if library in libraries.TABLE else "axis"
     names, var_kw = params
     if "axis" in names or var_kw:
         return "axis"
@@ -77,7 +78,7 @@ def adapt(fn: Callable, function: str, library: str) -> tuple[Callable, str]:
     f = get(function)
     if f.is_vjp and library in AUTODIFF_LIBRARIES and not getattr(fn, "__stability_vjp__", False):
         forward, note = adapt(fn, f.primal, library)
-        how = "jax.vjp" if library == "jax" else "torch.autograd.grad"
+        how = libraries.TABLE[library].autodiff
         return autodiff_vjp(forward, library), "; ".join(filter(None, [note, f"differentiated with {how}"]))
     params = _parameters(fn)
     fixed = {"reduction": "none"} if f.has_targets and params is not None and "reduction" in params[0] else {}

@@ -33,12 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from . import libraries
 from .adapt import adapt, library_of
 from .errors import UsageError, did_you_mean
 from .functions import FUNCTIONS, get
 
-LIBRARIES = ("numpy", "scipy", "torch", "torch_cuda", "jax", "cupy", "array_api")
-GPU_LIBRARIES = ("cupy", "torch_cuda")
+LIBRARIES = libraries.NAMES  # the table: stability/libraries.py
+GPU_LIBRARIES = libraries.GPU
 
 
 class SpecError(UsageError):
@@ -194,7 +195,8 @@ def resolve(spec: str, function: str | None = None) -> Implementation:
         try:
             module = importlib.import_module(where)
         except Exception as exc:
-            raise SpecError(f"cannot import {where!r} ({type(exc).__name__}: {exc}): install it or fix the name") from exc
+            raise SpecError(f"cannot import {where!r} ({type(exc).__name__}: {exc}): install it or fix the "
+                            "name") from exc
         fn = _from_module(module, attr, spec, where)
     if function is None:
         raise SpecError(f"{spec!r} is not registered: say which function it computes with --function "
