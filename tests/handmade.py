@@ -18,6 +18,7 @@ def log_softmax_log1p(x, axis=-1):
     e = np.exp(x - m)
     np.put_along_axis(e, k, 0, axis=-1)
     out = (x - m) - np.log1p(np.sum(e, axis=-1, keepdims=True))
+    out = np.where(np.isnan(out).any(axis=-1, keepdims=True), np.nan, out)  # a +inf or NaN row: the NaN row, whole
     return np.moveaxis(out, -1, axis)
 
 

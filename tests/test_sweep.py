@@ -118,7 +118,9 @@ def test_cli_sweep(tmp_path, capsys):
     rc = main(["sweep", "--function", "sigmoid", "--impl", "sigmoid.naive", "--dtype", "float16", "--out", str(out),
                "--scheduler", "synchronous", "--json", str(js)])
     text = capsys.readouterr().out
-    assert rc == 1 and "65,536 inputs" in text and "worst: x = -11.09375" in text and "M inputs/s per core" in text
+    # 258 failing outputs, declared (sigmoid.naive is unstable on wide inputs): exit 0, and it says so
+    assert rc == 0 and "65,536 inputs" in text and "worst: x = -11.09375" in text and "M inputs/s per core" in text
+    assert "as expected: sigmoid.naive is declared unstable on" in text
     assert json.loads(js.read_text())["failed"] > 0
     assert main(["sweep", "--function", "softmax", "--impl", "softmax.shifted"]) == 2
     assert main(["sweep", "--function", "sigmoid", "--impl", "sigmoid.stable", "--range", "1-2"]) == 2
@@ -179,4 +181,4 @@ def test_sweep_prints_infinite_worst_cases(tmp_path, capsys):
     rc = main(["sweep", "--function", "softplus", "--impl", "softplus.naive", "--dtype", "float16",
                "--scheduler", "synchronous", "--out", str(tmp_path / "s")])
     out = capsys.readouterr().out
-    assert rc == 1 and "ratio inf" in out and "Traceback" not in out
+    assert rc == 0 and "ratio inf" in out and "Traceback" not in out  # declared: softplus.naive overflows
