@@ -161,7 +161,9 @@ def _bench(o: ReportOptions, impls, step):
 
     flat = [i for f in impls.values() for i in f]
     shapes = QUICK_SHAPES if o.quick else FULL_SHAPES
-    df = sweep.run(flat, shapes, o.dtypes, repeats=3 if o.quick else 5, seed=o.seed)
+    # at most about a second of timed calls per case (never fewer than 3 repeats): the slowest careful gradients in
+    # long double at 4096 x 4096 would otherwise take most of the report's time
+    df = sweep.run(flat, shapes, o.dtypes, repeats=3 if o.quick else 5, seed=o.seed, budget=1.0)
     step(f"timed {len(flat)} implementations")
     return df, f"measured now: shapes {', '.join('x'.join(map(str, s)) for s in shapes)}"
 

@@ -101,8 +101,10 @@ def _cases_for(impl, args, kwargs):
     return out
 
 
-def run(impls, shapes, dtypes, *, repeats: int = 5, warmup: int = 1, progress=None, seed: int = 0):
+def run(impls, shapes, dtypes, *, repeats: int = 5, warmup: int = 1, progress=None, seed: int = 0,
+        budget: float | None = None):
     """Time ``impls`` at every shape and dtype; returns a pandas DataFrame (``stability.bench.table.COLUMNS``).
+    ``budget``: seconds of timed calls per case, fewer repeats (at least 3) for slow ones (``timing.interleaved``).
 
     PyTorch's thread count, which the timed cases set, is put back afterwards: it is process-wide, and the order
     of PyTorch's reductions (so its rounding) follows it."""
@@ -111,13 +113,14 @@ def run(impls, shapes, dtypes, *, repeats: int = 5, warmup: int = 1, progress=No
     torch = sys.modules.get("torch")
     threads = torch.get_num_threads() if torch is not None else None
     try:
-        return _run(impls, shapes, dtypes, repeats=repeats, warmup=warmup, progress=progress, seed=seed)
+        return _run(impls, shapes, dtypes, repeats=repeats, warmup=warmup, progress=progress, seed=seed,
+                    budget=budget)
     finally:
         if threads is not None:
             torch.set_num_threads(threads)
 
 
-def _run(impls, shapes, dtypes, *, repeats, warmup, progress, seed):
+def _run(impls, shapes, dtypes, *, repeats, warmup, progress, seed, budget):
     import pandas as pd
 
     rows, skipped = [], []
@@ -134,16 +137,15 @@ def _run(impls, shapes, dtypes, *, repeats, warmup, progress, seed):
                 with np.errstate(all="ignore"):
                     for label, threads, alloc, call in _cases_for(impl, args, kwargs):
                         key = f"{label}|{alloc}"
-                        try:  # code under test that raises on this input is not timed; the table says so
-                            call()
-                        except Exception as exc:
-                            skipped.append(f"{label} {'x'.join(map(str, shape))} {dtype}: raised "
-                                           f"{type(exc).__name__}: {exc}"[:300])
-                            continue
                         cases[key] = call
                         meta[key] = (impl, label, threads, alloc)
+            errors: dict = {}  # code under test that raises on this input is not timed; the table says so
             with np.errstate(all="ignore"):
-                times = timing.interleaved(cases, repeats=repeats, warmup=warmup)
+                times = timing.interleaved(cases, repeats=repeats, warmup=warmup, budget=budget, errors=errors)
+            for key, exc in errors.items():
+                label = meta.pop(key, (None, key))[1]
+                skipped.append(f"{label} {'x'.join(map(str, shape))} {dtype}: raised {type(exc).__name__}: "
+                               f"{exc}"[:300])
             copy = timing.summary(times["roof.copy"])["median_s"]
             exp = timing.summary(times["roof.exp"])["median_s"]
             copy_gbps = 2 * x.nbytes / copy / 1e9
