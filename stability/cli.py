@@ -88,6 +88,24 @@ def _isolation_options(p) -> None:
                    "cluster; 'synchronous': every check in this process, one after another (no isolation)")
 
 
+def _run_checks(args, tasks, options, unit, describe):
+    """``(journal, results)`` of ``tasks`` (all of one kind) in worker processes, one progress line per task, kept
+    in a journal beside ``--json`` (resumable)."""
+    from . import parallel
+    from .journal import Journal
+
+    journal = Journal(args.json) if args.json else None
+    _KEPT.append(journal)
+    with progress(len(tasks), unit=unit) as bar:
+        def step(t, res):
+            bar.set_description(f"{t.name} {t.dtype}: {describe(res)}")
+            bar.update(1)
+
+        results = parallel.run(tasks, options={tasks[0].kind if tasks else "verify": options}, workers=args.workers,
+                               scheduler=args.scheduler, journal=journal, progress=step)
+    return journal, results
+
+
 def _check_isolation(args) -> None:
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
@@ -275,23 +293,14 @@ def _cmd_verify(args, argv=None) -> int:
         raise UsageError("nothing to verify: none of the implementations supports the requested dtypes "
                          f"(available: {', '.join(available_dtypes())})")
     from . import parallel
-    from .journal import Journal
     from .verify import Record
 
     _check_isolation(args)
     options = dict(examples=examples, seed=args.seed, tolerance=tol, families=fams, slow=args.slow,
                    timeout=args.timeout)
-    journal = Journal(args.json) if args.json else None
-    _KEPT.append(journal)
     t0 = time.perf_counter()
-    tasks = [parallel.task("verify", i, d) for i, d in plan]
-    with progress(len(tasks), unit="check") as bar:
-        def step(t, rec):
-            bar.set_description(f"{t.name} {t.dtype}: {rec['verdict']}")
-            bar.update(1)
-
-        dicts = parallel.run(tasks, options={"verify": options}, workers=args.workers, scheduler=args.scheduler,
-                             journal=journal, progress=step)
+    journal, dicts = _run_checks(args, [parallel.task("verify", i, d) for i, d in plan], options, "check",
+                                 lambda rec: rec["verdict"])
     records = [Record.from_dict(d) for d in dicts]
     ok = all(r.meets_expectation for r in records)
     for rec in records:
@@ -405,7 +414,6 @@ def _bench_cuda(args, names, argv=None) -> int:
 
 def _cmd_search(args, argv=None) -> int:
     from . import parallel
-    from .journal import Journal
     from .verify import dtypes_for
 
     fn = functions.get(args.function)
@@ -419,16 +427,8 @@ def _cmd_search(args, argv=None) -> int:
         check_output(args.json, "--json")
     database = os.path.abspath(args.database) if args.database else None
     options = dict(budget=args.budget, seed=args.seed, database=database, timeout=args.timeout)
-    journal = Journal(args.json) if args.json else None
-    _KEPT.append(journal)
-    tasks = [parallel.task("search", impl, d) for d in dtypes_for(impl, args.dtype)]
-    with progress(len(tasks), unit="dtype") as bar:
-        def step(t, res):
-            bar.set_description(f"{t.name} {t.dtype}: worst ratio {_fmt_num(res['max_ratio'])}")
-            bar.update(1)
-
-        results = parallel.run(tasks, options={"search": options}, workers=args.workers, scheduler=args.scheduler,
-                               journal=journal, progress=step)
+    journal, results = _run_checks(args, [parallel.task("search", impl, d) for d in dtypes_for(impl, args.dtype)],
+                                   options, "dtype", lambda res: f"worst ratio {_fmt_num(res['max_ratio'])}")
     for res in results:
         print(f"{res['implementation']} {res['dtype']}: worst stability ratio {_fmt_num(res['max_ratio'])}")
         if res.get("lost"):
