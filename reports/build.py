@@ -149,15 +149,13 @@ def _speed(df, recs, impls):
     return sections
 
 
-def _paper(results):
-    from stability.paper import PUBLISHED_OVERFLOWS_FP16
-
-    rows = [row for r in results for row in r.summary()]
+def _paper(results, rows, published):
+    rows = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in rows]
     for row in rows:
         for k in ("max_err_u", "median_err_u", "max_bound_u"):
             row[k] = "-" if row[k] is None else _fmt(row[k])
         row["within_bound"] = "-" if row["within_bound"] is None else f"{100 * row['within_bound']:.1f}%"
-    return {"rows": rows, "plots": [plots.paper(r) for r in results], "published": PUBLISHED_OVERFLOWS_FP16}
+    return {"rows": rows, "plots": [plots.paper(r) for r in results], "published": published}
 
 
 def _implementations(run) -> dict:
@@ -234,9 +232,11 @@ def draw(runs, out, *, command: str = "", progress=None) -> dict:
                     "tolerance": SimpleNamespace(**opts.get("tolerance", {"a0": 8, "a1": 1, "b": 2}))},
         "counts": {"records": len(recs), "pass": sum(r["verdict"] == "pass" for r in recs),
                    "expected": sum(bool(r["meets_expectation"]) for r in recs)},
-        "summary": _summary(rec_dtypes, impls, recs, speeds), "speed_shape": speed_shape, "dtypes": rec_dtypes, "accuracy": curves, "special": special_rows,
+        "summary": _summary(rec_dtypes, impls, recs, speeds), "speed_shape": speed_shape, "dtypes": rec_dtypes,
+        "accuracy": curves, "special": special_rows,
         "worst": _worst(recs), "speed": _speed(df, recs, impls), "bench_note": opts.get("bench", ""),
-        "paper": _paper(paper_results), "env": run.meta["environment"] | {"date": run.meta["created"][:16]},
+        "paper": _paper(paper_results, run.table("paper").to_dict("records"), opts.get("published", {})),
+        "env": run.meta["environment"] | {"date": run.meta["created"][:16]},
         "command": run.meta.get("command", command), "history": _history(runs),
         "rebuild": f"python3 -m stability report --out {out} " + " ".join(f"--run {r.path}" for r in runs),
     }

@@ -21,13 +21,13 @@ bounds on this scale too; they are drawn for the algorithm they are proved for (
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from stability import reference
 from stability.formats import format_of
 from stability.functions import get, prepare
+from stability.results import Curves  # noqa: F401  (the data drawn; here since it began here)
 from stability.verify import run_call
 
 # how far x reaches for the elementwise grid: through exp overflow and into the subnormals
@@ -38,20 +38,6 @@ BOUNDS = {  # function -> (label, bound in units of u for rows X with exact logs
     "softmax": ("BHH Thm 4.3 (shifted softmax)",
                 lambda X, y, n: n + 2 + 2 * (X.max(axis=1) - X.min(axis=1))),
 }
-
-
-@dataclass
-class Curves:
-    function: str
-    dtype: str
-    xlabel: str
-    x: np.ndarray  # scale (axis functions) or bin centre (elementwise)
-    max_ulp: dict = field(default_factory=dict)  # implementation -> array over x
-    median_ulp: dict = field(default_factory=dict)
-    bits: dict = field(default_factory=dict)  # implementation -> log2(1 + ulp) of every output
-    bound: np.ndarray | None = None
-    bound_label: str = ""
-    failed_calls: dict = field(default_factory=dict)  # implementation -> reason, for calls that could not be judged
 
 
 def _dtype(name):

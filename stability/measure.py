@@ -204,7 +204,8 @@ def report_run(o: ReportOptions, progress=None):
                        for i in v]
     options = {"quick": o.quick, "seed": o.seed, "examples": o.examples, "dtypes": list(o.dtypes),
                "functions": list(o.functions), "records": "loaded" if o.records is not None else "verified in this run",
-               "bench": bench_note, "tolerance": asdict(DEFAULT_TOLERANCE), "seconds": time.perf_counter() - t0}
+               "bench": bench_note, "tolerance": asdict(DEFAULT_TOLERANCE), "seconds": time.perf_counter() - t0,
+               "published": paper.PUBLISHED_OVERFLOWS_FP16}
     tbls = {"checks": tables.checks(recs), "families": tables.families(recs), "curves": curves_df,
             "special": tables.special(m.special, names), "paper": paper_df}
     if df is not None:

@@ -7,13 +7,12 @@ One small input per case of :data:`stability.policy.POLICY`, held as data below;
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from stability import policy
 from stability.formats import format_of
 from stability.functions import get, prepare
+from stability.results import Cell
 from stability.verify import run_call
 
 NAN, INF = float("nan"), float("inf")
@@ -62,21 +61,6 @@ def _short(a) -> str:
         return "-"
     vals = np.asarray(a, dtype=np.float64).ravel()
     return "[" + ", ".join(f"{v:.4g}" for v in vals) + "]"
-
-
-@dataclass
-class Cell:
-    case: str
-    input: str
-    expected: str
-    got: str
-    ok: bool
-    reason: str = ""
-    answer: str = ""  # where the policy accepts several answers: the one given (e.g. max_vjp at ties: split_g)
-
-    @property
-    def raised(self) -> bool:
-        return self.reason.startswith("raised")
 
 
 def evaluate(impl, dtype: str = "float32") -> list[Cell]:

@@ -63,7 +63,7 @@ def special(cells_by_impl: dict, functions_by_impl: dict) -> "pd.DataFrame":  # 
 
 def special_cells(df) -> dict:
     """implementation -> list of :class:`stability.special.Cell`, from :func:`special`'s table."""
-    from .special import Cell
+    from .results import Cell
 
     out: dict = {}
     for r in _text(df, ["input", "expected", "got", "reason", "answer"]).to_dict("records"):
@@ -105,7 +105,7 @@ def curves(curves_by_key: dict):
 
 def curves_back(df, arrays) -> dict:
     """(function, dtype) -> :class:`stability.accuracy.Curves`, from :func:`curves`' table and arrays."""
-    from .accuracy import Curves
+    from .results import Curves
 
     out = {}
     df = _text(df, ["implementation", "xlabel", "bound_label", "failed_call"])
@@ -144,13 +144,13 @@ def paper(results):
 
 
 def paper_back(df, arrays) -> list:
-    from .paper import PaperResult
+    """:class:`stability.results.PaperErrors` per format, from :func:`paper`'s table and arrays."""
+    from .results import PaperErrors
 
     out = []
     for fmt, part in df.groupby("format", sort=False):
         algos = list(part["algorithm"])
-        out.append(PaperResult(fmt, int(arrays[f"{fmt}|vectors"][0]),
-                               {a: int(o) for a, o in zip(part["algorithm"], part["overflow"])},
+        out.append(PaperErrors(fmt, {a: int(o) for a, o in zip(part["algorithm"], part["overflow"])},
                                {a: arrays[f"{fmt}|errors|{a}"] for a in algos},
                                {a: arrays[f"{fmt}|bounds|{a}"] for a in algos}, arrays[f"{fmt}|compared"]))
     return out

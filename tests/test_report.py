@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from html import unescape
 from pathlib import Path
 
@@ -231,3 +232,24 @@ def test_special_values_name_the_answer_given_where_the_policy_accepts_several()
     naive = next(c for c in special.evaluate(registry.resolve("softmax.naive", "softmax")) if c.case == "posinf")
     # [0, nan, 0] for [1, inf, 2]: NaN at the +inf, the limit's 0 elsewhere, is neither answer (whole rows, issue 16)
     assert not naive.ok and naive.answer == "" and "special value" in naive.reason
+
+
+DRAW_ONLY = """
+import sys
+from stability import store
+from reports.build import draw
+run = store.load(sys.argv[1])
+draw([run], sys.argv[2])
+measuring = [m for m in ("stability.verify", "stability.call", "stability.accuracy", "stability.special",
+                         "stability.paper", "stability.measure", "stability.search", "stability.bench.sweep",
+                         "hypothesis") if m in sys.modules]
+print("measuring modules:", measuring)
+"""
+
+
+def test_drawing_a_stored_run_imports_no_measuring_module(built, tmp_path):
+    # issue 16: reports/ only draws; what it draws never imports a measuring module
+    out = subprocess.run([sys.executable, "-c", DRAW_ONLY, str(built[1]["run"].path), str(tmp_path / "p.html")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "measuring modules: []" in out.stdout and (tmp_path / "p.html").exists()
