@@ -57,7 +57,7 @@ def _axis_inputs(function, dtype, rows, n, scales, rng):
     dt = _dtype(dtype)
     for s in scales:
         X = (rng.standard_normal((rows, n)) * s).astype(dt)
-        args = (X, rng.integers(0, n, rows)) if get(function).kind == "ce" else (X,)
+        args = (X, rng.integers(0, n, rows)) if get(function).class_targets else (X,)
         yield s, _with_cotangent(function, args, rng)
 
 
@@ -75,7 +75,7 @@ def _element_inputs(function, dtype, points, bins, rng):
     for a, b in zip(edges[:-1], edges[1:]):
         xs = x[a:b]
         centre = float(np.mean(np.linspace(-reach, reach, points)[a:b]))
-        args = (xs, np.full(xs.shape, 0.25, dtype=dt)) if fn.kind == "bce" else (xs,)
+        args = (xs, np.full(xs.shape, 0.25, dtype=dt)) if fn.probability_targets else (xs,)
         yield centre, _with_cotangent(function, args, rng)
 
 
@@ -94,7 +94,7 @@ def _sweep(function: str, dtype: str, quick: bool, seed: int):
     else:
         inputs = list(_element_inputs(function, dtype, 800 if quick else 4000, 80 if quick else 200, rng))
         xlabel = ("logit(p)" if (fn.primal or fn.name) == "logit" else "x") + (
-            " (targets 0.25)" if fn.kind == "bce" else "")
+            " (targets 0.25)" if fn.probability_targets else "")
     if fn.is_vjp:
         xlabel += "; cotangent g ~ N(0, 1)"
     out = Curves(function, dtype, xlabel, np.array([s for s, _ in inputs]))

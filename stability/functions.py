@@ -75,6 +75,16 @@ class Function:
         return self.kind in ("bce", "ce")
 
     @property
+    def class_targets(self) -> bool:
+        """Its targets are class indices, one per row (cross-entropy and its gradient)."""
+        return self.kind == "ce"
+
+    @property
+    def probability_targets(self) -> bool:
+        """Its targets are probabilities in [0, 1], one per element (BCE with logits and its gradient)."""
+        return self.kind == "bce"
+
+    @property
     def is_vjp(self) -> bool:
         return self.primal is not None
 

@@ -72,7 +72,7 @@ def _refine(impl, ex, outcome, tolerance, evals, timeout=None):
         j = out.judgement
         return np.full(x.shape, np.inf) if j is None else out.reference.output(j.ratio).reshape(x.shape)
 
-    if get(impl.function).kind in ("elementwise", "bce"):
+    if get(impl.function).elementwise:
         x, used = climb_each(score_each, args[0], evals=evals)
     else:
         x, _, used = climb(score, args[0], _positions(args[0], outcome), evals=evals)

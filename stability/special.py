@@ -39,12 +39,12 @@ def case_input(function: str, case: str, dtype: str):
     """``(args, kwargs)`` of the small call that exercises ``case`` of ``function`` in ``dtype``."""
     fn = get(function)
     dt = format_of(dtype).dtype
-    if fn.kind == "bce":
+    if fn.probability_targets:
         x, t = _BCE_INPUTS[case]
         args = (np.array(x, dtype=dt), np.array(t, dtype=dt))
     elif fn.elementwise:
         args = (np.array(_ELEMENT_INPUTS[case], dtype=dt),)
-    elif fn.kind == "ce":
+    elif fn.class_targets:
         args = (np.array([_ROW_INPUTS[case]], dtype=dt), np.array([_CE_TARGETS.get(case, 0)]))
     else:
         args = (np.array(_ROW_INPUTS[case], dtype=dt).reshape(1, -1),)

@@ -357,7 +357,7 @@ def _vjp_input(draw, function, dtype, family, max_side):
 
     shape = prepare(primal, *ex.args, **ex.kwargs).primal_output_shape()
     x = ex.args[0]
-    n = x.shape[ex.kwargs["axis"]] if "axis" in ex.kwargs else (x.shape[-1] if primal.kind == "ce" else 1)
+    n = x.shape[ex.kwargs["axis"]] if "axis" in ex.kwargs else (x.shape[-1] if primal.class_targets else 1)
     g = _cotangent_values(draw, dtype, pattern, int(np.prod(shape)), n).reshape(shape)
     return Example(ex.args + (_cast(g, dtype),), ex.kwargs, family)
 
@@ -531,7 +531,7 @@ def inputs(function: str, dtype: str, *, family: str = "standard", max_side: int
         return _vjp_input(function, dtype, family, max_side)
     if fn.has_axis:
         return _axis_input(dtype, family, max_side).map(lambda t: Example((t[0],), {"axis": t[1]}, family))
-    if fn.kind == "ce":
+    if fn.class_targets:
         return _ce_input(dtype, family, max_side).map(lambda t: Example(t, {}, family))
-    return _element_input(dtype, family, max_side, fn.kind == "bce", fn.name == "logit").map(
+    return _element_input(dtype, family, max_side, fn.probability_targets, fn.name == "logit").map(
         lambda t: Example(t, {}, family))

@@ -44,13 +44,12 @@ def arguments(function: str, x: np.ndarray, rng):
         args, kwargs = arguments(fn.primal, x, rng)
         shape = prepare(fn.primal, *args, **kwargs).primal_output_shape()
         return args + (rng.normal(0, 1, shape).astype(x.dtype),), kwargs
-    kind = fn.kind
-    if kind == "bce":
+    if fn.probability_targets:
         return (x, rng.uniform(0, 1, x.shape).astype(x.dtype)), {}
-    if kind == "ce":
+    if fn.class_targets:
         X = x.reshape(-1, x.shape[-1])
         return (X, rng.integers(0, X.shape[1], X.shape[0])), {}
-    if kind in ("axis", "reduce"):
+    if fn.has_axis:
         return (x,), {"axis": -1}
     if function == "logit":  # probabilities
         return (rng.uniform(0, 1, x.shape).astype(x.dtype),), {}

@@ -124,7 +124,7 @@ def _rows_of(call: Call):
         if G is not None:
             G = np.moveaxis(G, call.axis, -1).reshape(R, -1) if fn.kind == "axis" else G.reshape(R)
         return X, None, G
-    if fn.kind == "ce":
+    if fn.class_targets:
         return x, call.targets.astype(np.int64), G
     t = None if call.targets is None else _widen(call.targets).reshape(-1)
     return x.reshape(-1, 1), t, None if G is None else G.reshape(-1)
