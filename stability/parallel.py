@@ -258,20 +258,15 @@ def lost(t: Task, options: dict, exc: BaseException, box: dict | None) -> dict:
     """The failing record of a check whose worker process died (or that could not be run there): what happened
     and, from the black box, the input that was running."""
     from . import registry
-    from .verify import Record, reproducer
+    from .records import Record
+    from .reproducer import call_fields
 
     impl = registry.resolve(t.spec, t.function)
     what = (box or {}).get("what") or "the worker process died during the check (os._exit, a crash in native " \
         "code, or out of memory)"
     ce = {"family": (box or {}).get("family") or "-", "reason": what, "reproducer": "", "kind": "error"}
     if box and box.get("args") is not None:
-        import numpy as np
-
-        args, kwargs = box["args"], box.get("kwargs") or {}
-        ce.update(input=[np.asarray(a).astype(np.float64).tolist() if np.asarray(a).dtype.kind == "f"
-                         else np.asarray(a).tolist() for a in args],
-                  shape=list(np.shape(args[0])), kwargs=kwargs,
-                  reproducer=reproducer(t.name, t.function, args, kwargs))
+        ce.update(call_fields(t.name, t.function, box["args"], box.get("kwargs") or {}))
     elif box is None:
         ce["reason"] = what + "; the input that was running is unknown (no call had started, or the worker is " \
                               "on another machine)"

@@ -29,6 +29,14 @@ def _array_src(a: np.ndarray) -> str:
     return f"np.array({body}, dtype={dtype}){shape}"
 
 
+def call_fields(spec: str, function: str, args, kwargs, *, object_name: str | None = None) -> dict:
+    """A counterexample's description of one call: its input as lists, shape, keyword arguments and reproducer."""
+    return {"input": [np.asarray(a).astype(np.float64).tolist() if np.asarray(a).dtype.kind == "f"
+                      else np.asarray(a).tolist() for a in args],
+            "shape": list(np.shape(args[0])), "kwargs": dict(kwargs),
+            "reproducer": reproducer(spec, function, args, kwargs, object_name=object_name)}
+
+
 def reproducer(spec: str, function: str, args, kwargs, *, object_name: str | None = None) -> str:
     """Python source that replays one call and raises AssertionError if it still fails.
 
