@@ -26,12 +26,12 @@ class Measured:
 
 def resolvable(impl) -> bool:
     """Whether a worker process can find ``impl`` by its name (registered, or a SPEC it was resolved from)."""
+    if impl.origin == "user":  # resolved from its SPEC already; resolving again would load the user's file again
+        return ":" in impl.name
     try:
-        found = registry.resolve(impl.name, impl.function)
+        return registry.resolve(impl.name, impl.function).fn is impl.fn
     except Exception:
         return False
-    # a file's code is loaded afresh by each resolve: the same SPEC names the same code
-    return found.fn is impl.fn or (impl.origin == "user" and ":" in impl.name and found.origin == "user")
 
 
 def measure(impls: dict, dtypes, *, examples: int, seed: int, quick: bool, saved_records=None, workers=None,
