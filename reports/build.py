@@ -114,17 +114,17 @@ def _speed_table(g, device, shape, dtype) -> dict:
                       "frac_exp": _fmt(v["frac_exp"])} for v in g.to_dict("records")]}
 
 
-def _pareto(d, ratio, title):
+def _pareto(fig, d, ratio, title):
     big = d[d.dtype == "float32"]
     if big.empty:
         return None
     top = big[big.elements == big.elements.max()]
     pts = [(v.variant, float(v.median_s), float(ratio[(v.implementation.split("[")[0], "float32")]))
            for v in top.itertuples() if (v.implementation.split("[")[0], "float32") in ratio]
-    return plots.pareto(pts, f"{title}, float32, shape {top['shape'].iloc[0]}: accuracy against speed")
+    return fig(plots.pareto, pts, f"{title}, float32, shape {top['shape'].iloc[0]}: accuracy against speed")
 
 
-def _speed(df, recs, impls):
+def _speed(fig, df, recs, impls):
     """Per function: a table per device, shape and dtype; speed-against-size and Pareto plots per device."""
     if df is None:
         return []
@@ -142,20 +142,20 @@ def _speed(df, recs, impls):
             tables += [_speed_table(g, device, shape, dtype)
                        for (shape, dtype), g in dd.groupby(["shape", "dtype"], sort=False)]
             failing = {v for v in set(dd.variant) if v.split("[")[0].split(" ")[0] in short}
-            svgs += [s for s in (plots.speed(dd.assign(implementation=dd.variant), f, dt, failing=failing)
+            svgs += [s for s in (fig(plots.speed, dd.assign(implementation=dd.variant), f, dt, failing=failing)
                                  for dt in sorted(set(dd.dtype))) if s]
-            paretos.append(_pareto(dd, ratio, f"{f} ({device})"))
+            paretos.append(_pareto(fig, dd, ratio, f"{f} ({device})"))
         sections.append({"function": f, "tables": tables, "plots": svgs, "paretos": [p for p in paretos if p]})
     return sections
 
 
-def _paper(results, rows, published):
+def _paper(fig, results, rows, published):
     rows = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in rows]
     for row in rows:
         for k in ("max_err_u", "median_err_u", "max_bound_u"):
             row[k] = "-" if row[k] is None else _fmt(row[k])
         row["within_bound"] = "-" if row["within_bound"] is None else f"{100 * row['within_bound']:.1f}%"
-    return {"rows": rows, "plots": [plots.paper(r) for r in results], "published": published}
+    return {"rows": rows, "plots": [fig(plots.paper, r) for r in results], "published": published}
 
 
 def _implementations(run) -> dict:
@@ -195,59 +195,112 @@ def _history(runs) -> dict | None:
     return {"runs": cols, "rows": out}
 
 
-def draw(runs, out, *, command: str = "", progress=None) -> dict:
+class Figures:
+    """The page's figures, drawn at once on ``workers`` processes (default: every core).
+
+    The page's context is built twice: first every ``fig(plots.accuracy, c)`` records the figure it asks for (and
+    returns a placeholder), then :meth:`draw` draws them all, and the second build gets each one's SVG from the
+    same call in the same order.  Drawing is the longest step of a redraw (matplotlib lays out every figure)."""
+
+    def __init__(self, workers: int | None = None):
+        self.workers = workers
+        self.jobs: list = []
+        self.svgs: list | None = None
+        self._next = 0
+
+    def __call__(self, fn, *args, **kwargs):
+        if self.svgs is None:
+            self.jobs.append((fn, args, kwargs))
+            return f"figure {len(self.jobs)}"
+        self._next += 1
+        return self.svgs[self._next - 1]
+
+    def draw(self) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        from stability.parallel import default_workers, start_method
+
+        jobs = [(k, fn, a, kw) for k, (fn, a, kw) in enumerate(self.jobs)]
+        n = min(self.workers or default_workers(), len(jobs))
+        if n <= 1:
+            self.svgs = [plots.drawn(*j) for j in jobs]
+            return
+        with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context(start_method())) as pool:
+            self.svgs = list(pool.map(plots.drawn, *zip(*jobs)))
+
+    def check(self) -> None:
+        if self._next != len(self.jobs):  # the two builds asked for different figures: a bug here, not data
+            raise RuntimeError(f"the page asked for {len(self.jobs)} figures, then for {self._next}")
+
+
+def draw(runs, out, *, command: str = "", progress=None, workers: int | None = None) -> dict:
     """Draw the page of the last of ``runs`` (stored report runs, ``stability.store``), with a history section
-    when there are several; nothing is measured.  Returns ``{"path", "bytes", "seconds", "records", "short",
-    "bench"}`` (``short``: records that fall short of their implementation's declared expectation)."""
-    from stability import policy, tables
+    when there are several; nothing is measured.  ``workers``: processes drawing figures (default: every core).
+    Returns ``{"path", "bytes", "seconds", "records", "short", "bench"}`` (``short``: records that fall short of
+    their implementation's declared expectation)."""
+    from stability import tables
 
     t0 = time.perf_counter()
     run = runs[-1]
-    impls = _implementations(run)
-    opts = dict(run.blob("options") or {})
     recs = run.blob("records") or []
     for r in recs:
         r["max_ulp"], r["max_ratio"] = float(r["max_ulp"]), float(r["max_ratio"])
-    dtypes = list(opts.get("dtypes", []))
-    rec_dtypes = [d for d in ("float16", "bfloat16", "float32", "float64") if any(r["dtype"] == d for r in recs)]
-    curves_by = tables.curves_back(run.table("curves"), run.arrays("curves"))
-    cells = tables.special_cells(run.table("special"))
-    curves, special_rows = [], []
-    for f in impls:
-        for d in dtypes:
-            c = curves_by.get((f, d))
-            if c is None:
-                continue
-            curves.append({"function": f, "dtype": d, "curve": plots.accuracy(c), "dist": plots.distribution(c),
-                           "table": distribution_table(c), "failed": c.failed_calls, "bound": c.bound_label})
-    for f, fn_impls in impls.items():
-        rows = [{"name": i.name, "origin": i.origin, "cells": cells.get(i.name, [])} for i in fn_impls]
-        special_rows.append({"function": f, "cases": list(policy.cases_for(f).values()), "rows": rows})
-    df = run.table("timings")
-    speeds, speed_shape = _speeds(df)
-    paper_results = tables.paper_back(run.table("paper"), run.arrays("paper"))
+    data = SimpleNamespace(run=run, runs=runs, recs=recs, opts=dict(run.blob("options") or {}),
+                           impls=_implementations(run), df=run.table("timings"),
+                           curves=tables.curves_back(run.table("curves"), run.arrays("curves")),
+                           cells=tables.special_cells(run.table("special")),
+                           paper=tables.paper_back(run.table("paper"), run.arrays("paper")),
+                           paper_rows=run.table("paper").to_dict("records"))
     out = Path(out)
-    ctx = {
-        "options": {**opts, "dtypes": ", ".join(dtypes), "functions": ", ".join(opts.get("functions", [])),
-                    "tolerance": SimpleNamespace(**opts.get("tolerance", {"a0": 8, "a1": 1, "b": 2}))},
-        "counts": {"records": len(recs), "pass": sum(r["verdict"] == "pass" for r in recs),
-                   "expected": sum(bool(r["meets_expectation"]) for r in recs)},
-        "summary": _summary(rec_dtypes, impls, recs, speeds), "speed_shape": speed_shape, "dtypes": rec_dtypes,
-        "accuracy": curves, "special": special_rows,
-        "worst": _worst(recs), "speed": _speed(df, recs, impls), "bench_note": opts.get("bench", ""),
-        "paper": _paper(paper_results, run.table("paper").to_dict("records"), opts.get("published", {})),
-        "env": run.meta["environment"] | {"date": run.meta["created"][:16]},
-        "command": run.meta.get("command", command), "history": _history(runs),
-        "rebuild": f"python3 -m stability report --out {out} " + " ".join(f"--run {r.path}" for r in runs),
-    }
+    fig = Figures(workers)
+    _context(data, out, command, fig)  # which figures the page has
+    fig.draw()
+    ctx = _context(data, out, command, fig)
+    fig.check()
     html = render.page(ctx)
     if progress is not None:
         progress.set_description("page drawn")
         progress.update(1)
     path = atomic_write_text(out, html)
     return {"path": path, "bytes": len(html.encode("utf-8")), "seconds": time.perf_counter() - t0,
-            "records": len(recs), "short": sum(not r["meets_expectation"] for r in recs), "bench": df is not None,
+            "records": len(recs), "short": sum(not r["meets_expectation"] for r in recs), "bench": data.df is not None,
             "run": run}
+
+
+def _context(data, out: Path, command: str, fig) -> dict:
+    """What the template renders; ``fig(plots.X, ...)`` gives each figure (:class:`Figures`)."""
+    from stability import policy
+
+    run, recs, opts, impls = data.run, data.recs, data.opts, data.impls
+    dtypes = list(opts.get("dtypes", []))
+    rec_dtypes = [d for d in ("float16", "bfloat16", "float32", "float64") if any(r["dtype"] == d for r in recs)]
+    curves, special_rows = [], []
+    for f in impls:
+        for d in dtypes:
+            c = data.curves.get((f, d))
+            if c is None:
+                continue
+            curves.append({"function": f, "dtype": d, "curve": fig(plots.accuracy, c),
+                           "dist": fig(plots.distribution, c), "table": distribution_table(c),
+                           "failed": c.failed_calls, "bound": c.bound_label})
+    for f, fn_impls in impls.items():
+        rows = [{"name": i.name, "origin": i.origin, "cells": data.cells.get(i.name, [])} for i in fn_impls]
+        special_rows.append({"function": f, "cases": list(policy.cases_for(f).values()), "rows": rows})
+    speeds, speed_shape = _speeds(data.df)
+    return {
+        "options": {**opts, "dtypes": ", ".join(dtypes), "functions": ", ".join(opts.get("functions", [])),
+                    "tolerance": SimpleNamespace(**opts.get("tolerance", {"a0": 8, "a1": 1, "b": 2}))},
+        "counts": {"records": len(recs), "pass": sum(r["verdict"] == "pass" for r in recs),
+                   "expected": sum(bool(r["meets_expectation"]) for r in recs)},
+        "summary": _summary(rec_dtypes, impls, recs, speeds), "speed_shape": speed_shape, "dtypes": rec_dtypes,
+        "accuracy": curves, "special": special_rows,
+        "worst": _worst(recs), "speed": _speed(fig, data.df, recs, impls), "bench_note": opts.get("bench", ""),
+        "paper": _paper(fig, data.paper, data.paper_rows, opts.get("published", {})),
+        "env": run.meta["environment"] | {"date": run.meta["created"][:16]},
+        "command": run.meta.get("command", command), "history": _history(data.runs),
+        "rebuild": f"python3 -m stability report --out {out} " + " ".join(f"--run {r.path}" for r in data.runs),
+    }
 
 
 def distribution_table(c) -> list[dict]:

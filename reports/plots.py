@@ -9,24 +9,68 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
 
 import numpy as np
 
 from stability.functions import get
 
-_RC = {"svg.fonttype": "none", "font.size": 9, "axes.grid": True, "grid.alpha": 0.3}
+# no mathtext anywhere: a name with two "$" in it stays those characters, and log axes are labelled 10⁻² in plain
+# text (matplotlib's own 10^{-2} goes through its mathtext parser, most of the time a page takes to draw)
+_RC = {"svg.fonttype": "none", "font.size": 9, "axes.grid": True, "grid.alpha": 0.3, "text.parse_math": False}
 _salt = itertools.count()
+_fixed = None  # the salt of the figure being drawn by ``drawn``: the same page's ids wherever it is drawn
 INF_LABEL = "inf / wrong special value"
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-−", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁻")
+
+
+def _plain(label: str) -> str:
+    """``$\\mathdefault{2\\times10^{-3}}$`` (matplotlib's log-axis label) as ``2×10⁻³``."""
+    if not label.startswith("$"):
+        return label
+    text = re.sub(r"\\mathdefault\{(.*)\}", r"\1", label.strip("$"))
+    text = re.sub(r"\^\{([^}]*)\}", lambda m: m.group(1).translate(_SUPERSCRIPT), text)
+    return text.replace("\\times", "×").replace("\\,", "").replace("{", "").replace("}", "")
+
+
+def _plain_log_labels(fig) -> None:
+    """Label every log axis of ``fig`` as matplotlib would, in plain text (``text.parse_math`` is off)."""
+    from matplotlib.ticker import LogFormatterSciNotation
+
+    class Plain(LogFormatterSciNotation):
+        def __call__(self, x, pos=None):
+            return _plain(super().__call__(x, pos))
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() == "log":
+                base = axis.get_transform().base
+                axis.set_major_formatter(Plain(base))
+                axis.set_minor_formatter(Plain(base, labelOnlyBase=axis._scale.subs is not None))
 
 
 def _svg(fig) -> str:
     import matplotlib
 
+    _plain_log_labels(fig)
     buf = io.StringIO()
-    with matplotlib.rc_context({**_RC, "svg.hashsalt": f"fig{next(_salt)}"}):
-        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None}, dpi=110)
+    with matplotlib.rc_context({**_RC, "svg.hashsalt": _fixed or f"fig{next(_salt)}"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None}, dpi=110)
     text = buf.getvalue()
     return text[text.index("<svg"):]  # drop the XML prolog and doctype: the SVG is inlined in HTML
+
+
+def drawn(k: int, fn, args, kwargs):
+    """``fn(*args, **kwargs)``, the page's ``k``-th figure: its SVG ids are its own and the same wherever (in
+    whichever process) it is drawn."""
+    global _fixed
+    before, _fixed = _fixed, f"fig{k}"
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _fixed = before
 
 
 def _figure(w=7.0, h=3.6, **kw):

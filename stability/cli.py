@@ -80,10 +80,10 @@ def _store(args, kind: str, label: str, argv, **data):
                       seed=getattr(args, "seed", None), **data)
 
 
-def _isolation_options(p) -> None:
+def _isolation_options(p, also: str = "") -> None:
     p.add_argument("--workers", type=int, help="worker processes running checks at once, on a Dask local cluster "
                    "(default: the number of cores); each check runs in a worker, so code under test that exits, "
-                   "crashes or hangs fails its check instead of ending the run")
+                   "crashes or hangs fails its check instead of ending the run" + also)
     p.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786) instead of a local "
                    "cluster; 'synchronous': every check in this process, one after another (no isolation)")
 
@@ -185,7 +185,7 @@ def _parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="one self-contained HTML page: verdicts, accuracy, special values, worst "
                         "cases, speed, environment")
     rp.add_argument("--out", default="build/report.html", help="where the page goes (default build/report.html); "
-                    "its data is saved beside it as NAME.records.json and NAME.bench.csv")
+                    "what it shows is kept as a run in the results store (--results), from which --run redraws it")
     rp.add_argument("--quick", action="store_true", help="a small page in under a minute: 3 examples per family, "
                     "float32 only, no shrinking, two small bench shapes")
     rp.add_argument("--function", action="append", default=[], help="repeatable; default every function")
@@ -203,7 +203,7 @@ def _parser() -> argparse.ArgumentParser:
                     "of timing now")
     rp.add_argument("--no-bench", action="store_true", help="no timing: the speed section says what is missing")
     rp.add_argument("--seed", type=int, default=0)
-    _isolation_options(rp)
+    _isolation_options(rp, "; the page's figures are drawn on as many processes")
 
     sw = sub.add_parser("sweep", help="exhaustive check of an elementwise function over every input of a format, "
                         "in chunks on Dask (resumable)")
@@ -569,12 +569,12 @@ def _cmd_report(args, argv) -> int:
             if r.kind != "report":
                 raise UsageError(f"{r.name} is a {r.kind} run; a page is drawn from report runs "
                                  "(`stability history` shows each run's kind)")
-        res = draw(runs, out)
+        res = draw(runs, out, workers=_draw_workers(args))
         print(f"report drawn from {len(runs)} stored run(s) into {res['path'].resolve()} "
               f"({res['bytes'] / 1024:.0f} KiB, {res['seconds']:.1f} s)")
         return 0 if res["short"] == 0 else 1
     run = _measure_report(args, argv, root)
-    res = draw([run], out)
+    res = draw([run], out, workers=_draw_workers(args))
     print(f"report written to {res['path'].resolve()} ({res['bytes'] / 1024:.0f} KiB, "
           f"{(run.blob('options') or {}).get('seconds', 0) + res['seconds']:.1f} s); its data: {run.path}")
     reused = f" ({run.reused} reused from an interrupted run)" if getattr(run, "reused", 0) else ""
@@ -583,6 +583,14 @@ def _cmd_report(args, argv) -> int:
     if run.journal is not None:
         run.journal.clear()
     return 0 if res["short"] == 0 else 1
+
+
+def _draw_workers(args) -> int | None:
+    """Processes drawing the page's figures: ``--workers``, one with ``--scheduler synchronous``, else every core
+    (figures are drawn here, not on a remote scheduler)."""
+    from .parallel import SYNCHRONOUS
+
+    return 1 if args.scheduler == SYNCHRONOUS else args.workers
 
 
 def _measure_report(args, argv, root):

@@ -168,7 +168,7 @@ def _on_cluster(tasks, todo, options, workers, scheduler, done) -> None:
     # a task that kills its worker is not run again on the next one; workers are forked from this process, which
     # has imported the suite already (spawned ones would each import it again: seconds before the first check)
     config = {"distributed.scheduler.allowed-failures": 0,
-              "distributed.worker.multiprocessing-method": _start_method()}
+              "distributed.worker.multiprocessing-method": start_method()}
     with tempfile.TemporaryDirectory(prefix="stability-box-") as box, dask.config.set(config):
         nanny_log.addHandler(deaths)
         level = nanny_log.level
@@ -218,7 +218,7 @@ def _on_cluster(tasks, todo, options, workers, scheduler, done) -> None:
             quiet.setLevel(quiet_level)
 
 
-def _start_method() -> str:
+def start_method() -> str:
     """``fork`` on Linux (the workers start with the suite already imported: no seconds of imports each) unless
     this process has started a JAX backend, whose threads do not survive a fork (importing JAX and registering its
     peers starts none); ``spawn`` elsewhere."""
