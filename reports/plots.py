@@ -59,7 +59,11 @@ def _svg(fig) -> str:
     with matplotlib.rc_context({**_RC, "svg.hashsalt": _fixed or f"fig{next(_salt)}"}):
         fig.savefig(buf, format="svg", metadata={"Date": None}, dpi=110)
     text = buf.getvalue()
-    return text[text.index("<svg"):]  # drop the XML prolog and doctype: the SVG is inlined in HTML
+    text = text[text.index("<svg"):]  # drop the XML prolog and doctype: the SVG is inlined in HTML
+    # matplotlib names every group (figure_1, axes_1, ...) alike in every figure: on one page those ids would repeat;
+    # only the ids something points to (clip paths, markers: salted, so each figure's own) are kept
+    used = set(re.findall(r"#([^\s\"')]+)", text))
+    return re.sub(r'\sid="([^"]*)"', lambda m: m.group(0) if m.group(1) in used else "", text)
 
 
 def drawn(k: int, fn, args, kwargs):
