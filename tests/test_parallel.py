@@ -139,14 +139,24 @@ def test_a_killed_verify_run_again_with_the_same_output_resumes(tmp_path):
 
 def test_ctrl_c_stops_the_run_and_says_what_was_kept(tmp_path):
     out = tmp_path / "records.json"
-    proc = subprocess.Popen(_verify_cmd(out), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    checks = tmp_path / ".records.json.checks"
-    deadline = time.time() + 120
-    while time.time() < deadline and not list(checks.glob("*.json")):
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    # the last check sleeps for minutes: Ctrl-C after the first one lands mid-run whatever the machine's speed
+    # (without it, on a loaded machine the six quick checks could all end between two polls), and stopping
+    # "at once" means not waiting for it
+    slow = tmp_path / "slow.py"
+    slow.write_text("import time\n\ndef softmax(x, axis=-1):\n    time.sleep(600)\n    return x\n")
+    proc = subprocess.Popen(_verify_cmd(out) + ["--impl", f"{slow}:softmax"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        checks = tmp_path / ".records.json.checks"
+        deadline = time.time() + 120
+        while time.time() < deadline and not list(checks.glob("*.json")):
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        t0 = time.time()
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert time.time() - t0 < 60
     assert proc.returncode == 130
     assert "stability: interrupted; " in err and "finished checks are kept in" in err
     assert "run the same command again to resume" in err and "Traceback" not in err
