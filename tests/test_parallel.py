@@ -110,10 +110,29 @@ def _verify_cmd(out, workers=1):
             "--workers", str(workers)]
 
 
+SLOW_WHILE_MARKED = """import os
+import time
+
+from stability import registry
+
+_shifted = registry.resolve("softmax.shifted", "softmax").fn
+
+
+def softmax(x, axis=-1):
+    if os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), "marker")):
+        time.sleep(600)
+    return _shifted(x, axis=axis)
+"""
+
+
 def test_a_killed_verify_run_again_with_the_same_output_resumes(tmp_path):
     out = tmp_path / "records.json"
     checks = tmp_path / ".records.json.checks"
-    proc = subprocess.Popen(_verify_cmd(out), cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL,
+    # the last check sleeps while the marker is there: the kill lands mid-run whatever the machine's speed
+    (tmp_path / "slow.py").write_text(SLOW_WHILE_MARKED)
+    (tmp_path / "marker").write_text("")
+    cmd = lambda out, workers=1: _verify_cmd(out, workers) + ["--impl", "slow.py:softmax"]  # noqa: E731
+    proc = subprocess.Popen(cmd(out), cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120
@@ -125,13 +144,14 @@ def test_a_killed_verify_run_again_with_the_same_output_resumes(tmp_path):
         os.killpg(proc.pid, signal.SIGKILL)  # the whole run, its workers included: nothing is said or cleaned up
         proc.wait()
     assert not out.exists()
-    again = subprocess.run(_verify_cmd(out, workers=2), cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    (tmp_path / "marker").unlink()
+    again = subprocess.run(cmd(out, workers=2), cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     reused = int(again.stdout.split(" reused from an interrupted run")[0].rsplit("(", 1)[1])
     assert reused >= kept - 1 and reused >= 2  # a record written while the kill came may be half there: not reused
     assert not checks.exists()  # a finished run starts afresh next time
-    fresh = subprocess.run(_verify_cmd(tmp_path / "fresh.json", workers=2), cwd=tmp_path, capture_output=True,
-                           text=True, timeout=300)
+    fresh = subprocess.run(cmd(tmp_path / "fresh.json", workers=2), cwd=tmp_path, capture_output=True, text=True,
+                           timeout=300)
     resumed, whole = json.loads(out.read_text()), json.loads((tmp_path / "fresh.json").read_text())
     assert [_key(r) for r in resumed] == [_key(r) for r in whole]
     assert "reused" not in fresh.stdout
