@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import handmade as hm
-from stability import metrics, reference
+from stability import reference
 from stability.metrics import Tolerance, bits_error, judge, relative_error, ulp_error
 
 from adversarial import bce_targets, elements, rows

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 from html import unescape
-from pathlib import Path
 
 import numpy as np
 import pytest

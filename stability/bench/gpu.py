@@ -80,6 +80,6 @@ def run(impls, shapes, dtypes, *, repeats: int = 50, seed: int = 0):
                     "frac_exp": exp / med, "bound": "memory" if copy > exp else "exp", "copy_gbps": copy_gbps,
                     "exp_elements_per_s": host.size / exp,
                 })
-            del bufs, dst
+            bufs = dst = None  # the device memory goes back to the pool
             cupy.get_default_memory_pool().free_all_blocks()
     return pd.DataFrame(rows, columns=COLUMNS)

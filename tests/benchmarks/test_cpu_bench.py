@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from stability import registry
-from stability.arraylib import to_library
 from stability.bench.sweep import DEFAULT_SHAPES, _cases_for
 from stability.verify import dtypes_for
 
