@@ -277,3 +277,20 @@ def test_drawing_a_stored_run_imports_no_measuring_module(built, tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "measuring modules: []" in out.stdout and (tmp_path / "p.html").exists()
+
+
+def test_the_matrix_table_has_a_row_per_implementation_and_says_what_falls_short(tmp_path, capsys):
+    from reports import matrix
+
+    rec = dict(function="softmax", expectation="stable", verdict="pass", max_ratio=0.43, meets_expectation=True)
+    records = [dict(rec, implementation="softmax.shifted", dtype="float32"),
+               dict(rec, implementation="softmax.shifted", dtype="float64", max_ratio="inf", verdict="fail",
+                    meets_expectation=False),
+               dict(rec, implementation="sigmoid.naive", function="sigmoid", dtype="float32", verdict="fail",
+                    max_ratio=7.3e3, expectation="unstable on thresholds")]
+    rows = matrix.table(records).splitlines()[2:]
+    assert rows == ["| softmax | `softmax.shifted` | stable | - | - | pass 0.43 | fail inf | **no** |",
+                    "| sigmoid | `sigmoid.naive` | unstable | - | - | fail 7.3e+03 | - | yes |"]
+    (tmp_path / "bad.json").write_text("{not json")
+    assert matrix.main([str(tmp_path / "bad.json")]) == 2
+    assert "stability verify --function all --json PATH" in capsys.readouterr().err
