@@ -715,7 +715,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         kept = [getattr(j, "journal", j) for j in _KEPT]
         kept = [j for j in kept if j is not None]
+        kept_to = (args.command in ("verify", "search") and args.json) or (args.command == "report" and not args.run)
         said = "".join(f"; {j.count()} finished checks are kept in {j.folder}: run the same command again to resume"
-                       for j in kept) or "; nothing was kept (give --json PATH to keep finished checks)"
+                       for j in kept) or ("; no check had finished: nothing was kept" if kept_to else
+                                          "; nothing was kept (give --json PATH to keep finished checks)")
         print("stability: interrupted" + said, file=sys.stderr)
         return 130

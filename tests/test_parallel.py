@@ -164,8 +164,11 @@ def test_ctrl_c_stops_the_run_and_says_what_was_kept(tmp_path):
     # "at once" means not waiting for it
     slow = tmp_path / "slow.py"
     slow.write_text("import time\n\ndef softmax(x, axis=-1):\n    time.sleep(600)\n    return x\n")
+    # as a terminal's Ctrl-C finds it: with SIGINT at its default, which a shell's background job (how CI may start
+    # pytest) ignores, and Python then never raises KeyboardInterrupt; the run ran on to its end
     proc = subprocess.Popen(_verify_cmd(out) + ["--impl", f"{slow}:softmax"], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         checks = tmp_path / ".records.json.checks"
         deadline = time.time() + 120
@@ -227,3 +230,16 @@ def test_a_killed_report_run_again_with_the_same_page_resumes(tmp_path):
     assert again.returncode == 0, again.stderr[-2000:]
     assert " reused from an interrupted run)" in again.stdout and (tmp_path / "r.html").exists()
     assert not checks.exists()
+
+
+def test_ctrl_c_before_any_check_finished_says_what_was_kept(monkeypatch, capsys, tmp_path):
+    from stability import cli
+
+    def interrupted(args, argv):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_cmd_verify", interrupted)
+    assert cli.main(["verify", "--function", "softmax", "--json", str(tmp_path / "r.json")]) == 130
+    assert "stability: interrupted; no check had finished: nothing was kept" in capsys.readouterr().err
+    assert cli.main(["verify", "--function", "softmax"]) == 130
+    assert "nothing was kept (give --json PATH to keep finished checks)" in capsys.readouterr().err
