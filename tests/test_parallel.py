@@ -165,10 +165,12 @@ def test_ctrl_c_stops_the_run_and_says_what_was_kept(tmp_path):
     slow = tmp_path / "slow.py"
     slow.write_text("import time\n\ndef softmax(x, axis=-1):\n    time.sleep(600)\n    return x\n")
     # as a terminal's Ctrl-C finds it: with SIGINT at its default, which a shell's background job (how CI may start
-    # pytest) ignores, and Python then never raises KeyboardInterrupt; the run ran on to its end
-    proc = subprocess.Popen(_verify_cmd(out) + ["--impl", f"{slow}:softmax"], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    # pytest) ignores, and Python then never raises KeyboardInterrupt (the run ran on to its end); set in a small
+    # Python that execs the run in its own process, not in a preexec_fn (a fork of a process running JAX threads)
+    default_sigint = [sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                      "os.execv(sys.executable, [sys.executable] + sys.argv[1:])"]
+    proc = subprocess.Popen(default_sigint + _verify_cmd(out)[1:] + ["--impl", f"{slow}:softmax"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         checks = tmp_path / ".records.json.checks"
         deadline = time.time() + 120

@@ -124,7 +124,7 @@ def _params():
             yield pytest.param(dtype, case, id=f"{dtype}-{case.function}-{case.label}")
 
 
-@pytest.mark.parametrize("dtype,case", _params())
+@pytest.mark.parametrize("dtype,case", list(_params()))
 def test_a_value_next_to_a_midpoint_rounds_to_the_side_it_lies_on(dtype, case):
     fmt = FORMATS[dtype]
     args = tuple(a.astype(fmt.dtype) if a.dtype.kind == "f" else a for a in case.args)
