@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from stability.formats import FORMATS
 from stability.io import atomic_write_text
 
 from . import plots, render
@@ -274,7 +275,7 @@ def _context(data, out: Path, command: str, fig) -> dict:
 
     run, recs, opts, impls = data.run, data.recs, data.opts, data.impls
     dtypes = list(opts.get("dtypes", []))
-    rec_dtypes = [d for d in ("float16", "bfloat16", "float32", "float64") if any(r["dtype"] == d for r in recs)]
+    rec_dtypes = [d for d in FORMATS if any(r["dtype"] == d for r in recs)]
     curves, special_rows = [], []
     for f in impls:
         for d in dtypes:

@@ -8,7 +8,9 @@ import json
 import math
 import sys
 
-DTYPES = ("float16", "bfloat16", "float32", "float64")
+from stability.formats import FORMATS
+
+DTYPES = tuple(FORMATS)  # the columns, narrowest first
 
 
 def _ratio(v) -> str:

@@ -75,7 +75,7 @@ FORMATS = {
 
 def available_dtypes() -> list[str]:
     """Names of the output dtypes this installation can judge (bfloat16 only with ml_dtypes)."""
-    return [n for n in ("float16", "bfloat16", "float32", "float64") if n != "bfloat16" or BFLOAT16 is not None]
+    return [n for n in FORMATS if n != "bfloat16" or BFLOAT16 is not None]
 
 
 def format_of(dtype) -> Format:
