@@ -12,13 +12,17 @@ def precision_scope(library: str, dtype):
     """The scope a call of ``library`` in ``dtype`` runs in.  JAX computes float64 only in its 64-bit mode, which
     is a process-wide setting: it is enabled for this call alone (``jax.enable_x64``), never left on, so a user's
     own JAX code judged in the same run sees the setting it chose."""
-    if library == "jax" and np.dtype(dtype) == np.float64:
+    if library == "jax" and any(np.dtype(d) == np.float64 for d in np.atleast_1d(np.asarray(dtype, dtype=object))):
         import jax
 
         with jax.enable_x64(True):
             yield
     else:
         yield
+
+
+#: ml_dtypes' formats that PyTorch has under the same name (moved through float32, exactly)
+_ML_TO_TORCH = {"bfloat16": "bfloat16", "float8_e4m3fn": "float8_e4m3fn", "float8_e5m2": "float8_e5m2"}
 
 
 def to_library(a: np.ndarray, library: str):
@@ -29,8 +33,9 @@ def to_library(a: np.ndarray, library: str):
         import torch
 
         # np.ascontiguousarray turns a 0-d array into shape (1,): reshape back (a reduced cotangent is 0-d)
-        if a.dtype.name == "bfloat16":  # ml_dtypes' bfloat16: exact through float32, torch's own bfloat16
-            t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32).reshape(a.shape)).to(torch.bfloat16)
+        if a.dtype.name in _ML_TO_TORCH:  # ml_dtypes' bfloat16 and FP8: exact through float32, torch's own type
+            t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32).reshape(a.shape)).to(
+                getattr(torch, _ML_TO_TORCH[a.dtype.name]))
         else:
             t = torch.from_numpy(np.ascontiguousarray(a).reshape(a.shape))
         return t.to("cuda") if library == "torch_cuda" else t
@@ -84,10 +89,11 @@ def to_numpy(out):
         import torch
 
         out = out.detach().cpu()
-        if out.dtype == torch.bfloat16:
+        name = str(out.dtype).removeprefix("torch.")
+        if name in _ML_TO_TORCH:  # exact: bfloat16 and the FP8 formats are in float32
             import ml_dtypes
 
-            return out.to(torch.float32).numpy().astype(ml_dtypes.bfloat16)  # exact: bfloat16 is in float32
+            return out.to(torch.float32).numpy().astype(getattr(ml_dtypes, name))
         return out.numpy()
     if mod == "cupy":
         return out.get()

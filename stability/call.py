@@ -22,7 +22,7 @@ import numpy as np
 
 from . import blackbox, reference
 from .arraylib import from_python, precision_scope, to_library, to_numpy
-from .formats import FORMATS
+from .formats import ALL_FORMATS
 from .metrics import DEFAULT_TOLERANCE, Tolerance, judge
 from .registry import Implementation
 
@@ -76,12 +76,13 @@ class Outcome:
 
 
 def run_call(impl: Implementation, args, kwargs, tolerance: Tolerance = DEFAULT_TOLERANCE, *, ref=None,
-             timeout: float | None = None) -> Outcome:
+             timeout: float | None = None, out=None) -> Outcome:
     """Call ``impl`` on NumPy ``args`` and judge the result against the reference (``ref``: the reference of these
-    very arguments, when the caller already has it)."""
-    ref = reference.evaluate(impl.function, *args, **kwargs) if ref is None else ref
+    very arguments, when the caller already has it; ``out``: the output format the signature asks for, default
+    the input's)."""
+    ref = reference.evaluate(impl.function, *args, **kwargs, out=out) if ref is None else ref
     dtype = np.asarray(args[0]).dtype
-    with precision_scope(impl.library, dtype):  # JAX's 64-bit mode for this call alone
+    with precision_scope(impl.library, [dtype, ref.call.output_dtype]):  # JAX's 64-bit mode for this call alone
         return _call_and_judge(impl, args, kwargs, tolerance, ref, timeout, dtype)
 
 
@@ -109,7 +110,7 @@ def _call_and_judge(impl, args, kwargs, tolerance, ref, timeout, dtype) -> Outco
     got = to_numpy(out)
     if got is None and impl.library in ("numpy", "scipy"):  # a list or a number, read as NumPy would
         got = from_python(out, dtype)
-    if got is not None and got.dtype.kind not in "fiub" and got.dtype.name not in FORMATS:  # objects, strings,
+    if got is not None and got.dtype.kind not in "fiub" and got.dtype.name not in ALL_FORMATS:  # objects, strings,
         # complex: not a real array (ml_dtypes' bfloat16 has kind 'V' but is a format of the suite)
         return Outcome(False, math.inf, math.inf, f"returned an array of dtype {got.dtype}, not a real floating "
                        f"array", (ref, None, None))
@@ -126,8 +127,11 @@ def _call_and_judge(impl, args, kwargs, tolerance, ref, timeout, dtype) -> Outco
         if got.dtype.kind not in "iu":
             return Outcome(False, math.inf, math.inf, f"returned dtype {got.dtype}, expected integer indices",
                            (ref, None, None))
-    elif got.dtype != dtype:
-        return Outcome(False, math.inf, math.inf, f"returned dtype {got.dtype} for {dtype} input", (ref, got, None))
+    elif got.dtype != ref.call.output_dtype:
+        want = ref.call.output_dtype
+        hint = "" if want == dtype else f" (the signature asks for {want} results)"
+        return Outcome(False, math.inf, math.inf, f"returned dtype {got.dtype} for {dtype} input, expected {want}{hint}",
+                       (ref, got, None))
     j = judge(got, ref, tolerance, flush=impl.flushes_subnormals)
     kind = "" if j.ok else _kind(ref, got, j)
     return Outcome(j.ok, j.max_ulp, j.max_ratio, _REASONS.get(kind, ""), (ref, got, j), j.normwise, kind)
@@ -226,4 +230,21 @@ def _details(ref, got, j) -> dict:
             d["worst"] = {"ulp": float(j.ulp[w]), "ratio": float(j.ratio[w]), "kappa": float(ref.kappa[w]),
                           "expected": float(ref.value[w]), "allowance": float(j.allowance[w]),
                           "position": int(np.argmax(ref.output(mark).ravel()))}  # in the flattened output
+        if not j.ok and ref.fmt.p > ref.call.in_fmt.p:
+            d["narrow"] = _as_input_format(ref, got)
     return d
+
+
+def _as_input_format(ref, got) -> dict:
+    """How the answer of a widening signature (bfloat16:float32) fares judged in its input's format: rounded to
+    it and set against that format's truth and allowance.  An answer that passes there, and fails in the
+    output format, carries no more accuracy than the input format holds: the mark of a kernel that computed
+    in the narrow format and widened its result."""
+    from .formats import round_float64, to_dtype
+
+    call, narrow = ref.call, ref.call.in_fmt
+    nref = reference.evaluate(call.function, *call.args, **call.kwargs, out=narrow)
+    with np.errstate(all="ignore"):
+        g = to_dtype(round_float64(np.asarray(got, dtype=np.float64), narrow), narrow)
+    nj = judge(g, nref)
+    return {"format": narrow.name, "passes": nj.ok, "max_ulp": nj.max_ulp, "max_ratio": nj.max_ratio}

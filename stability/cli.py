@@ -13,7 +13,7 @@ import sys
 import time
 
 from . import __version__, functions, registry
-from .formats import available_dtypes, format_of
+from .formats import available_formats, format_of, signature
 from .errors import UsageError, did_you_mean
 from .io import atomic_write_json, check_output, check_table_path
 from .metrics import Tolerance
@@ -127,8 +127,10 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--impl", action="append", default=[], metavar="SPEC",
                    help="registered name, package.module:attr or path/to/file.py:attr (repeatable; "
                         "default: every registered implementation of the function)")
-    v.add_argument("--dtype", action="append", default=[], help="float16, bfloat16, float32, float64 "
-                   "(repeatable; default float32 and float64)")
+    v.add_argument("--dtype", action="append", default=[], metavar="IN[:OUT]",
+                   help="a format (float16, bfloat16, float32, float64, float8_e4m3fn, float8_e5m2) or a "
+                   "signature IN:OUT (bfloat16:float32: bfloat16 data, float32 results; gradients: x:g or x:g:result) "
+                   "(repeatable; default float32, float64 and the mixed signatures a registration declares)")
     v.add_argument("--examples", type=int, default=None, help="Hypothesis examples per input family and dtype "
                    "(default 25)")
     v.add_argument("--seed", type=int, default=0)
@@ -269,7 +271,7 @@ def _cmd_verify(args, argv=None) -> int:
     if args.function == "all" and args.impl:
         raise UsageError("--impl needs one --function (which function does the code compute?), not 'all'")
     for d in args.dtype:
-        format_of(d)
+        signature(d)
     examples = DEFAULT_EXAMPLES if args.examples is None else args.examples
     if examples < 1:
         raise UsageError("--examples must be at least 1")
@@ -290,8 +292,11 @@ def _cmd_verify(args, argv=None) -> int:
                                  f"{', '.join(families(name, slow=True, optional=True))}")
     plan = [(i, d) for i in impls for d in dtypes_for(i, args.dtype)]
     if not plan:
+        supported = sorted({d for i in impls for d in (i.dtypes or ())})
         raise UsageError("nothing to verify: none of the implementations supports the requested dtypes "
-                         f"(available: {', '.join(available_dtypes())})")
+                         f"({', '.join(args.dtype)}); "
+                         + (f"they declare {', '.join(supported)}" if supported else
+                            f"formats here: {', '.join(available_formats())}"))
     from . import parallel
     from .verify import Record
 
@@ -326,7 +331,7 @@ def _print_record(rec, json_path=None) -> None:
     verdict = rec.verdict.upper()
     note = "" if rec.meets_expectation and rec.expectation == "stable" else (
         f"  (expected: {rec.expectation})" if rec.meets_expectation else f"  ** expected {rec.expectation} **")
-    print(f"{rec.implementation:<32} {rec.dtype:<8} {verdict:<4}  max {_fmt_num(rec.max_ulp):>8} ULP  "
+    print(f"{rec.implementation:<32} {rec.dtype:<{max(8, len(rec.dtype))}} {verdict:<4}  max {_fmt_num(rec.max_ulp):>8} ULP  "
           f"ratio {_fmt_num(rec.max_ratio):>8}  {rec.examples:>4} examples{note}")
     if rec.verdict == "fail":
         print(f"    families failed: {', '.join(rec.failed_families)}")
@@ -344,6 +349,11 @@ def _print_record(rec, json_path=None) -> None:
                 if c.get("expected") is not None or c.get("got") is not None:
                     print(f"      expected {_short(c.get('expected'), pos)}")
                     print(f"      got      {_short(c.get('got'), pos)}")
+                nw = c.get("narrow")
+                if nw and nw.get("passes"):
+                    print(f"      judged as {nw['format']} (the input's format) it passes: {_fmt_num(nw['max_ulp'])} "
+                          f"ULP of {nw['format']}, ratio {_fmt_num(nw['max_ratio'])}: no more accurate than "
+                          f"{nw['format']} holds (computed in {nw['format']} and widened?)")
                 if _input_size(c.get("input")) > 4 * SHORT:
                     where = f"in {json_path}" if json_path else "with --json PATH"
                     print(f"    reproducer: the whole input, {where} (counterexample.reproducer)")

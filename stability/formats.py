@@ -10,7 +10,14 @@ format's parameters instead of trusting casts:
 * :func:`round_mpf` rounds an mpmath number (exactly, on its integer mantissa).
 
 A :class:`Format` is identified by its precision ``p`` (significand bits, hidden bit included), the exponent
-``emin`` of its smallest normal number and ``emax`` of its largest binade.
+``emin`` of its smallest normal number and ``emax`` of its largest binade.  The two FP8 formats of ``ml_dtypes``
+(OCP 8-bit floating point, 2023) are formats too: ``float8_e5m2`` is IEEE-like; ``float8_e4m3fn`` has no
+infinities (its top binade stops at 448, the pattern above is NaN), so an answer that overflows it, or is
+infinite, *is* NaN there -- what ``ml_dtypes``' and PyTorch's casts give (``stability.policy`` says what else is
+accepted).
+
+A :class:`Signature` gives the formats of one check: the input, the output and (gradients) the cotangent, as
+mixed-precision kernels have them -- ``bfloat16:float32`` reads bfloat16 data and returns float32.
 """
 
 from __future__ import annotations
@@ -21,12 +28,15 @@ import numpy as np
 
 from .errors import UsageError, did_you_mean
 
-try:  # bfloat16 is optional
+try:  # bfloat16 and the FP8 formats are optional
     import ml_dtypes
 
     BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
+    _ML_DTYPES = {n: np.dtype(getattr(ml_dtypes, n)) for n in ("bfloat16", "float8_e4m3fn", "float8_e5m2")
+                  if hasattr(ml_dtypes, n)}
 except ImportError:  # pragma: no cover - exercised only without ml_dtypes
     BFLOAT16 = None
+    _ML_DTYPES = {}
 
 
 @dataclass(frozen=True)
@@ -37,13 +47,15 @@ class Format:
     p: int
     emin: int
     emax: int
+    infinite: bool = True  # False: no infinities (float8_e4m3fn): overflow and +-inf round to NaN
+    largest: float | None = None  # the largest finite number, where the top binade is cut short (e4m3fn: 448)
 
     @property
     def dtype(self) -> np.dtype:
-        if self.name == "bfloat16":
-            if BFLOAT16 is None:
-                raise UsageError("bfloat16 needs the ml_dtypes package: pip install ml_dtypes")
-            return BFLOAT16
+        if self.name in _NEEDS_ML_DTYPES:
+            if self.name not in _ML_DTYPES:
+                raise UsageError(f"{self.name} needs the ml_dtypes package: pip install 'ml_dtypes>=0.4'")
+            return _ML_DTYPES[self.name]
         return np.dtype(self.name)
 
     @property
@@ -53,7 +65,14 @@ class Format:
 
     @property
     def max(self) -> float:
+        if self.largest is not None:
+            return self.largest
         return float((2.0 - 2.0 ** (1 - self.p)) * 2.0**self.emax)
+
+    @property
+    def overflow_value(self) -> float:
+        """What an overflowing answer rounds to: inf, or NaN in a format without infinities."""
+        return float("inf") if self.infinite else float("nan")
 
     @property
     def tiny(self) -> float:
@@ -65,32 +84,117 @@ class Format:
         return 2.0 ** (self.emin - self.p + 1)
 
 
+#: The formats every check runs in (the report's matrix columns, the tests' dtypes), narrowest first.
 FORMATS = {
     "float16": Format("float16", 11, -14, 15),
     "bfloat16": Format("bfloat16", 8, -126, 127),
     "float32": Format("float32", 24, -126, 127),
     "float64": Format("float64", 53, -1022, 1023),
 }
+#: The OCP FP8 formats (``ml_dtypes``): inputs and outputs of mixed-precision signatures, judged on request.
+FP8_FORMATS = {
+    "float8_e4m3fn": Format("float8_e4m3fn", 4, -6, 8, infinite=False, largest=448.0),
+    "float8_e5m2": Format("float8_e5m2", 3, -14, 15),
+}
+ALL_FORMATS = {**FORMATS, **FP8_FORMATS}
+_NEEDS_ML_DTYPES = ("bfloat16",) + tuple(FP8_FORMATS)
 
 
 def available_dtypes() -> list[str]:
-    """Names of the output dtypes this installation can judge (bfloat16 only with ml_dtypes)."""
-    return [n for n in FORMATS if n != "bfloat16" or BFLOAT16 is not None]
+    """Names of the formats every check can run in here (bfloat16 only with ml_dtypes)."""
+    return [n for n in FORMATS if n not in _NEEDS_ML_DTYPES or n in _ML_DTYPES]
+
+
+def available_formats() -> list[str]:
+    """Every format this installation can judge, the FP8 ones included (with ml_dtypes)."""
+    return [n for n in ALL_FORMATS if n not in _NEEDS_ML_DTYPES or n in _ML_DTYPES]
 
 
 def format_of(dtype) -> Format:
-    """The :class:`Format` of a NumPy dtype (or dtype name); ValueError naming the supported ones otherwise."""
+    """The :class:`Format` of a NumPy dtype (or dtype name); UsageError naming the supported ones otherwise."""
     try:
         name = np.dtype(dtype).name
     except TypeError:
         name = str(dtype)
-    if name not in FORMATS or (name == "bfloat16" and BFLOAT16 is None):
+    if name not in ALL_FORMATS or name not in available_formats():
+        missing = [n for n in _NEEDS_ML_DTYPES if n not in _ML_DTYPES]
         raise UsageError(
-            f"unsupported dtype {dtype!r}{did_you_mean(name, available_dtypes())}: use one of "
-            f"{', '.join(available_dtypes())}"
-            + ("" if BFLOAT16 is not None else " (install ml_dtypes for bfloat16)")
+            f"unsupported dtype {dtype!r}{did_you_mean(name, available_formats())}: use one of "
+            f"{', '.join(available_formats())}"
+            + (f" (install ml_dtypes for {', '.join(missing)})" if missing else "")
         )
-    return FORMATS[name]
+    return ALL_FORMATS[name]
+
+
+@dataclass(frozen=True)
+class Signature:
+    """The formats of one check: the input's, the output's, and (gradients) the cotangent's.
+
+    Written ``IN`` (every format alike) or ``IN:OUT`` for a function: ``bfloat16:float32`` reads bfloat16 data
+    and returns float32, as ``torch.softmax(x, dim, dtype=torch.float32)`` does.  For a gradient ``NAME_vjp``,
+    ``IN:OUT`` is what autocast and ``jax.vjp`` of a widened forward produce: x in IN, the cotangent in OUT (the
+    forward's output format) and the gradient in IN; ``X:G:R`` names all three (``bfloat16:float32:float32``: a
+    fused backward that keeps the float32 gradient).  The truth is rounded to the output format, the allowance
+    and condition numbers are in its unit roundoff, and the inputs are exact in theirs.
+    """
+
+    input: Format
+    output: Format
+    cotangent: Format | None = None  # gradients only
+
+    @property
+    def name(self) -> str:
+        """The shortest spelling that parses back to this signature (records and the store key by it)."""
+        i, o, g = self.input.name, self.output.name, self.cotangent
+        if g is None:
+            return i if i == o else f"{i}:{o}"
+        if o == i:
+            return i if g.name == i else f"{i}:{g.name}"
+        return f"{i}:{g.name}:{o}"
+
+    @property
+    def mixed(self) -> bool:
+        return self.name != self.input.name
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def signature(text, function=None) -> Signature:
+    """Parse ``IN``, ``IN:OUT`` or (gradients) ``X:G:R`` into a :class:`Signature` (``function``: a name or
+    ``stability.functions.Function``; without it the string is only checked).  A :class:`Signature` or a NumPy
+    dtype is taken as it is.  UsageError naming what is accepted otherwise."""
+    if isinstance(text, Signature):
+        return text
+    if not isinstance(text, str):
+        text = format_of(text).name
+    parts = text.split(":")
+    if not 1 <= len(parts) <= 3 or not all(parts):
+        raise UsageError(f"format signature {text!r} is not IN, IN:OUT or (gradients) X:G:R, e.g. bfloat16 or "
+                         f"bfloat16:float32; formats: {', '.join(available_formats())}")
+    fmts = [format_of(p) for p in parts]
+    is_vjp = None
+    if function is not None:
+        from .functions import get
+
+        fn = get(function) if isinstance(function, str) else function
+        is_vjp = fn.is_vjp
+        if fn.integer and len(parts) > 1:
+            raise UsageError(f"{fn.name} returns indices, so it has no output format: give one format, not {text!r}")
+    if len(parts) == 3 and is_vjp is False:
+        raise UsageError(f"{text!r} names three formats (x:g:result), which only a gradient has: give IN or IN:OUT")
+    if len(parts) == 1:
+        fmts = fmts * 2
+    if is_vjp is False:
+        return Signature(fmts[0], fmts[1])
+    if len(parts) == 3:
+        return Signature(fmts[0], fmts[2], fmts[1])
+    return Signature(fmts[0], fmts[0], fmts[1]) if is_vjp else Signature(fmts[0], fmts[1])
+
+
+def signature_name(text, function=None) -> str:
+    """The canonical spelling of a signature (:attr:`Signature.name`)."""
+    return signature(text, function).name
 
 
 _EXACT_CASTS = ("float32", "float16")
@@ -116,7 +220,9 @@ def _round_generic(x: np.ndarray, fmt: Format) -> np.ndarray:
         _, e = np.frexp(x)  # x = f * 2**e, 0.5 <= |f| < 1, so the binade exponent is e - 1
         q = np.maximum(e - 1, fmt.emin) - (fmt.p - 1)  # exponent of the quantum (ulp) at x
         r = np.ldexp(np.rint(np.ldexp(x, -q)), q)
-        r = np.where(np.abs(r) > fmt.max, np.copysign(np.inf, x), r)
+        r = np.where(np.abs(r) > fmt.max, np.copysign(fmt.overflow_value, x), r)
+    if not fmt.infinite:  # +-inf has no representation: NaN, as ml_dtypes' cast gives
+        x = np.where(np.isinf(x), np.nan, x)
     return np.where(np.isfinite(x), r, x)
 
 
@@ -137,7 +243,7 @@ def round_mpf(v, fmt: Format) -> float:
     if mpmath.isnan(v):
         return float("nan")
     if mpmath.isinf(v):
-        return float(v)
+        return float(v) if fmt.infinite else float("nan")
     if v == 0:  # mpmath has no signed zero
         return 0.0
     neg, man, exp, _ = v._mpf_  # v = (-1)**neg * man * 2**exp, man odd
@@ -157,6 +263,6 @@ def round_mpf(v, fmt: Format) -> float:
     if m_int == 0:
         return -0.0 if sign < 0 else 0.0
     # m_int * 2**q is representable in fmt (or overflows it); build it without rounding
-    if q + m_int.bit_length() - 1 > fmt.emax:
-        return sign * float("inf")
+    if q + m_int.bit_length() - 1 > fmt.emax or float(np.ldexp(float(m_int), q)) > fmt.max:
+        return sign * fmt.overflow_value
     return sign * float(np.ldexp(float(m_int), q))

@@ -23,8 +23,10 @@ of the input's dtype, and returns ``g^T J``, the gradient of ``sum(g * NAME(x))`
 exist for softmax, log_softmax, logsumexp, sigmoid, log_sigmoid, binary_cross_entropy_with_logits (w.r.t. the
 logits), cross_entropy (w.r.t. the logits), max (the cotangent at the first maximum), logit and softplus.
 
-The output dtype equals the input dtype (float16, float32, float64, and bfloat16 with ``ml_dtypes``), except
-argmax, whose output is an integer array.  :func:`prepare` validates a call's arguments the same way for the
+The output dtype is the input's (float16, float32, float64, and bfloat16 with ``ml_dtypes``) unless a format
+signature says otherwise (``stability.formats.Signature``: ``bfloat16:float32`` reads bfloat16 and returns
+float32; the FP8 formats ``float8_e4m3fn`` and ``float8_e5m2`` too), except argmax, whose output is an integer
+array.  A cotangent may have its own format (autocast's float32 cotangent of a bfloat16 input).  :func:`prepare` validates a call's arguments the same way for the
 reference and the verifier: out-of-range targets, a cotangent of the wrong shape or dtype and shape mismatches
 are bad input (:class:`~stability.errors.UsageError` saying how to fix the call); NaN and infinities inside the
 arrays are data, judged by the policy in ``stability.policy``.
@@ -174,7 +176,7 @@ def vjp_of(name: str) -> Function | None:
 @dataclass
 class Call:
     """A validated call: the function, the float input array, targets (or None), the cotangent (VJPs; else
-    None), the axis, and the format."""
+    None), the axis, and the *output* format (the input's unless the signature widens or narrows it)."""
 
     function: Function
     x: np.ndarray
@@ -182,6 +184,10 @@ class Call:
     axis: int | None
     fmt: Format
     g: np.ndarray | None = None
+
+    @property
+    def in_fmt(self) -> Format:
+        return format_of(self.x.dtype)
 
     @property
     def args(self) -> tuple:
@@ -205,16 +211,17 @@ class Call:
     @property
     def output_dtype(self):
         """The dtype the output must have (argmax: any integer dtype; this is the reference's, int64)."""
-        return np.dtype(np.int64) if self.function.integer else self.x.dtype
+        return np.dtype(np.int64) if self.function.integer else self.fmt.dtype
 
 
-def prepare(function, x, *rest, axis=-1) -> Call:
+def prepare(function, x, *rest, axis=-1, out=None) -> Call:
     """Validate the arguments of ``function`` and return a :class:`Call`.
 
     ``rest`` are the arguments after the first, in the order of ``Function.arg_names``: ``targets`` for the
     losses, then ``g`` for a VJP.  Raises UsageError with the fix when: the array is not of a supported float
     dtype, an argument is missing or superfluous, shapes disagree, BCE targets leave [0, 1], cross-entropy
-    targets are not integers in [0, C), or a cotangent has the wrong shape or dtype.
+    targets are not integers in [0, C), or a cotangent has the wrong shape or dtype.  ``out``: the output format
+    (a name or :class:`~stability.formats.Format`; default the input's).
     """
     fn = get(function) if isinstance(function, str) else function
     names = fn.arg_names
@@ -257,6 +264,8 @@ def prepare(function, x, *rest, axis=-1) -> Call:
             raise UsageError(f"cross_entropy targets must be integer class indices, got dtype {targets.dtype}")
         if targets.size and (targets.min() < 0 or targets.max() >= x.shape[1]):
             raise UsageError(f"cross_entropy targets must lie in [0, {x.shape[1]}): found out-of-range indices")
+    if out is not None:
+        fmt = out if isinstance(out, Format) else format_of(out)
     call = Call(fn, x, targets if fn.has_targets else None, ax, fmt)
     if fn.is_vjp:
         g = np.asarray(given["g"])
@@ -264,7 +273,9 @@ def prepare(function, x, *rest, axis=-1) -> Call:
         if g.shape != want:
             raise UsageError(f"the cotangent g of {fn.name} must have the shape of {fn.primal}'s output {want}, "
                              f"got {g.shape}")
-        if g.dtype != x.dtype:
-            raise UsageError(f"the cotangent g must have the input's dtype {x.dtype}, got {g.dtype}: cast it")
+        if g.dtype != x.dtype and out is None:
+            raise UsageError(f"the cotangent g must have the input's dtype {x.dtype}, got {g.dtype}: cast it, or "
+                             f"give the formats of a mixed-precision gradient as a signature (x:g:result)")
+        format_of(g.dtype)
         call.g = g
     return call

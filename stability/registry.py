@@ -54,15 +54,23 @@ class Implementation:
     library: str = "numpy"
     description: str = ""
     unstable_on: tuple[str, ...] = ()
-    dtypes: tuple[str, ...] | None = None  # None: every dtype
+    dtypes: tuple[str, ...] | None = None  # the signatures it supports (None: every format, each alone)
     origin: str = "builtin"  # builtin, peer or user
     extra: dict = field(default_factory=dict, compare=False)
     flushes_subnormals: bool = False  # declared flush-to-zero: judged in the format without subnormals
 
     def declares(self, family: str, dtype: str) -> bool:
-        """Whether a failure on ``family`` in ``dtype`` is expected (``family`` or ``family@dtype`` declared)."""
+        """Whether a failure on ``family`` in ``dtype`` (a format or signature) is expected (``family`` or
+        ``family@dtype`` declared)."""
         return family in self.unstable_on or f"{family}@{dtype}" in self.unstable_on
 
+    def supports(self, sig: str) -> bool:
+        """Whether the registration lists signature ``sig`` (canonical spelling); with no list, every format
+        alone (``float32``, not ``bfloat16:float32``: code returns its input's format unless it says so).  A
+        user's code is judged in whatever signature the user names."""
+        if self.dtypes is None:
+            return self.origin == "user" or ":" not in sig
+        return sig in self.dtypes
     @property
     def expectation(self) -> str:
         base = "stable" if not self.unstable_on else "unstable on " + ", ".join(self.unstable_on)
@@ -83,12 +91,19 @@ def register(function: str, name: str, description: str, *, library: str = "nump
              dtypes=None, origin: str = "builtin", flushes_subnormals: bool = False):
     """Decorator registering ``fn`` as implementation ``name`` of ``function``.
 
+    ``dtypes``: the format signatures it supports (``"float32"``, ``"bfloat16:float32"``: bfloat16 in, float32
+    out; see ``stability.formats.Signature``); None: every format, output in the input's.  Its mixed signatures
+    are verified by default beside float32 and float64.
     ``flushes_subnormals=True`` declares flush-to-zero (fast-math kernels, DAZ/FTZ modes): its outputs are then
     judged in the format without subnormals, and every record and the report say so."""
     get(function)
     if library not in LIBRARIES:
         raise UsageError(f"unknown array library {library!r}: use one of {', '.join(LIBRARIES)}")
     _check_declared(function, name, unstable_on)
+    if dtypes:
+        from .formats import signature
+
+        dtypes = [signature(d, function).name for d in dtypes]
 
     def deco(fn):
         _REGISTRY[name] = Implementation(name, function, fn, library, description, tuple(unstable_on),
@@ -102,7 +117,7 @@ def register(function: str, name: str, description: str, *, library: str = "nump
 def _check_declared(function: str, name: str, unstable_on) -> None:
     """Every ``unstable_on`` entry names a family of the function (``family`` or ``family@dtype``): a misspelled
     one would declare nothing and turn an expected failure into a red run, or hide nothing it meant to."""
-    from .formats import FORMATS
+    from .formats import signature
     from .strategies import families
 
     known = families(function, slow=True, optional=True)
@@ -111,9 +126,13 @@ def _check_declared(function: str, name: str, unstable_on) -> None:
         if fam not in known:
             raise UsageError(f"{name}: unstable_on names {fam!r}, not an input family of {function}"
                              f"{did_you_mean(fam, known)}: use one of {', '.join(known)}")
-        if dtype and dtype not in FORMATS:
-            raise UsageError(f"{name}: unstable_on names dtype {dtype!r} in {entry!r}{did_you_mean(dtype, FORMATS)}: "
-                             f"use one of {', '.join(FORMATS)}")
+        if dtype:
+            try:
+                canonical = signature(dtype, function).name
+            except UsageError as exc:
+                raise UsageError(f"{name}: unstable_on names dtype {dtype!r} in {entry!r}: {exc}") from None
+            if canonical != dtype:
+                raise UsageError(f"{name}: write {fam}@{canonical} for {entry!r} (the signature's canonical spelling)")
 
 
 def _load_builtin() -> None:

@@ -24,27 +24,33 @@ def _array_src(a: np.ndarray) -> str:
     flat = [_pyfloat(v) for v in a.astype(np.float64).ravel()]
     body = "[" + ", ".join(flat) + "]"
     dt = a.dtype.name
-    dtype = "ml_dtypes.bfloat16" if dt == "bfloat16" else f"np.{dt}"
+    dtype = f"ml_dtypes.{dt}" if dt in _ML_DTYPES else f"np.{dt}"
     shape = "" if a.ndim == 1 else (".reshape(())" if a.ndim == 0 else f".reshape{a.shape}")  # 0-d: a reduced cotangent
     return f"np.array({body}, dtype={dtype}){shape}"
 
 
-def call_fields(spec: str, function: str, args, kwargs, *, object_name: str | None = None) -> dict:
+_ML_DTYPES = ("bfloat16", "float8_e4m3fn", "float8_e5m2")
+
+
+def call_fields(spec: str, function: str, args, kwargs, *, object_name: str | None = None,
+                signature: str | None = None) -> dict:
     """A counterexample's description of one call: its input as lists, shape, keyword arguments and reproducer."""
-    return {"input": [np.asarray(a).astype(np.float64).tolist() if np.asarray(a).dtype.kind == "f"
+    return {"input": [np.asarray(a).astype(np.float64).tolist() if np.asarray(a).dtype.kind in "fV"
                       else np.asarray(a).tolist() for a in args],
             "shape": list(np.shape(args[0])), "kwargs": dict(kwargs),
-            "reproducer": reproducer(spec, function, args, kwargs, object_name=object_name)}
+            "reproducer": reproducer(spec, function, args, kwargs, object_name=object_name, signature=signature)}
 
 
-def reproducer(spec: str, function: str, args, kwargs, *, object_name: str | None = None) -> str:
+def reproducer(spec: str, function: str, args, kwargs, *, object_name: str | None = None,
+               signature: str | None = None) -> str:
     """Python source that replays one call and raises AssertionError if it still fails.
 
     ``spec`` names the implementation (a registered name, ``module:qualname`` or ``file.py:qualname``); a function
     object that no SPEC can name (a lambda, a function defined inside another) is passed as the object itself,
-    by ``object_name``, which the pasted code must have in scope."""
+    by ``object_name``, which the pasted code must have in scope.  ``signature``: a mixed-precision signature
+    (``bfloat16:float32``), passed on so that the call is judged in its output format."""
     lines = ["import numpy as np"]
-    if any(np.asarray(a).dtype.name == "bfloat16" for a in args):
+    if any(np.asarray(a).dtype.name in _ML_DTYPES for a in args):
         lines.append("import ml_dtypes")
     lines.append("from stability.testing import assert_example")
     from .functions import get
@@ -55,6 +61,8 @@ def reproducer(spec: str, function: str, args, kwargs, *, object_name: str | Non
         lines.append(f"{n} = {_array_src(a)}")
     call_args = ", ".join(names[: len(args)])
     kw = "".join(f", {k}={v!r}" for k, v in kwargs.items())
+    if signature is not None and ":" in signature:
+        kw += f", signature={signature!r}"
     target = repr(spec)
     if object_name is not None:
         lines.append(f"# {object_name}: the function object you passed (a SPEC cannot name it)")

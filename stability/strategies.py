@@ -48,6 +48,24 @@ accumulation    rows of 255 .. 8,193 entries (along the last axis) whose running
 long            long rows (10^3 .. 10^5; the slow profile), normal or under one of tile_masks' masks
 ==============  ======================================================================================
 
+A mixed-precision signature (``bfloat16:float32``: ``stability.formats.Signature``) draws every input in the
+input format, and adds the families that tell a kernel's working format apart (:data:`MIXED_FAMILIES`; in one
+format they would add nothing the families above do not):
+
+================  ====================================================================================
+shift_rounding    a maximum M in [8, 24) and the rest within 4 of 0, every bit of the input format used, so
+                  that ``x_j - M`` needs more bits than the input format has: shifting in the input format
+                  rounds every difference, an error of 2^-p_in that a wider output's allowance does not cover
+                  (axis functions and cross-entropy)
+target_underflow  cross-entropy targets whose probability e^-d underflows in the output (or the input) format
+                  but whose loss d is an ordinary number: d near -ln of the format's smallest normal and
+                  smallest subnormal number (``-log(softmax(x)[t])`` computed through a rounded probability
+                  gives inf)
+================  ====================================================================================
+
+A format without infinities (``float8_e4m3fn``) cannot hold a -inf mask or a +inf: the families made of them
+(:data:`INFINITY_FAMILIES`) do not apply to inputs in it.
+
 Gradients (``NAME_vjp``) draw their forward inputs from NAME's families and, beside them, a cotangent ``g``
 shaped like NAME's output: within NAME's families g follows a drawn pattern (normal, ones, sparse one-hot,
 nearly constant, mixed sign); the cotangent families below fix the pattern and draw x from a few telling
@@ -82,7 +100,7 @@ import numpy as np
 from .errors import UsageError
 from hypothesis import strategies as st
 
-from .formats import FORMATS, round_float64, to_dtype
+from .formats import ALL_FORMATS as FORMATS, Signature, round_float64, signature, to_dtype
 from .functions import get
 
 AXIS_FAMILIES = ("standard", "wide", "offset", "shifted", "overflow", "underflow", "dominant", "ties", "lse_zero",
@@ -106,6 +124,11 @@ COTANGENT_FAMILIES = ("g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign",
 COTANGENT_PATTERNS = ("normal", "ones", "onehot", "nearly_constant", "mixed_sign")
 # the forward families x is drawn from in the cotangent families
 _X_FOR_COTANGENT = {"rows": ("standard", "dominant", "offset", "wide"), "elements": ("standard", "thresholds")}
+# Families a mixed-precision signature adds (see the module docstring), by the kind of function they apply to
+MIXED_FAMILIES = {"axis": ("shift_rounding",), "reduce": ("shift_rounding",),
+                  "ce": ("shift_rounding", "target_underflow")}
+# Families made of -inf masks or +inf entries: none applies to inputs in a format without infinities
+INFINITY_FAMILIES = ("masked", "posinf", "tile_masks", "long")
 # An empty reduction axis (softmax, log_softmax, logsumexp; cross-entropy has no 0-class case): opt-in, with
 # `--family empty`, since raising on an empty axis, as NumPy's own max and SciPy's softmax do, is a choice a
 # careful implementation may make; the report's special-values section shows what each one does there.
@@ -148,18 +171,30 @@ class Example:
     family: str = ""
 
 
-def families(function: str, *, slow: bool = False, optional: bool = False) -> tuple[str, ...]:
+def families(function: str, *, slow: bool = False, optional: bool = False, signature=None) -> tuple[str, ...]:
     """The input families that apply to ``function``: ``slow`` adds the long-row family, ``optional`` the
-    opt-in ones (the empty axis)."""
+    opt-in ones (the empty axis) and every signature's (the mixed-precision families); ``signature`` (a
+    :class:`~stability.formats.Signature` or its string) adds the families of a mixed signature and drops those
+    its input format cannot hold."""
     fn = get(function)
+    sig = None if signature is None else _signature(signature, function)
     if fn.is_vjp:
-        return families(fn.primal, slow=slow, optional=optional) + COTANGENT_FAMILIES
+        primal_sig = None if sig is None else Signature(sig.input, sig.cotangent)
+        return families(fn.primal, slow=slow, optional=optional, signature=primal_sig) + COTANGENT_FAMILIES
     if fn.name == "logit":
         return PROBABILITY_FAMILIES
     if fn.elementwise:
         return ELEMENT_FAMILIES
     empty = (EMPTY_FAMILY,) if optional and fn.has_axis and not fn.integer else ()
-    return AXIS_FAMILIES + (SLOW_FAMILIES if slow else ()) + empty
+    mixed = MIXED_FAMILIES.get(fn.kind, ()) if optional or (sig is not None and sig.mixed) else ()
+    fams = AXIS_FAMILIES + (SLOW_FAMILIES if slow else ()) + mixed + empty
+    if sig is not None and not sig.input.infinite:
+        fams = tuple(f for f in fams if f not in INFINITY_FAMILIES)
+    return fams
+
+
+def _signature(sig, function) -> Signature:
+    return signature(sig, function)
 
 
 def _cast(values, dtype: str) -> np.ndarray:
@@ -215,6 +250,8 @@ def _row_values(dtype: str, family: str, n: int):
         return vec(st.integers(-k, k)).map(lambda v: v * fmt.smallest_subnormal)
     if family == "bits":
         return vec(_bits(dtype))
+    if family == "shift_rounding":  # x_j - M needs more bits than the input format: see the module docstring
+        return st.tuples(_num(8, 24), vec(_num(-4, 4)), st.integers(0, n - 1)).map(lambda t: _dominant(*t))
     raise UsageError(f"unknown family {family!r} for rows: use one of "
                      f"{', '.join(f for f in AXIS_FAMILIES if f not in SEEDED_FAMILIES)}")
 
@@ -240,7 +277,7 @@ def _ties(v, k):
     return v
 
 
-_UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+_UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def _bits(dtype: str):
@@ -342,24 +379,26 @@ def _cotangent_values(draw, dtype: str, pattern: str, size: int, n: int) -> np.n
 
 
 @st.composite
-def _vjp_input(draw, function, dtype, family, max_side):
-    """A gradient call: the forward function's arguments, then a cotangent shaped like its output."""
+def _vjp_input(draw, function, sig, family, max_side):
+    """A gradient call: the forward function's arguments (x in the input format), then a cotangent shaped like
+    its output (in the cotangent's format)."""
     fn = get(function)
     primal = get(fn.primal)
+    dtype, g_dtype = sig.input.name, sig.cotangent.name
     if family in COTANGENT_FAMILIES:
         pool = (PROBABILITY_FAMILIES[:2] if primal.name == "logit" else
                 _X_FOR_COTANGENT["elements" if primal.elementwise else "rows"])
         x_family, pattern = draw(st.sampled_from(pool)), family
     else:
         x_family, pattern = family, draw(st.sampled_from(COTANGENT_PATTERNS))
-    ex = draw(inputs(primal.name, dtype, family=x_family, max_side=max_side))
+    ex = draw(inputs(primal.name, Signature(sig.input, sig.cotangent), family=x_family, max_side=max_side))
     from .functions import prepare
 
     shape = prepare(primal, *ex.args, **ex.kwargs).primal_output_shape()
     x = ex.args[0]
     n = x.shape[ex.kwargs["axis"]] if "axis" in ex.kwargs else (x.shape[-1] if primal.class_targets else 1)
-    g = _cotangent_values(draw, dtype, pattern, int(np.prod(shape)), n).reshape(shape)
-    return Example(ex.args + (_cast(g, dtype),), ex.kwargs, family)
+    g = _cotangent_values(draw, g_dtype, pattern, int(np.prod(shape)), n).reshape(shape)
+    return Example(ex.args + (_cast(g, g_dtype),), ex.kwargs, family)
 
 
 def _row_length(family: str):
@@ -487,7 +526,10 @@ def _axis_input(draw, dtype, family, max_side):
 
 
 @st.composite
-def _ce_input(draw, dtype, family, max_side):
+def _ce_input(draw, sig, family, max_side):
+    dtype = sig.input.name
+    if family == "target_underflow":
+        return _underflowing_targets(draw, sig, max_side)
     if family in SEEDED_FAMILIES:
         n, N = draw(_row_length(family)), draw(st.integers(1, 1 if family == "long" else 3))
         X = _cast(_seeded_rows(draw, dtype, family, N, n), dtype)
@@ -507,6 +549,26 @@ def _ce_input(draw, dtype, family, max_side):
     return X, t.astype(np.int64)
 
 
+def _underflowing_targets(draw, sig, max_side):
+    """Cross-entropy rows whose target's probability e^-d underflows in the output or the input format (d near
+    -ln of its smallest normal or subnormal number), the loss d itself an ordinary number."""
+    fmt = sig.input
+    n = draw(st.integers(2, max_side))
+    N = draw(st.integers(1, 4))
+    edges = sorted({float(-np.log(f.tiny)) for f in (sig.output, sig.input)}
+                   | {float(-np.log(f.smallest_subnormal)) for f in (sig.output, sig.input)})
+    edges = [e for e in edges if e < fmt.max / 2] or [float(np.log(fmt.max)) / 2]
+    rows, t = [], []
+    for _ in range(N):
+        top = draw(_num(-3, 3))
+        rest = np.array(draw(st.lists(_num(-2, 0), min_size=n, max_size=n))) + top
+        k = draw(st.integers(0, n - 1))
+        rest[k] = top - (draw(st.sampled_from(edges)) + draw(_num(-3, 3)))
+        rows.append(rest)
+        t.append(k)
+    return _cast(np.stack(rows), fmt.name), np.array(t, dtype=np.int64)
+
+
 @st.composite
 def _element_input(draw, dtype, family, max_side, with_targets, probability=False):
     shape = draw(st.one_of(st.integers(1, max_side).map(lambda n: (n,)),
@@ -521,17 +583,21 @@ def _element_input(draw, dtype, family, max_side, with_targets, probability=Fals
     return x, y
 
 
-def inputs(function: str, dtype: str, *, family: str = "standard", max_side: int = 24):
-    """A strategy of :class:`Example` calls of ``function`` in ``dtype`` from one input family."""
+def inputs(function: str, dtype, *, family: str = "standard", max_side: int = 24):
+    """A strategy of :class:`Example` calls of ``function`` from one input family, in ``dtype``: a format, or a
+    signature (``bfloat16:float32``) whose input format the data are drawn in (a gradient's cotangent in the
+    cotangent's format)."""
     fn = get(function)
+    sig = _signature(dtype, function)
+    dtype = sig.input.name
     if family not in families(function, slow=True, optional=True):
         raise UsageError(f"family {family!r} does not apply to {function}: use one of "
                          f"{', '.join(families(function, slow=True, optional=True))}")
     if fn.is_vjp:
-        return _vjp_input(function, dtype, family, max_side)
+        return _vjp_input(function, sig, family, max_side)
     if fn.has_axis:
         return _axis_input(dtype, family, max_side).map(lambda t: Example((t[0],), {"axis": t[1]}, family))
     if fn.class_targets:
-        return _ce_input(dtype, family, max_side).map(lambda t: Example(t, {}, family))
+        return _ce_input(sig, family, max_side).map(lambda t: Example(t, {}, family))
     return _element_input(dtype, family, max_side, fn.probability_targets, fn.name == "logit").map(
         lambda t: Example(t, {}, family))

@@ -16,6 +16,8 @@ import inspect
 import json
 import os
 
+import numpy as np
+
 from .metrics import DEFAULT_TOLERANCE, Tolerance
 from .registry import Implementation, resolve, user_implementation
 from .verify import DEFAULT_EXAMPLES, run_call, verify
@@ -78,7 +80,9 @@ def assert_stable(fn, *, function: str, dtypes=("float32", "float64"), examples:
         Which function it computes: softmax, log_softmax, logsumexp, sigmoid, log_sigmoid,
         binary_cross_entropy_with_logits or cross_entropy.
     dtypes : sequence of str
-        Input dtypes to try.
+        Formats or format signatures to try: ``"bfloat16"`` (bfloat16 in and out), ``"bfloat16:float32"``
+        (bfloat16 data, float32 results, judged against the truth rounded to float32); gradients ``"x:g"`` or
+        ``"x:g:result"`` (``stability.formats.Signature``).
     examples : int
         Hypothesis examples per input family and dtype.
     """
@@ -95,10 +99,24 @@ def assert_stable(fn, *, function: str, dtypes=("float32", "float64"), examples:
                 f"counterexample: {json.dumps(shown, default=str)}\nreproducer:\n{ce['reproducer']}")
 
 
-def assert_example(function: str, fn, *args, tolerance: Tolerance = DEFAULT_TOLERANCE, **kwargs) -> None:
-    """Judge one call of ``fn`` against the reference; AssertionError with the details when it fails."""
+def assert_example(function: str, fn, *args, tolerance: Tolerance = DEFAULT_TOLERANCE, signature: str | None = None,
+                   **kwargs) -> None:
+    """Judge one call of ``fn`` against the reference; AssertionError with the details when it fails.
+
+    ``signature``: the formats of a mixed-precision call (``"bfloat16:float32"``); its input format must be the
+    arguments' own, and the answer is judged in its output format."""
     impl = _impl(fn, function)
-    out = run_call(impl, args, kwargs, tolerance)
+    out_fmt = None
+    if signature is not None:
+        from .errors import UsageError
+        from .formats import format_of, signature as parse
+
+        sig = parse(signature, function)
+        if format_of(np.asarray(args[0]).dtype) != sig.input:
+            raise UsageError(f"signature {signature!r} reads {sig.input.name} data, but x is "
+                             f"{np.asarray(args[0]).dtype}: cast x, or give the signature of its format")
+        out_fmt = sig.output
+    out = run_call(impl, args, kwargs, tolerance, out=out_fmt)
     if not out.ok:
         d = out.details or {}
         raise AssertionError(f"{impl.name}: {out.reason}; max {out.max_ulp:.4g} ULP, ratio {out.max_ratio:.4g}\n"

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
 
 from . import blackbox, strategies
 from .call import CALL_TIMEOUT, FAILURE_KINDS, Outcome, _details, run_call  # noqa: F401  (the names callers knew)
-from .formats import available_dtypes, format_of
+from .formats import available_formats, signature
 from .metrics import DEFAULT_TOLERANCE, Tolerance
 from .records import Record, _json_safe  # noqa: F401
 from .registry import Implementation
@@ -41,10 +41,10 @@ class FamilyResult:
     kinds: list = field(default_factory=list)  # the kinds of failure found (FAILURE_KINDS), worst first
 
 
-def _counterexample(impl, family, *, args, kwargs, outcome) -> dict:
+def _counterexample(impl, family, *, args, kwargs, outcome, signature=None) -> dict:
     ce = {"family": family, "reason": outcome.reason,
           **call_fields(impl.extra.get("spec", impl.name), impl.function, args, kwargs,
-                        object_name=impl.extra.get("object_name"))}
+                        object_name=impl.extra.get("object_name"), signature=signature)}
     ce.update(outcome.details or {})
     return ce
 
@@ -64,7 +64,8 @@ def verify_family(impl: Implementation, dtype: str, family: str, *, examples: in
     """
     res = FamilyResult(family)
     blackbox.note_family(family)
-    strat = strategies.inputs(impl.function, dtype, family=family, max_side=max_side)
+    sig = signature(dtype, impl.function)
+    strat = strategies.inputs(impl.function, sig, family=family, max_side=max_side)
 
     def run(target):
         """``target`` None: every example, nothing raised (but the first failure ends a run without shrinking);
@@ -77,7 +78,7 @@ def verify_family(impl: Implementation, dtype: str, family: str, *, examples: in
         @hseed(seed)
         @given(strat)
         def probe(ex):
-            out = run_call(impl, ex.args, ex.kwargs, tolerance, timeout=timeout)
+            out = run_call(impl, ex.args, ex.kwargs, tolerance, timeout=timeout, out=sig.output)
             res.examples += 1
             res.max_ulp = max(res.max_ulp, out.max_ulp)
             res.max_ratio = max(res.max_ratio, out.max_ratio)
@@ -106,7 +107,7 @@ def verify_family(impl: Implementation, dtype: str, family: str, *, examples: in
     res.failed = True
     res.kinds = [k for k in FAILURE_KINDS if k in first]
     calls = {k: (run(k).get(k, first[k]) if shrink else first[k]) for k in res.kinds}
-    ces = [dict(_counterexample(impl, family, **calls[k]), kind=k) for k in res.kinds]
+    ces = [dict(_counterexample(impl, family, **calls[k], signature=sig.name), kind=k) for k in res.kinds]
     if len(ces) > 1:
         ces[0]["others"] = ces[1:]
     return res, ces[0]
@@ -117,12 +118,14 @@ def verify(impl: Implementation, dtype: str, *, examples: int = DEFAULT_EXAMPLES
            stop_on_fail: bool = False, shrink: bool = True, timeout: float | None = None) -> Record:
     """Run every family of ``impl``'s function in ``dtype``; the :class:`Record` of the outcome.
 
+    ``dtype`` is a format or a format signature (``"bfloat16:float32"``: bfloat16 data, float32 results, see
+    ``stability.formats.Signature``); the record keys the check by the signature's canonical spelling.
     ``stop_on_fail`` ends at the first failing family (a guard in a test suite needs no more).  ``shrink``: minimise
     the counterexamples of failures that contradict the declared expectation (every failure of a user's code);
     a family the registration declares unstable is confirmed by its first failure, unshrunk.
     """
-    format_of(dtype)
-    fams = tuple(families) if families else strategies.families(impl.function, slow=slow)
+    dtype = signature(dtype, impl.function).name
+    fams = tuple(families) if families else strategies.families(impl.function, slow=slow, signature=dtype)
     results, ce = {}, None
     for fam in fams:
         # a failure the registration declares is confirmed, not minimised: shrinking is for the failures that
@@ -152,9 +155,17 @@ def verify(impl: Implementation, dtype: str, *, examples: int = DEFAULT_EXAMPLES
 
 
 def dtypes_for(impl: Implementation, requested=None) -> list[str]:
-    """The dtypes to verify ``impl`` in: the requested ones it supports (default float32 and float64)."""
-    wanted = list(requested) if requested else ["float32", "float64"]
-    for d in wanted:
-        format_of(d)
-    have = available_dtypes()
-    return [d for d in wanted if d in have and (impl.dtypes is None or d in impl.dtypes)]
+    """The signatures to verify ``impl`` in: the requested ones it supports, spelt canonically for its function
+    (default float32 and float64, and the mixed signatures its registration declares)."""
+    if requested:
+        wanted = [signature(d, impl.function).name for d in requested]
+    else:
+        wanted = ["float32", "float64"] + [d for d in impl.dtypes or () if signature(d, impl.function).mixed]
+    have = set(available_formats())
+    ok = [d for d in dict.fromkeys(wanted) if _formats_of(d, impl.function) <= have]
+    return [d for d in ok if impl.supports(d)]
+
+
+def _formats_of(sig: str, function) -> set:
+    s = signature(sig, function)
+    return {f.name for f in (s.input, s.output, s.cotangent) if f is not None}

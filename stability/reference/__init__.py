@@ -407,7 +407,7 @@ def _element_limit(fn, x, y, g, fmt):
         return round_mpf(Gm * w, fmt)
 
 
-def evaluate(function, x, *rest, axis=-1, with_kappa=True, method="auto") -> Reference:
+def evaluate(function, x, *rest, axis=-1, with_kappa=True, method="auto", out=None) -> Reference:
     """The full reference for one call of ``function``: rounded values, exact values, condition numbers.
 
     Parameters
@@ -427,16 +427,39 @@ def evaluate(function, x, *rest, axis=-1, with_kappa=True, method="auto") -> Ref
         Compute condition numbers (left at 0 otherwise; the plain value functions below skip them).
     method : {"auto", "mpmath"}
         ``"mpmath"`` settles every value with mpmath alone (slow): the check on the certified fast path.
+    out : str or Format, optional
+        The output format (default: x's): the exact value of the inputs, exact in their own formats, is rounded
+        once to it, and condition numbers and allowances are in its unit roundoff (``bfloat16`` in, ``float32``
+        out: a mixed-precision kernel's truth).
     """
     if method not in _METHODS:
         raise UsageError(f"method must be one of {_METHODS}, got {method!r}")
-    call = prepare(function, x, *rest, axis=axis)
+    call = prepare(function, x, *rest, axis=axis, out=out)
     X, t, G = _rows_of(call)
     if call.function.exact:
-        return _max_reference(call, X, G)
-    if call.function.elementwise:
-        return _elementwise_reference(call, X, t, G, with_kappa, method)
-    return _axis_reference(call, X, t, G, with_kappa, method)
+        ref = _max_reference(call, X, G)
+    elif call.function.elementwise:
+        ref = _elementwise_reference(call, X, t, G, with_kappa, method)
+    else:
+        ref = _axis_reference(call, X, t, G, with_kappa, method)
+    return _in_output_format(ref)
+
+
+def _in_output_format(ref: Reference) -> Reference:
+    """The answers the policy gives exactly (an input's or a cotangent's value, +-inf) rounded to the output format
+    when it is not theirs: a mixed signature (a float32 cotangent passed through to a bfloat16 gradient, a
+    float32 maximum returned in float8), or a format without infinities (-inf is NaN in float8_e4m3fn).  The
+    computed answers are rounded already.  max, argmax and max_vjp stay exact: their truth is the rounded
+    value itself, and it must be returned exactly."""
+    call, fmt = ref.call, ref.fmt
+    same = call.x.dtype == fmt.dtype and (call.g is None or call.g.dtype == fmt.dtype)
+    if call.function.integer or (same and fmt.infinite):
+        return ref
+    ref.value = round_float64(ref.value, fmt)
+    if call.function.exact:
+        ref.exact_hi = np.where(np.isnan(ref.value), ref.exact_hi, ref.value)
+    ref.alternatives = {r: [round_float64(a, fmt) for a in alts] for r, alts in ref.alternatives.items()}
+    return ref
 
 
 def softmax(x, axis=-1):

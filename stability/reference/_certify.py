@@ -35,5 +35,6 @@ def certify(hi, lo, rad, fmt: Format):
         if fmt.name != "float64":
             a = round_float64(np.nextafter(a, -np.inf), fmt)
             b = round_float64(np.nextafter(b, np.inf), fmt)
-        ok = (a == b) & np.isfinite(rad) & np.isfinite(hi) & (rad <= EXACT_ULPS * ulp_at(hi, lo, fmt))
+        same = (a == b) | (np.isnan(a) & np.isnan(b))  # NaN: both ends overflow a format without infinities
+        ok = same & np.isfinite(rad) & np.isfinite(hi) & (rad <= EXACT_ULPS * ulp_at(hi, lo, fmt))
     return a, ok

@@ -128,7 +128,8 @@ def _settle_one(v, fmt: Format, f64: Format, p: int = 0):
         return None
     mid = (lo_end + hi_end) / 2
     r = round_mpf(lo_end, fmt)
-    if r != round_mpf(hi_end, fmt):
+    r2 = round_mpf(hi_end, fmt)
+    if r != r2 and not (r != r and r2 != r2):  # both NaN: an overflow of a format without infinities
         if p < KNOWN_SIGN_PREC or hi_end == lo_end:
             return None
         r = round_mpf(mid, fmt)
