@@ -3,13 +3,16 @@
 One small module per function family: ``softmax``, ``log_softmax``, ``logsumexp``, ``sigmoid``,
 ``log_sigmoid``, ``bce``, ``cross_entropy``; the gradients in ``softmax_grad`` (softmax, log_softmax,
 logsumexp), ``loss_grad`` (the two losses) and ``elementwise_grad`` (with softplus, logit and logit(sigmoid));
-``maximum`` max, argmax and max's gradient; ``fast_cpu`` the fast blocked and threaded path; ``_shared`` holds the max-shift helpers they have in common;
+``maximum`` max, argmax and max's gradient; ``fast_cpu`` the fast blocked and threaded path; ``mixed`` the
+mixed-precision versions (2-byte data, float32 work, float32 or 2-byte results); ``_shared`` holds the max-shift
+helpers they have in common;
 ``peers`` registers what users would pick instead (SciPy, PyTorch, JAX) when importable; ``array_api`` the stable
 algorithms written once for every array library; ``cupy_kernels`` the fused CUDA kernels of ``cuda/softmax.cu``.
 """
 
 from . import bce, cross_entropy, fast_cpu, log_sigmoid, log_softmax, logsumexp, sigmoid, softmax  # noqa: F401
 from . import elementwise_grad, loss_grad, maximum, softmax_grad  # noqa: F401  (gradients, max, logit)
+from . import mixed  # noqa: F401  (mixed precision)
 from . import peers  # noqa: F401
 
 from . import cupy_kernels  # noqa: F401  (registers only where CuPy sees a CUDA device)

@@ -156,11 +156,15 @@ def verify(impl: Implementation, dtype: str, *, examples: int = DEFAULT_EXAMPLES
 
 def dtypes_for(impl: Implementation, requested=None) -> list[str]:
     """The signatures to verify ``impl`` in: the requested ones it supports, spelt canonically for its function
-    (default float32 and float64, and the mixed signatures its registration declares)."""
+    (default float32 and float64 and the mixed signatures its registration declares; for code declared in
+    neither float32 nor float64, every signature it declares)."""
     if requested:
         wanted = [signature(d, impl.function).name for d in requested]
     else:
-        wanted = ["float32", "float64"] + [d for d in impl.dtypes or () if signature(d, impl.function).mixed]
+        declared = list(impl.dtypes or ())
+        wanted = ["float32", "float64"] + [d for d in declared if signature(d, impl.function).mixed]
+        if not any(impl.supports(d) for d in ("float32", "float64")):
+            wanted += declared
     have = set(available_formats())
     ok = [d for d in dict.fromkeys(wanted) if _formats_of(d, impl.function) <= have]
     return [d for d in ok if impl.supports(d)]
