@@ -53,10 +53,10 @@ input format, and adds the families that tell a kernel's working format apart (:
 format they would add nothing the families above do not):
 
 ================  ====================================================================================
-shift_rounding    a maximum M in [8, 24) and the rest within 4 of 0, every bit of the input format used, so
-                  that ``x_j - M`` needs more bits than the input format has: shifting in the input format
-                  rounds every difference, an error of 2^-p_in that a wider output's allowance does not cover
-                  (axis functions and cross-entropy)
+shift_rounding    a maximum M in [8, 32) and the rest in 1/8 <= |x| < 4, each with its last significand bit
+                  set, so that ``x_j - M`` needs more bits than the input format has: shifting in the input
+                  format rounds every difference, an error of 2^-p_in that a wider output's allowance does not
+                  cover (axis functions and cross-entropy)
 target_underflow  cross-entropy targets whose probability e^-d underflows in the output (or the input) format
                   but whose loss d is an ordinary number: d near -ln of the format's smallest normal and
                   smallest subnormal number (``-log(softmax(x)[t])`` computed through a rounded probability
@@ -251,7 +251,9 @@ def _row_values(dtype: str, family: str, n: int):
     if family == "bits":
         return vec(_bits(dtype))
     if family == "shift_rounding":  # x_j - M needs more bits than the input format: see the module docstring
-        return st.tuples(_num(8, 24), vec(_num(-4, 4)), st.integers(0, n - 1)).map(lambda t: _dominant(*t))
+        return st.tuples(st.integers(3, 4).flatmap(lambda e: _last_bit_set(fmt, e)),
+                         vec(st.integers(-3, 1).flatmap(lambda e: _last_bit_set(fmt, e, signed=True))),
+                         st.integers(0, n - 1)).map(lambda t: _with_max(*t))
     raise UsageError(f"unknown family {family!r} for rows: use one of "
                      f"{', '.join(f for f in AXIS_FAMILIES if f not in SEEDED_FAMILIES)}")
 
@@ -263,6 +265,22 @@ def _shifted(fmt, sign, k, in_ulps, steps, small):
         return c + small
     ulp = 2.0 ** (np.floor(np.log2(abs(c))) - (fmt.p - 1))
     return c + steps * ulp
+
+
+def _last_bit_set(fmt, e, signed=False):
+    """Numbers of ``fmt`` in [2^e, 2^(e+1)) (either sign if ``signed``) whose last significand bit is set: the
+    difference of one with e <= 1 and a number of 4 or more then needs a bit below its own quantum, so it is
+    never exact in ``fmt`` (Hypothesis' favourite simple floats would often make it exact)."""
+    half = max(2 ** (fmt.p - 2), 1)
+    sign = st.sampled_from([-1.0, 1.0]) if signed else st.just(1.0)
+    return st.tuples(st.integers(0, half - 1), sign).map(
+        lambda t: t[1] * (1 + (2 * t[0] + 1) * 2.0 ** (1 - fmt.p)) * 2.0**e)
+
+
+def _with_max(top, v, pos):
+    v = v.copy()
+    v[pos] = top
+    return v
 
 
 def _dominant(top, gaps, pos):

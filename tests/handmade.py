@@ -345,3 +345,71 @@ def bce_vjp_float16_weights(x, y, g):  # planted: sigma(x) computed in float16 f
     z = np.exp(-np.abs(x.astype(np.float16)))
     s = (np.where(x >= 0, 1, z) / (1 + z)).astype(x.dtype)
     return (g * (s - y)).astype(x.dtype)
+
+
+# --- mixed precision: 2-byte (or float32) data, float32 work, the result in another format ----------------
+
+def _rows32(x, axis):
+    """``x`` widened to float32, rows last and contiguous (NumPy then sums them pairwise)."""
+    return np.array(np.moveaxis(x, axis, -1), dtype=np.float32, order="C")
+
+
+def softmax_f32_out(x, axis=-1):
+    """careful: float32 work, float32 result"""
+    X = _rows32(x, axis)
+    e = np.exp(X - np.max(X, axis=-1, keepdims=True))
+    return np.moveaxis(e / np.sum(e, axis=-1, keepdims=True), -1, axis)
+
+
+def softmax_in_input_format(x, axis=-1):
+    """careful in the input's format: every step rounded to it (the sum accumulated in float32, then rounded)"""
+    r = lambda a: a.astype(x.dtype).astype(np.float32)  # noqa: E731
+    X = _rows32(x, axis)
+    e = r(np.exp(r(X - np.max(X, axis=-1, keepdims=True))))
+    return np.moveaxis(r(e / r(np.sum(e, axis=-1, keepdims=True))), -1, axis).astype(x.dtype)
+
+
+def softmax_upcast(x, axis=-1):  # planted: computed in the input's format, then widened to float32
+    return softmax_in_input_format(x, axis).astype(np.float32)
+
+
+def softmax_half_sum_f32_out(x, axis=-1):  # planted: float32 exponentials, summed in the 2-byte input format
+    X = _rows32(x, axis)
+    e = np.exp(X - np.max(X, axis=-1, keepdims=True))
+    s = np.sum(e.astype(x.dtype), axis=-1, keepdims=True, dtype=x.dtype).astype(np.float32)
+    return np.moveaxis(e / s, -1, axis)
+
+
+def log_softmax_shift_in_input_format(x, axis=-1):  # planted: x - max rounded to the input's format
+    X = _rows32(x, axis)
+    d = (X - np.max(X, axis=-1, keepdims=True)).astype(x.dtype).astype(np.float32)
+    return np.moveaxis(d - np.log(np.sum(np.exp(d), axis=-1, keepdims=True)), -1, axis)
+
+
+def cross_entropy_f32(logits, targets):
+    """careful: float32 work, log1p(sum of the terms but the max's) - (x_t - max), a float32 loss"""
+    X = np.asarray(logits, dtype=np.float32)
+    d = X - np.max(X, axis=1, keepdims=True)
+    e = np.exp(d)
+    np.put_along_axis(e, np.argmax(X, axis=1)[:, None], 0, axis=1)
+    return np.log1p(np.sum(e, axis=1)) - np.take_along_axis(d, targets[:, None], axis=1)[:, 0]
+
+
+def cross_entropy_through_probability(logits, targets):  # planted: -log of a float32 probability
+    return -np.log(np.take_along_axis(softmax_f32_out(logits, 1), targets[:, None], axis=1)[:, 0])
+
+
+def softmax_to_fp8(x, axis=-1):
+    """careful: float32 work, probabilities rounded once to float8_e4m3fn (the FP8-attention P tile)"""
+    import ml_dtypes
+
+    return softmax_f32_out(x, axis).astype(ml_dtypes.float8_e4m3fn)
+
+
+def softmax_fp8_unshifted(x, axis=-1):  # planted: exp(x) stored in float8_e4m3fn before the max shift: NaN above
+    # ln 464, where the answer is finite
+    import ml_dtypes
+
+    X = _rows32(x, axis)
+    e = np.exp(X).astype(ml_dtypes.float8_e4m3fn).astype(np.float32)
+    return np.moveaxis(e / np.sum(e, axis=-1, keepdims=True), -1, axis).astype(ml_dtypes.float8_e4m3fn)

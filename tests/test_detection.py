@@ -47,13 +47,24 @@ GRADIENT_MISTAKES = [
 # 2-byte running sums, judged in the format they break (issue 14): caught in float16, and in bfloat16
 LOW_PRECISION_MISTAKES = [("softmax", hm.softmax_running_sum, ("float16", "bfloat16"))]
 
+# mixed precision, judged in the signature they claim: a float32 result computed in the 2-byte input format and
+# widened, float32 exponentials summed in the 2-byte format, x - max rounded to the input format, a cross-entropy
+# through its rounded float32 probability, FP8 probabilities from exponentials stored before the max shift
+# (NaN past 464); each caught on 20 of 20 seeds
+_HALF_TO_F32 = ("bfloat16:float32", "float16:float32")
+MIXED_MISTAKES = [("softmax", hm.softmax_upcast, _HALF_TO_F32), ("softmax", hm.softmax_half_sum_f32_out, _HALF_TO_F32),
+                  ("log_softmax", hm.log_softmax_shift_in_input_format, _HALF_TO_F32),
+                  ("cross_entropy", hm.cross_entropy_through_probability, _HALF_TO_F32),
+                  ("softmax", hm.softmax_fp8_unshifted, ("float32:float8_e4m3fn", "bfloat16:float8_e4m3fn"))]
+
 # the planted tiled kernels and running sums must be caught on 20 of 20 seeds (issue 14), the other value
 # mistakes on 19
 _TWENTY = (hm.softmax_online_masked_first_tile, hm.logsumexp_online_masked_first_tile)
 _WIDE = ("float32", "float64")
 ALL = ([(f, fn, 20 if fn in _TWENTY else 19, _WIDE) for f, fn in MISTAKES]
        + [(f, fn, 20, _WIDE) for f, fn in GRADIENT_MISTAKES]
-       + [(f, fn, 20, [d for d in dts if d in available_dtypes()]) for f, fn, dts in LOW_PRECISION_MISTAKES])
+       + [(f, fn, 20, [d for d in dts if d in available_dtypes()]) for f, fn, dts in LOW_PRECISION_MISTAKES]
+       + [(f, fn, 20, sigs) for f, fn, sigs in MIXED_MISTAKES])
 
 
 def _impl(function, fn):
