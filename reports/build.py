@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from stability.formats import FORMATS
+from stability.formats import ALL_FORMATS, split_signature
 from stability.io import atomic_write_text
 
 from . import plots, render
@@ -36,7 +36,14 @@ def _cell(r) -> dict:
     cls = ("pass" if r["meets_expectation"] else "pass-unexpected") if ok else (
         "fail-expected" if r["meets_expectation"] else "fail")
     return {"cls": cls, "verdict": r["verdict"].upper(), "ratio": _fmt(r["max_ratio"]), "ulp": _fmt(r["max_ulp"]),
-            "examples": r["examples"], "failed": ", ".join(r["failed_families"])}
+            "examples": r["examples"], "failed": ", ".join(r["failed_families"]),
+            "signature": r["dtype"] if ":" in r["dtype"] else ""}
+
+
+def _signature_rows(name, recs) -> list[str]:
+    """The kinds of signature ``name`` was checked in: "" (its own format) first, then each output suffix."""
+    rests = {split_signature(r["dtype"])[1] for r in recs if r["implementation"] == name}
+    return [""] + sorted(rests - {""})
 
 
 def _saved_row(name, by_dtype, dtypes) -> dict:
@@ -61,20 +68,25 @@ def _speeds(df) -> tuple:
 
 
 def _summary(dtypes, impls, recs, speeds=None):
+    """The matrix: a row per implementation and kind of signature (its own format; its results widened to
+    float32; ...), a column per input format, each cell naming its signature when it is a mixed one."""
     speeds = speeds or {}
     by = {(r["implementation"], r["dtype"]): r for r in recs}
     groups = []
     for f, fn_impls in impls.items():
         rows = []
         for i in fn_impls:
-            cells = [_cell(by.get((i.name, d))) for d in dtypes]
-            rows.append({"name": i.name, "origin": i.origin, "library": i.library, "description": i.description,
-                         "expectation": i.expectation, "cells": cells,
-                         "speed": _fmt(speeds[i.name]) if i.name in speeds else "-"})
+            for rest in _signature_rows(i.name, recs):
+                cells = [_cell(by.get((i.name, f"{d}:{rest}" if rest else d))) for d in dtypes]
+                rows.append({"name": i.name + (f" \u2192 {rest}" if rest else ""), "origin": i.origin,
+                             "library": i.library, "description": i.description, "expectation": i.expectation,
+                             "cells": cells, "speed": _fmt(speeds[i.name]) if i.name in speeds and not rest else "-"})
         known = {i.name for i in fn_impls}
         for name in sorted({r["implementation"] for r in recs if r["function"] == f} - known):
             mine = {r["dtype"]: r for r in recs if r["implementation"] == name}  # in saved records only
-            rows.append(_saved_row(name, mine, dtypes))
+            for rest in _signature_rows(name, recs):
+                rows.append(_saved_row(name + (f" \u2192 {rest}" if rest else ""), mine,
+                                       [f"{d}:{rest}" if rest else d for d in dtypes]))
         groups.append({"function": f, "rows": rows})
     return groups
 
@@ -275,7 +287,7 @@ def _context(data, out: Path, command: str, fig) -> dict:
 
     run, recs, opts, impls = data.run, data.recs, data.opts, data.impls
     dtypes = list(opts.get("dtypes", []))
-    rec_dtypes = [d for d in FORMATS if any(r["dtype"] == d for r in recs)]
+    rec_dtypes = [d for d in ALL_FORMATS if any(split_signature(r["dtype"])[0] == d for r in recs)]
     curves, special_rows = [], []
     for f in impls:
         for d in dtypes:

@@ -1,6 +1,7 @@
-"""The verdict matrix of a ``stability verify --json`` file as a Markdown table: one row per implementation, its
-worst stability ratio in each dtype, and whether every record met its declared expectation (docs/results.md is
-drawn with it).  Nothing is measured: ``python3 -m reports.matrix build/matrix.json``."""
+"""The verdict matrix of a ``stability verify --json`` file as a Markdown table: one row per implementation and
+kind of signature (its own format, or results in another: ``-> float32``), its worst stability ratio in each
+input format, and whether every record met its declared expectation (docs/results.md is drawn with it).  Nothing
+is measured: ``python3 -m reports.matrix build/matrix.json``."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import json
 import math
 import sys
 
-from stability.formats import FORMATS
+from stability.formats import ALL_FORMATS, FORMATS, split_signature
 
-DTYPES = tuple(FORMATS)  # the columns, narrowest first
+DTYPES = tuple(FORMATS)  # the columns, narrowest first (the FP8 formats too, where a record has one)
 
 
 def _ratio(v) -> str:
@@ -24,15 +25,21 @@ def table(records) -> str:
 
     by: dict = {}
     for r in records:
-        by.setdefault((r["function"], r["implementation"]), {})[r["dtype"]] = r
+        head, rest = split_signature(r["dtype"])
+        by.setdefault((r["function"], r["implementation"], rest), {})[head] = r
+    inputs = {split_signature(r["dtype"])[0] for r in records}
+    cols = tuple(d for d in ALL_FORMATS if d in DTYPES or d in inputs)
     order = {f: k for k, f in enumerate(functions.FUNCTIONS)}
-    lines = ["| function | implementation | declared | " + " | ".join(DTYPES) + " | as declared |",
-             "|---|---|---|" + "---|" * len(DTYPES) + "---|"]
-    for (f, impl), d in sorted(by.items(), key=lambda kv: order.get(kv[0][0], len(order))):
+    lines = ["| function | implementation | declared | " + " | ".join(cols) + " | as declared |",
+             "|---|---|---|" + "---|" * len(cols) + "---|"]
+    seen = {k[1]: n for n, k in reversed(list(enumerate(by)))}  # an implementation's rows stay together
+    for (f, impl, rest), d in sorted(by.items(), key=lambda kv: (order.get(kv[0][0], len(order)), seen[kv[0][1]],
+                                                                 kv[0][2] != "")):
         declared = "stable" if next(iter(d.values()))["expectation"] == "stable" else "unstable"
-        cells = [f"{d[t]['verdict']} {_ratio(d[t]['max_ratio'])}" if t in d else "-" for t in DTYPES]
+        cells = [f"{d[t]['verdict']} {_ratio(d[t]['max_ratio'])}" if t in d else "-" for t in cols]
         ok = all(r["meets_expectation"] for r in d.values())
-        lines.append(f"| {f} | `{impl}` | {declared} | " + " | ".join(cells) + f" | {'yes' if ok else '**no**'} |")
+        name = f"`{impl}`" + (f" &rarr; {rest}" if rest else "")
+        lines.append(f"| {f} | {name} | {declared} | " + " | ".join(cells) + f" | {'yes' if ok else '**no**'} |")
     return "\n".join(lines)
 
 

@@ -213,7 +213,9 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--function", required=True, help=f"an elementwise function or its gradient: {elementwise} "
                     "(BCE's targets held at 0, 0.5 and 1, a gradient's cotangent at 1 and -0.3)")
     sw.add_argument("--impl", required=True, metavar="SPEC")
-    sw.add_argument("--dtype", default="float16", help="float16, bfloat16 (65,536 inputs) or float32 (2^32)")
+    sw.add_argument("--dtype", default="float16", metavar="IN[:OUT]", help="the inputs' format: float8_e4m3fn, "
+                    "float8_e5m2 (256 inputs), float16, bfloat16 (65,536) or float32 (2^32); IN:OUT judges results in "
+                    "another format (bfloat16:float32)")
     sw.add_argument("--out", help="folder for the chunk results (default build/sweep/IMPL-DTYPE); a killed sweep "
                     "run again with the same --out resumes")
     sw.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786); default: a local "
@@ -477,7 +479,8 @@ def _cmd_sweep(args, argv=None) -> int:
     from . import sweep as sw
 
     fn = functions.get(args.function)
-    format_of(args.dtype)
+    if fn.elementwise:
+        args.dtype = signature(args.dtype, fn.name).name
     impl = registry.resolve(args.impl, fn.name)
     from .verify import dtypes_for
 
@@ -485,11 +488,11 @@ def _cmd_sweep(args, argv=None) -> int:
         raise UsageError(f"{impl.name} is not judged in {args.dtype} (it supports {', '.join(impl.dtypes or [])}): "
                          "pick one of those with --dtype")
     lo, hi = _parse_range(args.range)
-    wide = format_of(args.dtype).dtype.itemsize > 2
+    wide = signature(args.dtype, fn.name).input.dtype.itemsize > 2
     plan = sw.Plan(fn.name, args.impl, args.dtype, args.chunk or (1 << 22 if wide else 4096), lo, hi)
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
-    out = args.out or f"build/sweep/{re.sub(r'[^A-Za-z0-9_.-]+', '_', impl.name)}-{args.dtype}"
+    out = args.out or f"build/sweep/{re.sub(r'[^A-Za-z0-9_.-]+', '_', f'{impl.name}-{args.dtype}')}"
     check_output(out, "--out", folder=True)
     if args.json:
         check_output(args.json, "--json")
@@ -509,7 +512,7 @@ def _cmd_sweep(args, argv=None) -> int:
     if s.inputs_now:
         rate = s.per_core_rate
         full32 = 2**32 * len(sw.fixed_arguments(fn.name)) / (rate * (os.cpu_count() or 1))
-        whole = args.dtype == "float32" and s.inputs_now == s.inputs and plan.lo == 0 and plan.hi == 2**32
+        whole = plan.signature.input.name == "float32" and s.inputs_now == s.inputs and plan.lo == 0 and plan.hi == 2**32
         tail = "" if whole else (f"; a full float32 sweep would take about {full32 / 3600:.1f} h on this machine's "
                                  f"{os.cpu_count()} cores")
         print(f"  throughput {rate / 1e6:.2f} M inputs/s per core{tail}")

@@ -192,6 +192,14 @@ def signature(text, function=None) -> Signature:
     return Signature(fmts[0], fmts[0], fmts[1]) if is_vjp else Signature(fmts[0], fmts[1])
 
 
+def split_signature(name: str) -> tuple[str, str]:
+    """``(input format, the rest)`` of a signature's spelling: ``"bfloat16:float32"`` gives ``("bfloat16",
+    "float32")``, ``"float32"`` gives ``("float32", "")``.  Tables put checks that differ only in the input format
+    in one row, a column per input format."""
+    head, _, rest = name.partition(":")
+    return head, rest
+
+
 def signature_name(text, function=None) -> str:
     """The canonical spelling of a signature (:attr:`Signature.name`)."""
     return signature(text, function).name

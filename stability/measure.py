@@ -13,7 +13,7 @@ from pathlib import Path
 from . import functions, parallel, policy, registry
 from .accuracy import Curves, curves, merge
 from .special import Cell, evaluate
-from .verify import dtypes_for, verify
+from .verify import signatures_for, verify
 
 
 @dataclass
@@ -44,7 +44,7 @@ def measure(impls: dict, dtypes, *, examples: int, seed: int, quick: bool, saved
     named = [i for i in flat if resolvable(i)]  # a worker finds these by name; the rest run here
     have = {(r["implementation"], r["dtype"]) for r in saved_records or []}
     verify_opts = dict(examples=examples, seed=seed, shrink=not quick)
-    tasks = [parallel.task("verify", i, d) for i in named for d in dtypes_for(i, dtypes) if (i.name, d) not in have
+    tasks = [parallel.task("verify", i, d) for i in named for d in signatures_for(i, dtypes) if (i.name, d) not in have
              and (saved_records is None or i.origin == "user")]
     tasks += [parallel.task("curves", i, d) for i in named for d in dtypes]
     tasks += [parallel.task("special", i, "float32") for i in named]
@@ -60,7 +60,7 @@ def measure(impls: dict, dtypes, *, examples: int, seed: int, quick: bool, saved
     # saved records are shown as saved (peers that are not installed now included), the user's code added
     out = Measured(records=list(saved_records or []), reused=journal.reused if journal is not None else 0)
     for impl in flat:  # in the order of the page; the code no worker can find runs here
-        for d in dtypes_for(impl, dtypes):
+        for d in signatures_for(impl, dtypes):
             if (impl.name, d) in have:
                 continue
             rec = done.get(("verify", impl.name, d))
@@ -101,7 +101,7 @@ def measure(impls: dict, dtypes, *, examples: int, seed: int, quick: bool, saved
 def count(impls: dict, dtypes, saved_records=None) -> int:
     """How many progress steps :func:`measure` takes (for a progress bar's total)."""
     flat = [i for fn_impls in impls.values() for i in fn_impls]
-    checks = 0 if saved_records is not None else sum(len(dtypes_for(i, dtypes)) for i in flat)
+    checks = 0 if saved_records is not None else sum(len(signatures_for(i, dtypes)) for i in flat)
     return checks + len(flat) * len(list(dtypes)) + len(flat)
 
 

@@ -20,6 +20,15 @@ is ``g_i`` itself (``d log_softmax_j / d x_i = delta_ij - s_i`` with ``s_i = 0``
 at the first maximum (the first NaN when there is one, as argmax); where several entries tie at the maximum the
 even split ``g / c`` over the c tied entries is accepted too (``torch.amax`` does that), judged on the whole row.
 
+Formats without infinities (``float8_e4m3fn``, whose largest number is 448): every answer above, computed or
+given by the table, is rounded to the output format, and an answer beyond its range -- a finite overflow, or
++-inf (a masked log_softmax entry, the log-sum-exp of a +inf row) -- is NaN there, as ``ml_dtypes``' cast and
+OCP's non-saturating conversion give it.  The saturated +-448 of the answer's sign is accepted too, per
+position: PyTorch 2.13's cast to ``float8_e4m3fn`` saturates (1000 and +inf both become 448), as OCP's satfinite
+conversion does.  A wrong sign, or any other number, fails.  An e4m3fn *input* cannot be +-inf (its casts make
+NaN), so the families made of masks and +inf do not apply to it (``stability.strategies.INFINITY_FAMILIES``).
+``float8_e5m2`` is IEEE-like: it overflows to +-inf.
+
 Bad input (out-of-range targets, shape mismatch) is not in this table: it raises (``stability.functions``).
 """
 

@@ -23,6 +23,7 @@ from .metrics import DEFAULT_TOLERANCE, Tolerance
 from .functions import get
 from .refine import climb, climb_each
 from .registry import Implementation
+from .formats import signature
 from .verify import _counterexample, _json_safe, run_call
 
 
@@ -58,26 +59,27 @@ def _positions(x, outcome, limit=8):
     return list(np.argsort(-mag, kind="stable")[:limit])
 
 
-def _refine(impl, ex, outcome, tolerance, evals, timeout=None):
-    """Climb from one example (:mod:`stability.refine`); ``(args, outcome, evals used)``."""
+def _refine(impl, ex, outcome, tolerance, evals, timeout=None, out=None):
+    """Climb from one example (:mod:`stability.refine`); ``(args, outcome, evals used)`` (``out``: the
+    signature's output format)."""
     args = ex.args
     if args[0].size == 0 or not math.isfinite(outcome.max_ratio):
         return args, outcome, 0
 
     def score(x):
-        return run_call(impl, (x, *args[1:]), ex.kwargs, tolerance, timeout=timeout).max_ratio
+        return run_call(impl, (x, *args[1:]), ex.kwargs, tolerance, timeout=timeout, out=out).max_ratio
 
     def score_each(x):
-        out = run_call(impl, (x, *args[1:]), ex.kwargs, tolerance, timeout=timeout)
-        j = out.judgement
-        return np.full(x.shape, np.inf) if j is None else out.reference.output(j.ratio).reshape(x.shape)
+        res = run_call(impl, (x, *args[1:]), ex.kwargs, tolerance, timeout=timeout, out=out)
+        j = res.judgement
+        return np.full(x.shape, np.inf) if j is None else res.reference.output(j.ratio).reshape(x.shape)
 
     if get(impl.function).elementwise:
         x, used = climb_each(score_each, args[0], evals=evals)
     else:
         x, _, used = climb(score, args[0], _positions(args[0], outcome), evals=evals)
     new_args = (x, *args[1:])
-    return new_args, run_call(impl, new_args, ex.kwargs, tolerance, timeout=timeout), used
+    return new_args, run_call(impl, new_args, ex.kwargs, tolerance, timeout=timeout, out=out), used
 
 
 def search(impl: Implementation, dtype: str, *, budget: int = 400, seed: int = 0, keep: int = 5,
@@ -88,7 +90,9 @@ def search(impl: Implementation, dtype: str, *, budget: int = 400, seed: int = 0
     Then ``refine`` more calls (default: ``budget``) climb from each family's best example
     (:mod:`stability.refine`): Hypothesis finds the neighbourhood of a bad region, the climb finds its peak.
     """
-    fams = tuple(families) if families else strategies.families(impl.function)
+    sig = signature(dtype, impl.function)
+    dtype = sig.name
+    fams = tuple(families) if families else strategies.families(impl.function, signature=sig)
     per = max(10, budget // len(fams))
     db = DirectoryBasedExampleDatabase(database) if database else None
     heap: list = []  # (ratio, counter, record)
@@ -107,7 +111,7 @@ def search(impl: Implementation, dtype: str, *, budget: int = 400, seed: int = 0
         @given(strat)
         def probe(ex):
             nonlocal counter
-            out = run_call(impl, ex.args, ex.kwargs, tolerance, timeout=timeout)
+            out = run_call(impl, ex.args, ex.kwargs, tolerance, timeout=timeout, out=sig.output)
             ratio = out.max_ratio if math.isfinite(out.max_ratio) else 1e300
             target(min(ratio, 1e300), label="stability ratio")
             counter += 1
@@ -129,22 +133,24 @@ def search(impl: Implementation, dtype: str, *, budget: int = 400, seed: int = 0
                 probe()
         except _Failed:
             ex, out = failing["ex"], failing["out"]
-            ce = _counterexample(impl, fam, args=ex.args, kwargs=ex.kwargs, outcome=out)
+            ce = _counterexample(impl, fam, args=ex.args, kwargs=ex.kwargs, outcome=out, signature=sig.name)
             ce.update(ratio=out.max_ratio, ulp=out.max_ulp, shrunk=True)
             result.worst.append(ce)
     evals = budget if refine is None else refine
     for ratio, _, (ex, out) in sorted(best.values(), key=lambda r: -r[0]):
         if evals <= 0:
             break
-        new_args, new_out, used = _refine(impl, ex, out, tolerance, max(20, evals // len(best)), timeout)
+        new_args, new_out, used = _refine(impl, ex, out, tolerance, max(20, evals // len(best)), timeout,
+                                          out=sig.output)
         evals -= used
         if new_out.max_ratio > ratio:
-            ce = _counterexample(impl, ex.family, args=new_args, kwargs=ex.kwargs, outcome=new_out)
+            ce = _counterexample(impl, ex.family, args=new_args, kwargs=ex.kwargs, outcome=new_out,
+                                 signature=sig.name)
             ce.update(ratio=new_out.max_ratio, ulp=new_out.max_ulp, shrunk=False, refined=True)
             result.worst.append(ce)
     seen = {tuple(map(str, w["input"])) for w in result.worst}
     for ratio, _, (ex, out) in sorted(heap, key=lambda r: -r[0]):
-        ce = _counterexample(impl, ex.family, args=ex.args, kwargs=ex.kwargs, outcome=out)
+        ce = _counterexample(impl, ex.family, args=ex.args, kwargs=ex.kwargs, outcome=out, signature=sig.name)
         if tuple(map(str, ce["input"])) in seen:
             continue
         ce.update(ratio=out.max_ratio, ulp=out.max_ulp, shrunk=False)

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UsageError
-from .formats import format_of
+from .formats import signature
 from .functions import FUNCTIONS
 from .io import atomic_write_json
 
@@ -36,14 +36,14 @@ BCE_TARGETS = (0.0, 0.5, 1.0)
 COTANGENTS = (1.0, -0.3)
 THRESHOLDS = (0.5, 1, 2, 4, 8, 64, 1024)  # ULPs; "above 0.5" is "not correctly rounded"
 KEEP = 8  # worst inputs kept per chunk and overall
-_UINT = {2: np.uint16, 4: np.uint32}
+_UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32}
 
 
 @dataclass
 class Plan:
     function: str
     impl: str
-    dtype: str
+    dtype: str  # a format, or a signature IN:OUT (bfloat16:float32: every bfloat16 input, float32 results)
     chunk: int  # bit patterns per chunk
     lo: int = 0
     hi: int = 0  # exclusive; 0: the whole format
@@ -52,10 +52,11 @@ class Plan:
         if self.function not in SWEEP_FUNCTIONS:
             raise UsageError(f"an exhaustive sweep covers the elementwise functions only ({', '.join(SWEEP_FUNCTIONS)}), "
                              f"not {self.function}: use `stability verify` or `stability search` for it")
-        size = format_of(self.dtype).dtype.itemsize
+        self.dtype = signature(self.dtype, self.function).name
+        size = self.signature.input.dtype.itemsize
         if size not in _UINT:
-            raise UsageError(f"{self.dtype} has 2^{8 * size} inputs, too many to sweep: use float16, bfloat16 or "
-                             "float32")
+            raise UsageError(f"{self.signature.input.name} has 2^{8 * size} inputs, too many to sweep: use an FP8 "
+                             "format, float16, bfloat16 or float32 inputs (IN:OUT takes any output format)")
         full = 1 << (8 * size)
         self.hi = self.hi or full
         if not 0 <= self.lo < self.hi <= full:
@@ -64,13 +65,17 @@ class Plan:
             raise UsageError("--chunk must be at least 1")
 
     @property
+    def signature(self):
+        return signature(self.dtype, self.function)
+
+    @property
     def chunks(self) -> list[tuple[int, int]]:
         return [(a, min(a + self.chunk, self.hi)) for a in range(self.lo, self.hi, self.chunk)]
 
 
 def inputs(dtype: str, lo: int, hi: int) -> np.ndarray:
-    """The floats whose bit patterns are ``lo .. hi-1``."""
-    dt = format_of(dtype).dtype
+    """The floats whose bit patterns are ``lo .. hi-1`` (of a format, or of a signature's input format)."""
+    dt = signature(dtype).input.dtype
     return np.arange(lo, hi, dtype=np.uint64).astype(_UINT[dt.itemsize]).view(dt)
 
 
@@ -94,11 +99,13 @@ def run_chunk(plan: Plan, lo: int, hi: int) -> dict:
     t0 = time.perf_counter()
     impl = registry.resolve(plan.impl, plan.function)
     x = inputs(plan.dtype, lo, hi)
+    sig = plan.signature
     res = {"lo": lo, "hi": hi, "inputs": 0, "max_ulp": 0.0, "max_ratio": 0.0, "failed": 0, "errors": [],
            "above": {str(t): 0 for t in THRESHOLDS}, "worst": []}
     for held in fixed_arguments(plan.function):
-        args = (x,) + tuple(np.full(x.shape, held[k], dtype=x.dtype) for k in ("target", "g") if k in held)
-        out = run_call(impl, args, {})
+        args = (x,) + tuple(np.full(x.shape, held[k], dtype=(sig.cotangent if k == "g" else sig.input).dtype)
+                            for k in ("target", "g") if k in held)
+        out = run_call(impl, args, {}, out=sig.output)
         res["inputs"] += x.size
         j = out.judgement
         if j is None:  # raised, or wrong shape/dtype: every input of the chunk counts as failed

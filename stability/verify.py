@@ -170,6 +170,12 @@ def dtypes_for(impl: Implementation, requested=None) -> list[str]:
     return [d for d in ok if impl.supports(d)]
 
 
+def signatures_for(impl: Implementation, requested=None) -> list[str]:
+    """:func:`dtypes_for` of the requested formats, and every mixed signature ``impl`` declares: what a whole
+    matrix checks (the report's, the peers' tests)."""
+    return list(dict.fromkeys(dtypes_for(impl, requested) + [d for d in dtypes_for(impl) if ":" in d]))
+
+
 def _formats_of(sig: str, function) -> set:
     s = signature(sig, function)
     return {f.name for f in (s.input, s.output, s.cotangent) if f is not None}

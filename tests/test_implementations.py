@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from stability import reference, registry, strategies
 from stability.metrics import DEFAULT_TOLERANCE, judge
-from stability.verify import dtypes_for, verify, verify_family
+from stability.verify import dtypes_for, signatures_for, verify, verify_family
 
 # JAX compiles every new shape (a few seconds per peer and dtype at a handful of examples): its peers are checked
 # with fewer examples in tests/test_peers.py
@@ -16,9 +16,16 @@ IMPLS = [i for i in registry.implementations() if i.library != "jax"]
 EXAMPLES = 10
 
 
+def _signatures(impl):
+    """The four formats it takes and every mixed signature it declares (never none: a check must check)."""
+    sigs = signatures_for(impl, ["float16", "float32", "float64", "bfloat16"])
+    assert sigs, impl.name
+    return sigs
+
+
 @pytest.mark.parametrize("impl", IMPLS, ids=[i.name for i in IMPLS])
 def test_meets_its_expectation(impl):
-    for dtype in dtypes_for(impl, ["float16", "float32", "float64", "bfloat16"]):
+    for dtype in _signatures(impl):
         rec = verify(impl, dtype, examples=EXAMPLES, seed=1, shrink=False)  # the verdict, not a minimal example
         assert rec.meets_expectation, (dtype, rec.failed_families, rec.counterexample)
 
@@ -29,8 +36,13 @@ UNSTABLE = [i for i in registry.implementations() if i.unstable_on]
 @pytest.mark.parametrize("impl", UNSTABLE, ids=[i.name for i in UNSTABLE])
 def test_unstable_is_flagged_on_its_first_family_and_the_reproducer_fails(impl):
     family, _, only = impl.unstable_on[0].partition("@")  # "lengths@bfloat16": that dtype only
-    for dtype in [only] if only else dtypes_for(impl, ["float32", "float64"]):
-        res, ce = verify_family(impl, dtype, family, examples=50, seed=2)
+    for dtype in [only] if only else (dtypes_for(impl, ["float32", "float64"]) or _signatures(impl)):
+        # seed 2 first; a declared failure that Hypothesis reaches on fewer draws gets up to four more seeds
+        # (PyTorch's log_softmax gradient of bfloat16 data with float32 results fails shift_rounding on 7 of 10)
+        for seed in range(2, 7):
+            res, ce = verify_family(impl, dtype, family, examples=50, seed=seed)
+            if res.failed:
+                break
         assert res.failed and ce is not None, (impl.name, dtype, family)
         with pytest.raises(AssertionError):
             exec(ce["reproducer"], {})
@@ -38,7 +50,9 @@ def test_unstable_is_flagged_on_its_first_family_and_the_reproducer_fails(impl):
 
 # --- properties beside the reference --------------------------------------------------------------------
 
-STABLE_SOFTMAX = [i for i in registry.implementations("softmax") if not i.unstable_on and i.library == "numpy"]
+# (every format, output in the input's: a mixed-precision version returns float32 for float16 data by design)
+STABLE_SOFTMAX = [i for i in registry.implementations("softmax") if not i.unstable_on and i.library == "numpy"
+                  and i.dtypes is None]
 
 
 @pytest.mark.parametrize("impl", STABLE_SOFTMAX, ids=[i.name for i in STABLE_SOFTMAX])

@@ -70,11 +70,17 @@ def test_verdict_cells_match_the_records(built):
     matrix = matrix[: matrix.index("</table>")]
     names = {r["implementation"] for r in records}
     assert {"softmax.naive", "softmax.shifted", "sigmoid.stable", XSS} <= names
+    assert any(":" in r["dtype"] for r in records)  # the mixed signatures softmax.mixed declares
     for r in records:
-        # the row of this implementation, then its cell for this dtype (quick: float32 only)
-        row = re.search(r">" + re.escape(_escape(r["implementation"])) + r"</td>.*?</tr>", matrix, re.S)
+        # the row of this implementation and kind of signature, then its cell for this signature (quick: float32,
+        # and the mixed signatures the registrations declare, each cell titled by its signature)
+        head, _, rest = r["dtype"].partition(":")
+        name = _escape(r["implementation"]) + (f" \u2192 {rest}" if rest else "")
+        row = re.search(r">" + re.escape(name) + r"</td>.*?</tr>", matrix, re.S)
         assert row, r["implementation"]
-        cell = re.search(r'data-ratio="([^"]+)"[^>]*>(PASS|FAIL) ([^<]+)</td>', row.group(0), re.S)
+        title = re.escape(r["dtype"]) + ": " if rest else ""
+        cell = re.search(r'data-ratio="([^"]+)"\s*title="' + title + r'[^>]*>(PASS|FAIL) ([^<]+?)( <small>[^<]*</small>)?</td>',
+                         row.group(0), re.S)
         assert cell.group(2) == r["verdict"].upper()
         assert cell.group(1) == cell.group(3) == _fmt(r["max_ratio"])
     naive = next(r for r in records if r["implementation"] == "softmax.naive")
@@ -289,8 +295,11 @@ def test_the_matrix_table_has_a_row_per_implementation_and_says_what_falls_short
                     meets_expectation=False),
                dict(rec, implementation="sigmoid.naive", function="sigmoid", dtype="float32", verdict="fail",
                     max_ratio=7.3e3, expectation="unstable on thresholds")]
+    records.insert(1, dict(rec, implementation="softmax.shifted", dtype="bfloat16:float32", max_ratio=2.5,
+                           verdict="fail", meets_expectation=False))
     rows = matrix.table(records).splitlines()[2:]
     assert rows == ["| softmax | `softmax.shifted` | stable | - | - | pass 0.43 | fail inf | **no** |",
+                    "| softmax | `softmax.shifted` &rarr; float32 | stable | - | fail 2.5 | - | - | **no** |",
                     "| sigmoid | `sigmoid.naive` | unstable | - | - | fail 7.3e+03 | - | yes |"]
     (tmp_path / "bad.json").write_text("{not json")
     assert matrix.main([str(tmp_path / "bad.json")]) == 2

@@ -177,3 +177,15 @@ def test_a_planted_regression_between_two_real_verify_runs(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "REGRESSION verdict:" in out and "pass -> fail (short of its expectation)" in out
     assert "newly failing: overflow" in out or "newly failing: nan overflow" in out
+
+
+def test_compare_keys_checks_by_their_format_signature(tmp_path):
+    # the same implementation in two signatures is two checks: a flip in bfloat16:float32 is that check's alone
+    both = pd.concat([_checks(), _checks().assign(dtype="bfloat16:float32")], ignore_index=True)
+    after = both.copy()
+    row = (after.implementation == "softmax.b") & (after.dtype == "bfloat16:float32")
+    after.loc[row, ["verdict", "meets_expectation", "max_ratio", "failed_families"]] = ["fail", False, 40.0,
+                                                                                       "shift_rounding"]
+    c = compare.compare(_run(tmp_path, checks=both), _run(tmp_path, checks=after))
+    flips = [x for x in c.changes if x.kind == "verdict"]
+    assert len(flips) == 1 and "bfloat16:float32" in flips[0].what and flips[0].regression
