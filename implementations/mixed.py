@@ -66,6 +66,21 @@ for _name, _core in FAST.items():
     register(_name, f"{_name}.fast_mixed", f"2-byte data widened to float32, then {_name}.fast: a float32 result",
              dtypes=[f"{h}:float32" for h in HALVES] + ["float32"])(_widening(_core))
 
+def _softmax_to(fmt):
+    import ml_dtypes
+
+    target = np.dtype(getattr(ml_dtypes, fmt))
+
+    def fn(x, axis=-1):
+        return _widening(softmax.log1p_form)(x, axis=axis).astype(target)
+    return fn
+
+
+for _fmt in ("float8_e4m3fn", "float8_e5m2"):
+    register("softmax", f"softmax.to_{_fmt.removeprefix('float8_')}", f"2-byte or float32 scores, softmax.log1p_form "
+             f"in float32, probabilities rounded once to {_fmt} (FP8 attention's P tile)",
+             dtypes=[f"{i}:{_fmt}" for i in ("float32", "bfloat16", "float16")])(_softmax_to(_fmt))
+
 for _name, _core in GRADIENT.items():
     _label = _core.__name__
     # autocast's backward: x in a 2-byte format, the float32 cotangent of the widened forward, the gradient

@@ -21,10 +21,6 @@ def precision_scope(library: str, dtype):
         yield
 
 
-#: ml_dtypes' formats that PyTorch has under the same name (moved through float32, exactly)
-_ML_TO_TORCH = {"bfloat16": "bfloat16", "float8_e4m3fn": "float8_e4m3fn", "float8_e5m2": "float8_e5m2"}
-
-
 def to_library(a: np.ndarray, library: str):
     """``a`` as an array of ``library`` (numpy, scipy: unchanged; torch_cuda: a torch tensor on the GPU)."""
     if library in ("numpy", "scipy"):
@@ -33,9 +29,11 @@ def to_library(a: np.ndarray, library: str):
         import torch
 
         # np.ascontiguousarray turns a 0-d array into shape (1,): reshape back (a reduced cotangent is 0-d)
-        if a.dtype.name in _ML_TO_TORCH:  # ml_dtypes' bfloat16 and FP8: exact through float32, torch's own type
+        from .formats import ML_DTYPES_FORMATS
+
+        if a.dtype.name in ML_DTYPES_FORMATS:  # ml_dtypes' bfloat16 and FP8: exact through float32, as torch's own
             t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32).reshape(a.shape)).to(
-                getattr(torch, _ML_TO_TORCH[a.dtype.name]))
+                getattr(torch, a.dtype.name))
         else:
             t = torch.from_numpy(np.ascontiguousarray(a).reshape(a.shape))
         return t.to("cuda") if library == "torch_cuda" else t
@@ -89,8 +87,10 @@ def to_numpy(out):
         import torch
 
         out = out.detach().cpu()
+        from .formats import ML_DTYPES_FORMATS
+
         name = str(out.dtype).removeprefix("torch.")
-        if name in _ML_TO_TORCH:  # exact: bfloat16 and the FP8 formats are in float32
+        if name in ML_DTYPES_FORMATS:  # exact: bfloat16 and the FP8 formats are in float32
             import ml_dtypes
 
             return out.to(torch.float32).numpy().astype(getattr(ml_dtypes, name))

@@ -52,7 +52,7 @@ class Format:
 
     @property
     def dtype(self) -> np.dtype:
-        if self.name in _NEEDS_ML_DTYPES:
+        if self.name in ML_DTYPES_FORMATS:
             if self.name not in _ML_DTYPES:
                 raise UsageError(f"{self.name} needs the ml_dtypes package: pip install 'ml_dtypes>=0.4'")
             return _ML_DTYPES[self.name]
@@ -97,17 +97,18 @@ FP8_FORMATS = {
     "float8_e5m2": Format("float8_e5m2", 3, -14, 15),
 }
 ALL_FORMATS = {**FORMATS, **FP8_FORMATS}
-_NEEDS_ML_DTYPES = ("bfloat16",) + tuple(FP8_FORMATS)
+#: The formats whose NumPy dtypes come from ml_dtypes (PyTorch has each under the same name)
+ML_DTYPES_FORMATS = ("bfloat16",) + tuple(FP8_FORMATS)
 
 
 def available_dtypes() -> list[str]:
     """Names of the formats every check can run in here (bfloat16 only with ml_dtypes)."""
-    return [n for n in FORMATS if n not in _NEEDS_ML_DTYPES or n in _ML_DTYPES]
+    return [n for n in FORMATS if n not in ML_DTYPES_FORMATS or n in _ML_DTYPES]
 
 
 def available_formats() -> list[str]:
     """Every format this installation can judge, the FP8 ones included (with ml_dtypes)."""
-    return [n for n in ALL_FORMATS if n not in _NEEDS_ML_DTYPES or n in _ML_DTYPES]
+    return [n for n in ALL_FORMATS if n not in ML_DTYPES_FORMATS or n in _ML_DTYPES]
 
 
 def format_of(dtype) -> Format:
@@ -117,7 +118,7 @@ def format_of(dtype) -> Format:
     except TypeError:
         name = str(dtype)
     if name not in ALL_FORMATS or name not in available_formats():
-        missing = [n for n in _NEEDS_ML_DTYPES if n not in _ML_DTYPES]
+        missing = [n for n in ML_DTYPES_FORMATS if n not in _ML_DTYPES]
         raise UsageError(
             f"unsupported dtype {dtype!r}{did_you_mean(name, available_formats())}: use one of "
             f"{', '.join(available_formats())}"
@@ -199,10 +200,6 @@ def split_signature(name: str) -> tuple[str, str]:
     head, _, rest = name.partition(":")
     return head, rest
 
-
-def signature_name(text, function=None) -> str:
-    """The canonical spelling of a signature (:attr:`Signature.name`)."""
-    return signature(text, function).name
 
 
 _EXACT_CASTS = ("float32", "float16")

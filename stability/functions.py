@@ -26,7 +26,8 @@ logits), cross_entropy (w.r.t. the logits), max (the cotangent at the first maxi
 The output dtype is the input's (float16, float32, float64, and bfloat16 with ``ml_dtypes``) unless a format
 signature says otherwise (``stability.formats.Signature``: ``bfloat16:float32`` reads bfloat16 and returns
 float32; the FP8 formats ``float8_e4m3fn`` and ``float8_e5m2`` too), except argmax, whose output is an integer
-array.  A cotangent may have its own format (autocast's float32 cotangent of a bfloat16 input).  :func:`prepare` validates a call's arguments the same way for the
+array.  A cotangent may have its own format (autocast's float32 cotangent of a bfloat16 input).
+:func:`prepare` validates a call's arguments the same way for the
 reference and the verifier: out-of-range targets, a cotangent of the wrong shape or dtype and shape mismatches
 are bad input (:class:`~stability.errors.UsageError` saying how to fix the call); NaN and infinities inside the
 arrays are data, judged by the policy in ``stability.policy``.

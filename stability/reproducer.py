@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from .formats import ML_DTYPES_FORMATS
+
 
 def _pyfloat(v) -> str:
     v = float(v)
@@ -24,12 +26,9 @@ def _array_src(a: np.ndarray) -> str:
     flat = [_pyfloat(v) for v in a.astype(np.float64).ravel()]
     body = "[" + ", ".join(flat) + "]"
     dt = a.dtype.name
-    dtype = f"ml_dtypes.{dt}" if dt in _ML_DTYPES else f"np.{dt}"
+    dtype = f"ml_dtypes.{dt}" if dt in ML_DTYPES_FORMATS else f"np.{dt}"
     shape = "" if a.ndim == 1 else (".reshape(())" if a.ndim == 0 else f".reshape{a.shape}")  # 0-d: a reduced cotangent
     return f"np.array({body}, dtype={dtype}){shape}"
-
-
-_ML_DTYPES = ("bfloat16", "float8_e4m3fn", "float8_e5m2")
 
 
 def call_fields(spec: str, function: str, args, kwargs, *, object_name: str | None = None,
@@ -50,7 +49,7 @@ def reproducer(spec: str, function: str, args, kwargs, *, object_name: str | Non
     by ``object_name``, which the pasted code must have in scope.  ``signature``: a mixed-precision signature
     (``bfloat16:float32``), passed on so that the call is judged in its output format."""
     lines = ["import numpy as np"]
-    if any(np.asarray(a).dtype.name in _ML_DTYPES for a in args):
+    if any(np.asarray(a).dtype.name in ML_DTYPES_FORMATS for a in args):
         lines.append("import ml_dtypes")
     lines.append("from stability.testing import assert_example")
     from .functions import get

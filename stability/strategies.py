@@ -100,7 +100,8 @@ import numpy as np
 from .errors import UsageError
 from hypothesis import strategies as st
 
-from .formats import ALL_FORMATS as FORMATS, Signature, round_float64, signature, to_dtype
+from .formats import ALL_FORMATS as FORMATS, Signature, round_float64, to_dtype
+from .formats import signature as signature_of
 from .functions import get
 
 AXIS_FAMILIES = ("standard", "wide", "offset", "shifted", "overflow", "underflow", "dominant", "ties", "lse_zero",
@@ -177,7 +178,7 @@ def families(function: str, *, slow: bool = False, optional: bool = False, signa
     :class:`~stability.formats.Signature` or its string) adds the families of a mixed signature and drops those
     its input format cannot hold."""
     fn = get(function)
-    sig = None if signature is None else _signature(signature, function)
+    sig = None if signature is None else signature_of(signature, function)
     if fn.is_vjp:
         primal_sig = None if sig is None else Signature(sig.input, sig.cotangent)
         return families(fn.primal, slow=slow, optional=optional, signature=primal_sig) + COTANGENT_FAMILIES
@@ -191,10 +192,6 @@ def families(function: str, *, slow: bool = False, optional: bool = False, signa
     if sig is not None and not sig.input.infinite:
         fams = tuple(f for f in fams if f not in INFINITY_FAMILIES)
     return fams
-
-
-def _signature(sig, function) -> Signature:
-    return signature(sig, function)
 
 
 def _cast(values, dtype: str) -> np.ndarray:
@@ -402,7 +399,7 @@ def _vjp_input(draw, function, sig, family, max_side):
     its output (in the cotangent's format)."""
     fn = get(function)
     primal = get(fn.primal)
-    dtype, g_dtype = sig.input.name, sig.cotangent.name
+    g_dtype = sig.cotangent.name
     if family in COTANGENT_FAMILIES:
         pool = (PROBABILITY_FAMILIES[:2] if primal.name == "logit" else
                 _X_FOR_COTANGENT["elements" if primal.elementwise else "rows"])
@@ -606,7 +603,7 @@ def inputs(function: str, dtype, *, family: str = "standard", max_side: int = 24
     signature (``bfloat16:float32``) whose input format the data are drawn in (a gradient's cotangent in the
     cotangent's format)."""
     fn = get(function)
-    sig = _signature(dtype, function)
+    sig = signature_of(dtype, function)
     dtype = sig.input.name
     if family not in families(function, slow=True, optional=True):
         raise UsageError(f"family {family!r} does not apply to {function}: use one of "

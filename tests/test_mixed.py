@@ -254,3 +254,18 @@ def test_the_sweep_command_takes_a_signature_and_refuses_one_it_cannot_sweep(tmp
                         "sigmoid.stable", "--dtype", "float64:float32"], capture_output=True, text=True, timeout=300,
                        cwd=tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+
+
+def test_fp8_without_ml_dtypes_says_how_to_get_it(monkeypatch):
+    from stability import formats
+
+    monkeypatch.setattr(formats, "_ML_DTYPES", {})
+    for text in ("float8_e4m3fn", "float32:float8_e5m2", "bfloat16:float32"):
+        with pytest.raises(UsageError, match="install ml_dtypes"):
+            signature(text, "softmax")
+    assert signature("float16:float32", "softmax").name == "float16:float32"  # the rest still work
+
+
+def test_the_fp8_attention_softmax_is_registered_in_its_signatures():
+    impl = registry.resolve("softmax.to_e4m3fn")
+    assert dtypes_for(impl) == ["float32:float8_e4m3fn", "bfloat16:float8_e4m3fn", "float16:float8_e4m3fn"]
