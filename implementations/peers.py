@@ -224,6 +224,8 @@ if _have("torch"):
         import torch.nn.functional as F
 
         def ce(logits, targets):
+            if logits.dtype not in (torch.bfloat16, torch.float16):  # what CPU autocast takes: other formats run
+                return F.cross_entropy(logits, targets, reduction="none")  # as they are (autocast would warn)
             with torch.autocast("cpu", dtype=logits.dtype):
                 return F.cross_entropy(logits, targets, reduction="none")
         return ce
