@@ -41,9 +41,10 @@ def _cell(r) -> dict:
 
 
 def _signature_rows(name, recs) -> list[str]:
-    """The kinds of signature ``name`` was checked in: "" (its own format) first, then each output suffix."""
+    """The kinds of signature ``name`` was checked in: "" (its own format) first, then each output suffix; an
+    implementation checked only in mixed signatures has no own-format row, one checked in none keeps its row."""
     rests = {split_signature(r["dtype"])[1] for r in recs if r["implementation"] == name}
-    return [""] + sorted(rests - {""})
+    return ([""] if "" in rests or not rests else []) + sorted(rests - {""})
 
 
 def _saved_row(name, by_dtype, dtypes) -> dict:

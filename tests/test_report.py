@@ -304,3 +304,20 @@ def test_the_matrix_table_has_a_row_per_implementation_and_says_what_falls_short
     (tmp_path / "bad.json").write_text("{not json")
     assert matrix.main([str(tmp_path / "bad.json")]) == 2
     assert "stability verify --function all --json PATH" in capsys.readouterr().err
+
+
+def test_the_matrix_has_a_row_per_kind_of_signature_and_no_empty_own_format_row():
+    from reports.build import _summary
+    from stability import registry
+
+    impls = {"softmax": [registry.resolve("softmax.mixed"), registry.resolve("softmax.to_e4m3fn"),
+                         registry.resolve("softmax.mixed_narrow")]}
+    rec = dict(function="softmax", verdict="pass", meets_expectation=True, max_ratio=0.3, max_ulp=1.0, examples=9,
+               failed_families=[])
+    recs = [dict(rec, implementation="softmax.mixed", dtype=d) for d in ("float32", "bfloat16:float32")]
+    recs += [dict(rec, implementation="softmax.to_e4m3fn", dtype="float32:float8_e4m3fn")]
+    rows = _summary(["bfloat16", "float32"], impls, recs)[0]["rows"]
+    assert [r["name"] for r in rows] == ["softmax.mixed", "softmax.mixed \u2192 float32",
+                                         "softmax.to_e4m3fn \u2192 float8_e4m3fn", "softmax.mixed_narrow"]
+    assert [c["cls"] for c in rows[1]["cells"]] == ["pass", "none"] and rows[1]["cells"][0]["signature"]
+    assert [c.get("signature") for c in rows[2]["cells"]] == [None, "float32:float8_e4m3fn"]
