@@ -6,7 +6,9 @@ logsumexp), ``loss_grad`` (the two losses) and ``elementwise_grad`` (with softpl
 ``maximum`` max, argmax and max's gradient; ``fast_cpu`` the fast blocked and threaded path; ``mixed`` the
 mixed-precision versions (2-byte data, float32 work, float32 or 2-byte results); ``_shared`` holds the max-shift
 helpers they have in common;
-``peers`` registers what users would pick instead (SciPy, PyTorch, JAX) when importable; ``array_api`` the stable
+``peers`` registers what users would pick instead (SciPy, PyTorch, JAX) when importable, and ``peers_tensorflow``,
+``peers_onnxruntime``, ``peers_mlx``, ``peers_paddle``, ``peers_tinygrad`` the other libraries (``_peer`` holds what
+they share); ``array_api`` the stable
 algorithms written once for every array library; ``cupy_kernels`` the fused CUDA kernels of ``cuda/softmax.cu``.
 """
 
@@ -14,6 +16,8 @@ from . import bce, cross_entropy, fast_cpu, log_sigmoid, log_softmax, logsumexp,
 from . import elementwise_grad, loss_grad, maximum, softmax_grad  # noqa: F401  (gradients, max, logit)
 from . import mixed  # noqa: F401  (mixed precision)
 from . import peers  # noqa: F401
+# the other libraries people use, each where it is installed (stability atlas judges them side by side)
+from . import peers_mlx, peers_onnxruntime, peers_paddle, peers_tensorflow, peers_tinygrad  # noqa: F401
 
 from . import cupy_kernels  # noqa: F401  (registers only where CuPy sees a CUDA device)
 

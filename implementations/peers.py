@@ -1,36 +1,22 @@
 """What users would pick instead, registered when importable: SciPy, PyTorch (CPU), JAX.
 
-Their expectations are what this suite measured (README, "Results"); a peer marked stable that starts failing
-after an upgrade makes ``stability verify`` exit 1, which is the point.
+Their expectations are what this suite measured, on the versions in ``MEASURED_ON`` (docs/manual.md, "Results"); on
+another installed version a failure the declaration does not list is shown as drift ("differs from the measurement
+on PyTorch 2.13.0: now fails ..."), stored and compared, and fails the run with ``--strict-peers``.
 
 Registering imports none of these libraries: each peer is a :class:`Lazy` callable that imports its library and
 builds itself on its first call, so resolving ``softmax.naive`` costs no PyTorch or JAX import (seconds), and
 nothing here changes a library's global settings.
 """
 
-import importlib.util
 import os
 
 from stability.registry import register
 
+from ._peer import Lazy, have as _have
+
 NAME_BCE = "binary_cross_entropy_with_logits"
-
-
-def _have(module):
-    return importlib.util.find_spec(module) is not None
-
-
-class Lazy:
-    """A callable made by ``make()`` on its first call (which imports the peer's library)."""
-
-    def __init__(self, make, doc: str = ""):
-        self._make, self._fn = make, None
-        self.__doc__ = doc
-
-    def __call__(self, *args, **kwargs):
-        if self._fn is None:
-            self._fn = self._make()
-        return self._fn(*args, **kwargs)
+MEASURED_ON = {"scipy": "1.17.1", "torch": "2.13.0", "jax": "0.10.2"}
 
 
 def _lazy(module: str, attr: str, *, adapt_to: str | None = None, library: str = "torch"):
@@ -60,24 +46,24 @@ if _have("scipy"):
     # raises on an empty axis ("zero-size array to reduction operation maximum"): the opt-in `empty` family.
     # measured: in bfloat16 its sum of exponentials is a running bfloat16 sum, which stagnates on long rows
     # (4096 entries of N(0, 1): 2704 where the sum is 6621); float16 sums pairwise and passes
-    register("softmax", "scipy.softmax", "scipy.special.softmax", library="scipy", origin="peer",
+    register("softmax", "scipy.softmax", "scipy.special.softmax", library="scipy", origin="peer", measured_on=MEASURED_ON["scipy"],
              unstable_on=("lengths@bfloat16", "accumulation@bfloat16"))(
         lambda x, axis=-1: _sp().softmax(x, axis=axis))
     # measured: (x - max) - log(sum), the log loses a tiny sum at the dominant entry; raises on an empty axis
-    register("log_softmax", "scipy.log_softmax", "scipy.special.log_softmax", library="scipy", origin="peer",
+    register("log_softmax", "scipy.log_softmax", "scipy.special.log_softmax", library="scipy", origin="peer", measured_on=MEASURED_ON["scipy"],
              unstable_on=("dominant", "standard", "overflow", "ascending", "masked", "posinf", "nan", "bits", "wide",
                           "underflow", "offset", "ties", "lengths", "tile_masks", "accumulation",
                        "shifted"))(
         lambda x, axis=-1: _sp().log_softmax(x, axis=axis))
     # logsumexp returns float64 for bfloat16 input (a dtype-contract failure): judged on the dtypes it keeps
-    register("logsumexp", "scipy.logsumexp", "scipy.special.logsumexp", library="scipy", origin="peer",
+    register("logsumexp", "scipy.logsumexp", "scipy.special.logsumexp", library="scipy", origin="peer", measured_on=MEASURED_ON["scipy"],
              dtypes=("float16", "float32", "float64"))(
         lambda x, axis=-1: _sp().logsumexp(x, axis=axis))
     # measured: expit gives 0 where the answer is subnormal (x = -89 in float32: 2.2e-39, 1.6e6 ULP, kappa 89)
-    register("sigmoid", "scipy.expit", "scipy.special.expit", library="scipy", origin="peer",
+    register("sigmoid", "scipy.expit", "scipy.special.expit", library="scipy", origin="peer", measured_on=MEASURED_ON["scipy"],
              dtypes=("float32", "float64"), unstable_on=("thresholds", "wide", "bits"))(
         lambda x: _sp().expit(x))
-    register("log_sigmoid", "scipy.log_expit", "scipy.special.log_expit", library="scipy", origin="peer",
+    register("log_sigmoid", "scipy.log_expit", "scipy.special.log_expit", library="scipy", origin="peer", measured_on=MEASURED_ON["scipy"],
              dtypes=("float32", "float64"))(lambda x: _sp().log_expit(x))
 
 
@@ -95,7 +81,7 @@ if _have("torch"):
         """torch.softmax, log_softmax and logsumexp as peers, on the CPU or (``torch_cuda``) the GPU: the same
         (x - max) - log(sum) formulas, so the same expectations (measured on the CPU with torch 2.13.0; on the
         GPU to be confirmed by scripts/gpu_check.sh)."""
-        reg = dict(library=library, dtypes=dtypes, origin="peer")
+        reg = dict(library=library, dtypes=dtypes, origin="peer", measured_on=MEASURED_ON["torch"])
         register("softmax", f"torch.softmax{suffix}", f"torch.softmax ({where})", **reg)(
             _lazy("torch", "softmax", adapt_to="softmax"))
         register("log_softmax", f"torch.log_softmax{suffix}", f"torch.log_softmax ({where}): (x - max) - log(sum)",
@@ -110,7 +96,7 @@ if _have("torch"):
 
     def _torch_registrations():
         _torch_axis_peers("torch", "", "CPU", ("float32", "float64"))
-        reg = dict(library="torch", dtypes=("float32", "float64"), origin="peer")
+        reg = dict(library="torch", dtypes=("float32", "float64"), origin="peer", measured_on=MEASURED_ON["torch"])
         register("sigmoid", "torch.sigmoid", "torch.sigmoid (CPU): 0 where the answer is subnormal", **reg,
                  unstable_on=("thresholds", "wide", "bits"))(_lazy("torch", "sigmoid"))
         register("log_sigmoid", "torch.logsigmoid", "torch.nn.functional.logsigmoid (CPU)", **reg)(
@@ -135,7 +121,8 @@ if _have("torch"):
         """PyTorch's backward of every function it has, through torch.autograd.grad (``stability.adapt``), and
         its softplus, logit, amax and argmax forward; expectations measured with torch 2.13.0 (CPU): README,
         "Gradients"."""
-        reg = dict(library="torch", dtypes=("float16", "bfloat16", "float32", "float64"), origin="peer")
+        reg = dict(library="torch", dtypes=("float16", "bfloat16", "float32", "float64"), origin="peer",
+                   measured_on=MEASURED_ON["torch"])
         forwards = {
             "softmax": ("torch", "softmax", "torch.softmax"), "log_softmax": ("torch", "log_softmax",
                                                                               "torch.log_softmax"),
@@ -193,7 +180,7 @@ if _have("torch"):
         (a float32 result from 2-byte data) and ``F.cross_entropy`` under ``torch.autocast("cpu")``, which runs it in
         float32 (softmax and log_softmax it leaves in the input's format on the CPU); their backward through
         ``torch.autograd.grad``: x in a 2-byte format, a float32 cotangent, the gradient in x's format."""
-        reg = dict(library="torch", dtypes=_HALVES_TO_F32, origin="peer")
+        reg = dict(library="torch", dtypes=_HALVES_TO_F32, origin="peer", measured_on=MEASURED_ON["torch"])
         for name in ("softmax", "log_softmax"):
             make = (lambda n=name: _torch_widened(n))
             register(name, f"torch.{name}_f32", f"torch.{name}(x, dim, dtype=torch.float32) (CPU)", **reg,
@@ -265,7 +252,7 @@ if _have("jax"):
         6.05e-39): a property of the backend, declared (``flushes_subnormals``) so that the formulas are judged.
         Expectations measured with jax 0.10.2 (CPU): README, "Peers"."""
         reg = dict(library="jax", dtypes=("float16", "bfloat16", "float32", "float64"), origin="peer",
-                   flushes_subnormals=True)
+                   flushes_subnormals=True, measured_on=MEASURED_ON["jax"])
         forwards = {  # name -> (module, attribute, takes an axis)
             "softmax": ("jax.nn", "softmax", True), "log_softmax": ("jax.nn", "log_softmax", True),
             "logsumexp": ("jax.scipy.special", "logsumexp", True), "sigmoid": ("jax.nn", "sigmoid", False),
@@ -372,7 +359,8 @@ if _have("jax"):
         """JAX on 2-byte data with float32 results, as its API allows: the functions of the widened input,
         ``f(x.astype(jnp.float32))`` (jax.nn.softmax and log_softmax and jax.scipy.special.logsumexp take no dtype),
         and their ``jax.vjp``: x in a 2-byte format, a float32 cotangent, the gradient in x's format."""
-        reg = dict(library="jax", dtypes=_HALVES_TO_F32, origin="peer", flushes_subnormals=True)
+        reg = dict(library="jax", dtypes=_HALVES_TO_F32, origin="peer", flushes_subnormals=True,
+                   measured_on=MEASURED_ON["jax"])
         for name, module, attr in (("softmax", "jax.nn", "softmax"), ("log_softmax", "jax.nn", "log_softmax"),
                                    ("logsumexp", "jax.scipy.special", "logsumexp")):
             label = f"{module}.{attr}(x.astype(float32))"

@@ -313,8 +313,22 @@ def _context(data, out: Path, command: str, fig) -> dict:
         "paper": _paper(fig, data.paper, data.paper_rows, opts.get("published", {})),
         "env": run.meta["environment"] | {"date": run.meta["created"][:16]},
         "command": run.meta.get("command", command), "history": _history(data.runs),
+        "atlas": _atlas(recs),
         "rebuild": f"python3 -m stability report --out {out} " + " ".join(f"--run {r.path}" for r in data.runs),
     }
+
+
+def _atlas(recs) -> dict | None:
+    """The peers' verdicts as the atlas's grid (``reports.atlas``: the same table as docs/atlas.md), without its
+    defects list (the worst cases section has those); None when no peer was checked."""
+    from . import atlas
+
+    peers = [r for r in recs if r.get("origin") == "peer"]
+    if not peers:
+        return None
+    g = atlas.grid(peers)
+    g.pop("defects")
+    return g
 
 
 def distribution_table(c) -> list[dict]:

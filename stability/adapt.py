@@ -16,9 +16,10 @@ numerics.  :func:`adapt` wraps such a callable, and says how in a note that the 
 * **losses**: ``reduction='none'`` is passed to a callable that takes ``reduction`` (a batch mean is not a
   per-sample loss).
 
-* **gradients**: a PyTorch or JAX callable given for ``NAME_vjp`` is taken as the *forward* function NAME, called
-  by the rules above, and differentiated by its own library: ``torch.autograd.grad(y, x, grad_outputs=g)`` or
-  ``jax.vjp``.  So ``--function softmax_vjp --impl torch:softmax`` judges PyTorch's backward of softmax.  A
+* **gradients**: a callable of a library with autodiff (PyTorch, JAX, TensorFlow, MLX, PaddlePaddle, tinygrad:
+  ``stability.libraries``) given for ``NAME_vjp`` is taken as the *forward* function NAME, called by the rules
+  above, and differentiated by its own library: ``torch.autograd.grad(y, x, grad_outputs=g)``, ``jax.vjp``,
+  ``tf.GradientTape.gradient(..., output_gradients=g)``, ``mx.vjp``, ``paddle.grad`` or ``y.backward(g)``.  So ``--function softmax_vjp --impl torch:softmax`` judges PyTorch's backward of softmax.  A
   hand-written VJP in those libraries says so with ``__stability_vjp__ = True`` and is called as it is; NumPy
   code is always called as the VJP itself (it has no autodiff).
 
@@ -137,22 +138,64 @@ def _lane_result(out, dtype):
 
 def autodiff_vjp(forward: Callable, library: str) -> Callable:
     """The VJP of ``forward`` (called by the suite's convention: ``forward(x, *targets, **axis)``) by its library's
-    autodiff: ``vjp(x, *targets, g, **axis)`` returns the gradient of ``sum(g * forward(x, ...))`` w.r.t. x."""
-    if library == "jax":
-        def vjp(x, *rest, **kwargs):
-            import jax
+    autodiff (``stability.libraries``): ``vjp(x, *targets, g, **axis)`` returns the gradient of
+    ``sum(g * forward(x, ...))`` with respect to x, as the library computes it."""
+    pullback = _PULLBACKS[library]
 
-            *targets, g = rest
-            _, pullback = jax.vjp(lambda v: forward(v, *targets, **kwargs), x)
-            return pullback(g)[0]
-    else:
-        def vjp(x, *rest, **kwargs):
-            import torch
-
-            *targets, g = rest
-            v = x.detach().clone().requires_grad_(True)
-            y = forward(v, *targets, **kwargs)
-            (dx,) = torch.autograd.grad(y, v, grad_outputs=g)
-            return dx
+    def vjp(x, *rest, **kwargs):
+        *targets, g = rest
+        return pullback(lambda v: forward(v, *targets, **kwargs), x, g)
     vjp.__doc__ = forward.__doc__
     return vjp
+
+
+def _torch_pullback(f, x, g):
+    import torch
+
+    v = x.detach().clone().requires_grad_(True)
+    (dx,) = torch.autograd.grad(f(v), v, grad_outputs=g)
+    return dx
+
+
+def _jax_pullback(f, x, g):
+    import jax
+
+    return jax.vjp(f, x)[1](g)[0]
+
+
+def _tf_pullback(f, x, g):
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = f(x)
+    return tape.gradient(y, x, output_gradients=g)
+
+
+def _mlx_pullback(f, x, g):
+    import mlx.core as mx
+
+    return mx.vjp(f, [x], [g])[1][0]
+
+
+def _paddle_pullback(f, x, g):
+    import paddle
+
+    v = x.detach()
+    v.stop_gradient = False
+    (dx,) = paddle.grad([f(v)], [v], grad_outputs=[g])
+    return dx
+
+
+def _tinygrad_pullback(f, x, g):
+    # Tensor.gradient: the functional form (backward() needs requires_grad_(True); assigning requires_grad = True
+    # leaves grad None in tinygrad 0.14)
+    v = x.detach().contiguous().realize()
+    (dx,) = f(v).gradient(v, gradient=g)
+    return dx.realize()
+
+
+_PULLBACKS = {"torch": _torch_pullback, "torch_cuda": _torch_pullback, "jax": _jax_pullback,
+              "tensorflow": _tf_pullback, "mlx": _mlx_pullback, "paddle": _paddle_pullback,
+              "tinygrad": _tinygrad_pullback}
+assert set(_PULLBACKS) == set(AUTODIFF_LIBRARIES), "every library with autodiff in stability.libraries has one"

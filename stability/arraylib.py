@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 
 import numpy as np
@@ -9,16 +10,47 @@ import numpy as np
 
 @contextmanager
 def precision_scope(library: str, dtype):
-    """The scope a call of ``library`` in ``dtype`` runs in.  JAX computes float64 only in its 64-bit mode, which
-    is a process-wide setting: it is enabled for this call alone (``jax.enable_x64``), never left on, so a user's
-    own JAX code judged in the same run sees the setting it chose."""
+    """The scope a call of ``library`` in ``dtype`` runs in; a library's process-wide settings are never changed.
+
+    JAX computes float64 only in its 64-bit mode, a process-wide setting: it is enabled for this call alone
+    (``jax.enable_x64``), never left on, so a user's own JAX code judged in the same run sees the setting it chose.
+    MLX runs on its CPU stream for the call (``mx.stream(mx.cpu)``), whatever ``mx.default_device()`` says; the
+    TensorFlow, PaddlePaddle and tinygrad inputs are placed on the CPU explicitly (:func:`to_library`), never by
+    ``paddle.set_device`` or tinygrad's ``DEV``, which tinygrad writes into the environment when it first picks a
+    device and is put back after the call."""
     if library == "jax" and any(np.dtype(d) == np.float64 for d in np.atleast_1d(np.asarray(dtype, dtype=object))):
         import jax
 
         with jax.enable_x64(True):
             yield
+    elif library == "mlx":
+        import mlx.core as mx
+
+        with mx.stream(mx.cpu):
+            yield
+    elif library == "tensorflow":
+        import tensorflow as tf
+
+        with tf.device("/CPU:0"):
+            yield
+    elif library == "tinygrad":  # it writes the device it picked into os.environ["DEV"] (for its children)
+        saved = os.environ.get("DEV")
+        try:
+            yield
+        finally:
+            if saved is None:
+                os.environ.pop("DEV", None)
+            else:
+                os.environ["DEV"] = saved
     else:
         yield
+
+
+def _ml_dtypes_name(a: np.ndarray) -> str | None:
+    """``a``'s format name when it is one of ml_dtypes' (bfloat16, FP8): those travel through float32, exactly."""
+    from .formats import ML_DTYPES_FORMATS
+
+    return a.dtype.name if a.dtype.name in ML_DTYPES_FORMATS else None
 
 
 def to_library(a: np.ndarray, library: str):
@@ -49,6 +81,35 @@ def to_library(a: np.ndarray, library: str):
         import array_api_strict as xp
 
         return xp.asarray(a)
+    if library == "onnxruntime":  # an InferenceSession takes NumPy arrays (ml_dtypes' bfloat16 too)
+        return a
+    if library == "tensorflow":
+        import tensorflow as tf
+
+        with tf.device("/CPU:0"):
+            return tf.constant(a)  # ml_dtypes' bfloat16 is TensorFlow's own
+    name = _ml_dtypes_name(a)
+    # np.ascontiguousarray turns a 0-d array into shape (1,): reshape back (a reduced cotangent is 0-d)
+    wide = (np.ascontiguousarray(a, dtype=np.float32) if name else np.ascontiguousarray(a)).reshape(a.shape)
+    if library == "mlx":
+        import mlx.core as mx
+
+        # mx.array of a float64 array is float32 unless the dtype is named
+        t = mx.array(wide, dtype=getattr(mx, wide.dtype.name)) if wide.dtype.kind == "f" else mx.array(wide)
+        return t.astype(getattr(mx, name)) if name else t
+    if library == "paddle":
+        import warnings
+
+        with warnings.catch_warnings():  # its "No ccache found" at first import: it compiles nothing here
+            warnings.simplefilter("ignore", UserWarning)
+            import paddle
+        t = paddle.to_tensor(wide, place=paddle.CPUPlace())
+        return t.astype(name) if name else t
+    if library == "tinygrad":
+        from tinygrad import Tensor, dtypes
+
+        t = Tensor(wide, device="CPU")
+        return t.cast(getattr(dtypes, name)) if name else t
     raise ValueError(f"unknown array library {library!r}")
 
 
@@ -99,4 +160,28 @@ def to_numpy(out):
         return out.get()
     if mod in ("jax", "jaxlib") or mod.startswith("array_api"):
         return np.asarray(out)
+    if mod in ("tensorflow", "keras"):
+        return out.numpy() if hasattr(out, "numpy") else None
+    if mod == "mlx":
+        return _narrowed(str(out.dtype).removeprefix("mlx.core."), lambda: np.array(out), lambda w: np.array(w),
+                         lambda: out.astype(__import__("mlx.core", fromlist=["float32"]).float32))
+    if mod == "paddle":
+        return _narrowed(str(out.dtype).removeprefix("paddle."), lambda: out.numpy(), lambda w: w.numpy(),
+                         lambda: out.astype("float32"))
+    if mod == "tinygrad":
+        from tinygrad import dtypes
+
+        return _narrowed(out.dtype.name, lambda: out.numpy(), lambda w: w.numpy(), lambda: out.cast(dtypes.float32))
     return None
+
+
+def _narrowed(name: str, plain, read, widen):
+    """A library's result as NumPy: ``plain()`` for the formats NumPy has, else (bfloat16, FP8) ``read(widen())`` in
+    float32, narrowed again exactly to ml_dtypes' format of that name."""
+    from .formats import ML_DTYPES_FORMATS
+
+    if name not in ML_DTYPES_FORMATS:
+        return plain()
+    import ml_dtypes
+
+    return read(widen()).astype(getattr(ml_dtypes, name))

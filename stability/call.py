@@ -13,6 +13,7 @@ whose black box (``stability.blackbox``) this module writes before each call.
 from __future__ import annotations
 
 import math
+import sys
 import traceback
 import warnings
 from contextlib import contextmanager
@@ -82,8 +83,12 @@ def run_call(impl: Implementation, args, kwargs, tolerance: Tolerance = DEFAULT_
     the input's)."""
     ref = reference.evaluate(impl.function, *args, **kwargs, out=out) if ref is None else ref
     dtype = np.asarray(args[0]).dtype
-    with precision_scope(impl.library, [dtype, ref.call.output_dtype]):  # JAX's 64-bit mode for this call alone
-        return _call_and_judge(impl, args, kwargs, tolerance, ref, timeout, dtype)
+    depth = sys.getrecursionlimit()
+    try:
+        with precision_scope(impl.library, [dtype, ref.call.output_dtype]):  # JAX's 64-bit mode for this call alone
+            return _call_and_judge(impl, args, kwargs, tolerance, ref, timeout, dtype)
+    finally:  # TensorFlow, MLX and PaddlePaddle raise Python's recursion limit when first imported (here, or in
+        sys.setrecursionlimit(depth)  # the call): put back, as the other process-wide settings are
 
 
 def _call_and_judge(impl, args, kwargs, tolerance, ref, timeout, dtype) -> Outcome:
@@ -186,8 +191,8 @@ def _time_limit(seconds: float):
 
 @contextmanager
 def _guarded_state():
-    """Put back the process-wide settings a call may change: NumPy's error handling and print options, and
-    (when imported) PyTorch's thread count and default dtype, which decide the next check's numerics."""
+    """Put back the process-wide settings a call may change: NumPy's error handling and print options, Python's
+    recursion limit (:func:`run_call`), and (when imported) PyTorch's thread count and default dtype, which decide the next check's numerics."""
     import sys
 
     err, opts = np.geterr(), np.get_printoptions()

@@ -142,6 +142,7 @@ def _parser() -> argparse.ArgumentParser:
                    "started again with the same PATH resumes, reusing the checks that had finished")
     _results_option(v)
     _isolation_options(v)
+    _strict_option(v)
     v.add_argument("--tolerance", nargs=3, type=float, metavar=("A0", "A1", "B"),
                    help="verdict rule ulp <= A0 + A1*log2(n) + B*kappa (default 8 1 2)")
 
@@ -228,6 +229,22 @@ def _parser() -> argparse.ArgumentParser:
     _results_option(sw)
     sw.add_argument("--json", metavar="PATH", help="write the summary to PATH (atomically)")
 
+    at = sub.add_parser("atlas", help="every installed library's peers side by side in four formats (and their "
+                        "mixed signatures): a cross-library table, as Markdown and in the results store")
+    at.add_argument("--library", action="append", default=[], metavar="NAME", help="repeatable; default every "
+                    "library with peers installed here (the extras: pip install -e '.[atlas]')")
+    at.add_argument("--examples", type=int, default=None, help="examples per input family (default 25)")
+    at.add_argument("--seed", type=int, default=0, help="the seed of the examples drawn (default 0)")
+    at.add_argument("--markdown", metavar="PATH", default="build/atlas.md", help="write the table to PATH "
+                    "(atomically; default build/atlas.md; docs/atlas.md is this file from the published run)")
+    at.add_argument("--json", metavar="PATH", help="write the records to PATH too; a run killed midway and started "
+                    "again with the same PATH resumes")
+    at.add_argument("--declarations", action="store_true", help="also print what was measured as the EXPECT "
+                    "entries of the peer modules (for declaring a new version of a library)")
+    _results_option(at)
+    _isolation_options(at)
+    _strict_option(at)
+
     hi = sub.add_parser("history", help="list the runs in the results store")
     hi.add_argument("--results", metavar="DIR", help="the results store (default: results/, or $STABILITY_RESULTS)")
     hi.add_argument("--json", action="store_true", help="print JSON")
@@ -309,13 +326,11 @@ def _cmd_verify(args, argv=None) -> int:
     journal, dicts = _run_checks(args, [parallel.task("verify", i, d) for i, d in plan], options, "check",
                                  lambda rec: rec["verdict"])
     records = [Record.from_dict(d) for d in dicts]
-    ok = all(r.meets_expectation for r in records)
+    ok = meets_all(records, args.strict_peers)
     for rec in records:
         _print_record(rec, args.json)
     reused = f" ({journal.reused} reused from an interrupted run)" if journal is not None and journal.reused else ""
-    print(f"{len(records)} checks in {time.perf_counter() - t0:.1f} s{reused}: "
-          f"{sum(r.meets_expectation for r in records)} as expected, "
-          f"{sum(not r.meets_expectation for r in records)} short of their expectation")
+    print(f"{len(records)} checks in {time.perf_counter() - t0:.1f} s{reused}: {summary(records, args.strict_peers)}")
     from . import tables
 
     dicts = [r.as_dict() for r in records]
@@ -329,16 +344,40 @@ def _cmd_verify(args, argv=None) -> int:
     return 0 if ok else 1
 
 
+def meets_all(records, strict_peers: bool = False) -> bool:
+    """Whether every record met its expectation; a peer's drift (another version of its library than it was
+    measured on) fails only with ``--strict-peers``."""
+    return all(r.meets_expectation and not (strict_peers and r.drift) for r in records)
+
+
+def summary(records, strict_peers: bool = False) -> str:
+    """``"N as expected, M short of their expectation"``, and the drifted peers when there are any."""
+    short = sum(not r.meets_expectation or bool(strict_peers and r.drift) for r in records)
+    drifted = sum(bool(r.drift) for r in records)
+    drift = (f"; {drifted} peer{'s' if drifted != 1 else ''} drifted from the measurement on another version"
+             f"{' (failures: --strict-peers)' if strict_peers else ' (not failures without --strict-peers)'}"
+             if drifted else "")
+    return f"{len(records) - short} as expected, {short} short of their expectation{drift}"
+
+
+def _strict_option(p) -> None:
+    p.add_argument("--strict-peers", action="store_true", help="a peer whose results differ from its declaration "
+                   "measured on another version of its library (drift) fails the run; without it drift is shown, "
+                   "stored and compared, and the exit status ignores it")
+
+
 def _print_record(rec, json_path=None) -> None:
     verdict = rec.verdict.upper()
     note = "" if rec.meets_expectation and rec.expectation == "stable" else (
         f"  (expected: {rec.expectation})" if rec.meets_expectation else f"  ** expected {rec.expectation} **")
+    if rec.drift:
+        note = f"  DRIFT: {rec.drift}"
     print(f"{rec.implementation:<32} {rec.dtype:<{max(8, len(rec.dtype))}} {verdict:<4}  max {_fmt_num(rec.max_ulp):>8} ULP  "
           f"ratio {_fmt_num(rec.max_ratio):>8}  {rec.examples:>4} examples{note}")
     if rec.verdict == "fail":
         print(f"    families failed: {', '.join(rec.failed_families)}")
         ce = rec.counterexample
-        if ce is not None and (not rec.meets_expectation or rec.origin == "user"):
+        if ce is not None and (not rec.meets_expectation or rec.origin == "user" or rec.drift):
             for i, c in enumerate([ce] + ce.get("others", [])):  # distinct kinds of failure, worst first
                 w = c.get("worst", {})
                 print(f"    {'counterexample' if i == 0 else 'also'} ({c['family']}): {c['reason']}")
@@ -633,6 +672,62 @@ def _measure_report(args, argv, root):
     return run
 
 
+def _cmd_atlas(args, argv=None) -> int:
+    from . import atlas, libraries, parallel, tables
+    from .verify import DEFAULT_EXAMPLES, Record
+
+    have = atlas.peer_libraries()
+    for name in args.library:
+        if name not in libraries.TABLE:
+            raise UsageError(f"unknown library {name!r}{did_you_mean(name, libraries.NAMES)}: use one of "
+                             f"{', '.join(have)}")
+        if name not in have:
+            extra = libraries.TABLE[name].extra
+            raise UsageError(f"{name} has no peers here: install it (pip install -e '.[{extra or name}]') or leave "
+                             f"it out; installed: {', '.join(have) or 'none'}")
+    examples = DEFAULT_EXAMPLES if args.examples is None else args.examples
+    if examples < 1:
+        raise UsageError("--examples must be at least 1")
+    check_output(args.markdown, "--markdown")
+    if args.json:
+        check_output(args.json, "--json")
+    _check_isolation(args)
+    plan = atlas.plan(args.library or None)
+    if not plan:
+        raise UsageError("no library with peers is installed here: pip install -e '.[atlas]' (or one extra: "
+                         + ", ".join(f"[{lib.extra}]" for lib in libraries.TABLE.values() if lib.extra) + ")")
+    t0 = time.perf_counter()
+    options = dict(examples=examples, seed=args.seed, shrink="all")
+    journal, dicts = _run_checks(args, [parallel.task("verify", i, d) for i, d in plan], options, "check",
+                                 lambda rec: rec["verdict"])
+    records = [Record.from_dict(d) for d in dicts]
+    dicts = [r.as_dict() for r in records]
+    for lib in dict.fromkeys(r.library for r in records):
+        mine = [r for r in records if r.library == lib]
+        version = next((r.version for r in mine if r.version), "?")
+        print(f"{libraries.TABLE[lib].title or lib:<14} {version:<10} {len(mine):>4} checks, "
+              f"{sum(r.verdict == 'pass' for r in mine):>4} pass; {summary(mine, args.strict_peers)}")
+        for r in mine:
+            if not r.meets_expectation or r.drift:
+                _print_record(r, args.json)
+    print(f"{len(records)} checks in {time.perf_counter() - t0:.1f} s: {summary(records, args.strict_peers)}")
+    run = _store(args, "atlas", "+".join(args.library) or "all", argv, tables={"checks": tables.checks(dicts),
+                 "families": tables.families(dicts)}, blobs={"records": dicts})
+    from reports import atlas as draw
+
+    from .io import atomic_write_text
+
+    page = atomic_write_text(args.markdown, draw.markdown(dicts, command=run.meta.get("command", ""),
+                                                          created=run.meta.get("created", "")))
+    print(f"stored as {run.path}\natlas written to {page}")
+    if args.declarations:
+        print(atlas.declarations(dicts))
+    if args.json:
+        atomic_write_json(args.json, dicts)
+        journal.clear()
+    return 0 if meets_all(records, args.strict_peers) else 1
+
+
 def _cmd_history(args) -> int:
     from pathlib import Path
 
@@ -690,7 +785,7 @@ def _cmd_compare(args) -> int:
     print(f"from {a.name}\n  to {b.name}")
     if c.note:
         print(f"note: {c.note}")
-    for kind in ("verdict", "families", "ratio", "special", "timing", "missing"):
+    for kind in ("verdict", "families", "drift", "ratio", "special", "timing", "missing"):
         mine = [x for x in c.changes if x.kind == kind]
         for x in mine:
             print(f"  {'REGRESSION ' if x.regression else ''}{kind}: {x.what}: {x.before} -> {x.after}")
@@ -717,6 +812,8 @@ def main(argv=None) -> int:
             return _cmd_sweep(args, argv)
         if args.command == "history":
             return _cmd_history(args)
+        if args.command == "atlas":
+            return _cmd_atlas(args, argv)
         if args.command == "compare":
             return _cmd_compare(args)
         if args.command == "report":

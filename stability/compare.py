@@ -5,6 +5,8 @@ upgrade or a kernel change.
   longer does is a regression; the reverse an improvement; families that newly fail are listed;
 * **stability ratios** that grew past a threshold: by ``factor`` (default 2) and to at least ``floor`` (default
   0.25: below that a ratio is far inside the allowance, and doubling it is noise of the examples drawn);
+* **drift**: a peer checked on another version of its library than its declaration was measured on, whose
+  undeclared failures (or their absence) changed between the runs, with the versions;
 * **special-value answers** that changed: a case the policy accepted and no longer does is a regression; an accepted
   answer exchanged for another accepted one (say ``onehot_g`` for ``split_g``) is reported, not a regression;
 * **timings** that moved beyond their measured noise: each case's repeats give a range (min..max) around the median;
@@ -24,7 +26,7 @@ from .tables import _text
 
 @dataclass
 class Change:
-    kind: str  # verdict, families, ratio, special, timing, missing
+    kind: str  # verdict, families, drift, ratio, special, timing, missing
     what: str  # the check or case, in words
     before: str
     after: str
@@ -68,6 +70,12 @@ def _families(cell) -> set:
     return set() if isinstance(cell, float) and math.isnan(cell) else set(str(cell).split())
 
 
+def _text_of(row, column: str) -> str:
+    """A text cell of a checks row; "" when the column is missing (runs stored before it) or empty (NaN)."""
+    v = row.get(column, "") if hasattr(row, "get") else ""
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+
+
 def _checks(a, b, factor: float, floor: float) -> list:
     out = []
     ta, tb = a.table("checks"), b.table("checks")
@@ -93,6 +101,11 @@ def _checks(a, b, factor: float, floor: float) -> list:
         if fb - fa:
             out.append(Change("families", what, " ".join(sorted(fa)) or "-", "newly failing: "
                               + " ".join(sorted(fb - fa)), regression=not mb))
+        da, db = _text_of(ra, "drift"), _text_of(rb, "drift")
+        if da != db:  # a peer whose library moved: what it does now that its measurement did not
+            va, vb = _text_of(ra, "version"), _text_of(rb, "version")
+            out.append(Change("drift", what, (da or "as measured") + (f" [{va}]" if va else ""),
+                              (db or "as measured") + (f" [{vb}]" if vb else "")))
         xa, xb = _f(ra["max_ratio"]), _f(rb["max_ratio"])
         grew = (xb > floor and (xb > factor * xa or (math.isinf(xb) and not math.isinf(xa)))) if not \
             math.isnan(xb) else False

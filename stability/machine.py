@@ -13,7 +13,8 @@ from importlib import metadata
 from pathlib import Path
 
 PACKAGES = ("numpy", "scipy", "mpmath", "hypothesis", "ml_dtypes", "pandas", "matplotlib", "jinja2",
-            "pytest-benchmark", "torch", "jax", "jaxlib", "cupy-cuda12x", "array-api-compat", "dask")
+            "pytest-benchmark", "torch", "jax", "jaxlib", "cupy-cuda12x", "array-api-compat", "dask",
+            "tensorflow-cpu", "tensorflow", "onnxruntime", "onnx", "mlx", "paddlepaddle", "tinygrad")
 
 
 def _cpu_model() -> str:

@@ -44,6 +44,7 @@ class Task:
     function: str
     dtype: str
     spec: str
+    library: str = "numpy"
 
 
 def task(kind: str, impl, dtype: str) -> Task:
@@ -52,7 +53,20 @@ def task(kind: str, impl, dtype: str) -> Task:
         where, attr = spec.rsplit(":", 1)
         if where.endswith(".py") or "/" in where:
             spec = f"{os.path.abspath(where)}:{attr}"
-    return Task(kind, impl.name, impl.function, dtype, spec)
+    return Task(kind, impl.name, impl.function, dtype, spec, impl.library)
+
+
+def _apart(todo, tasks) -> list:
+    """``todo`` in groups that share worker processes: the checks of a library marked ``own_process`` in
+    ``stability.libraries`` (TensorFlow, PaddlePaddle: importing both kills the process) on a cluster of their own,
+    every other check together.  A remote scheduler's workers are shared whatever the grouping."""
+    from . import libraries
+
+    groups: dict = {}
+    for i in todo:
+        lib = libraries.TABLE.get(tasks[i].library)
+        groups.setdefault(tasks[i].library if lib is not None and lib.own_process else "", []).append(i)
+    return [groups[k] for k in sorted(groups)]
 
 
 def _work(t: Task, index: int, options: dict, box: str | None) -> dict:
@@ -155,7 +169,8 @@ def run(tasks, *, options: dict, workers: int | None = None, scheduler: str | No
         for i in todo:
             done(i, _work(tasks[i], i, options.get(tasks[i].kind, {}), None))
     elif todo:
-        _on_cluster(tasks, todo, options, workers, scheduler, done)
+        for group in _apart(todo, tasks):
+            _on_cluster(tasks, group, options, workers, scheduler, done)
     return [results[i] for i in range(len(tasks))]
 
 

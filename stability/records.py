@@ -27,6 +27,8 @@ class Record:
     families: dict = field(default_factory=dict)
     seed: int = 0
     max_normwise: float = 0.0  # ||got - best|| / ||best|| over a call (best: correctly rounded), the worst call
+    drift: str = ""  # a peer's undeclared failures on another version of its library than it was measured on
+    version: str = ""  # the version of the implementation's library it was checked with ("" for the suite's own)
 
     def as_dict(self) -> dict:
         return _json_safe(asdict(self))

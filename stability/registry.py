@@ -58,6 +58,7 @@ class Implementation:
     origin: str = "builtin"  # builtin, peer or user
     extra: dict = field(default_factory=dict, compare=False)
     flushes_subnormals: bool = False  # declared flush-to-zero: judged in the format without subnormals
+    measured_on: str | None = None  # a peer's: the version of its library its declaration was measured on
 
     def declares(self, family: str, dtype: str) -> bool:
         """Whether a failure on ``family`` in ``dtype`` (a format or signature) is expected (``family`` or
@@ -71,16 +72,32 @@ class Implementation:
         if self.dtypes is None:
             return self.origin == "user" or ":" not in sig
         return sig in self.dtypes
+
+    def drift(self, failed_undeclared) -> str:
+        """For a peer measured on another version of its library than the installed one: what its undeclared
+        failures say (``"differs from the measurement on PyTorch 2.13.0: now fails g_huge (installed 2.14.1)"``);
+        ``""`` when they are failures (no other version, or not a peer)."""
+        if not failed_undeclared or self.origin != "peer" or not self.measured_on:
+            return ""
+        now = libraries.version(self.library)
+        if now == self.measured_on:
+            return ""
+        title = libraries.TABLE[self.library].title or self.library
+        return (f"differs from the measurement on {title} {self.measured_on}: now fails "
+                f"{', '.join(failed_undeclared)} (installed {now})")
+
     @property
     def expectation(self) -> str:
         base = "stable" if not self.unstable_on else "unstable on " + ", ".join(self.unstable_on)
-        return base + ("; flushes subnormals (declared: judged without them)" if self.flushes_subnormals else "")
+        base += "; flushes subnormals (declared: judged without them)" if self.flushes_subnormals else ""
+        return base + (f" (measured on {self.measured_on})" if self.measured_on and self.unstable_on else "")
 
     def as_dict(self) -> dict:
         return {"name": self.name, "function": self.function, "library": self.library,
                 "description": self.description, "expectation": self.expectation,
                 "unstable_on": list(self.unstable_on), "origin": self.origin,
-                "dtypes": list(self.dtypes) if self.dtypes else None, "flushes_subnormals": self.flushes_subnormals}
+                "dtypes": list(self.dtypes) if self.dtypes else None, "flushes_subnormals": self.flushes_subnormals,
+                "measured_on": self.measured_on}
 
 
 _REGISTRY: dict[str, Implementation] = {}
@@ -88,14 +105,17 @@ _LOADED = False
 
 
 def register(function: str, name: str, description: str, *, library: str = "numpy", unstable_on=(),
-             dtypes=None, origin: str = "builtin", flushes_subnormals: bool = False):
+             dtypes=None, origin: str = "builtin", flushes_subnormals: bool = False, measured_on: str | None = None):
     """Decorator registering ``fn`` as implementation ``name`` of ``function``.
 
     ``dtypes``: the format signatures it supports (``"float32"``, ``"bfloat16:float32"``: bfloat16 in, float32
     out; see ``stability.formats.Signature``); None: every format, output in the input's.  Its mixed signatures
     are verified by default beside float32 and float64.
     ``flushes_subnormals=True`` declares flush-to-zero (fast-math kernels, DAZ/FTZ modes): its outputs are then
-    judged in the format without subnormals, and every record and the report say so."""
+    judged in the format without subnormals, and every record and the report say so.
+    ``measured_on``: for a peer, the version of its library that ``unstable_on`` was measured on.  On another
+    installed version an undeclared failure is *drift* (the record says what changed), not a failure, unless the
+    command is given ``--strict-peers``."""
     get(function)
     if library not in LIBRARIES:
         raise UsageError(f"unknown array library {library!r}: use one of {', '.join(LIBRARIES)}")
@@ -108,7 +128,7 @@ def register(function: str, name: str, description: str, *, library: str = "nump
     def deco(fn):
         _REGISTRY[name] = Implementation(name, function, fn, library, description, tuple(unstable_on),
                                          tuple(dtypes) if dtypes else None, origin,
-                                         flushes_subnormals=flushes_subnormals)
+                                         flushes_subnormals=flushes_subnormals, measured_on=measured_on)
         return fn
 
     return deco

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
 
-from . import blackbox, strategies
+from . import blackbox, libraries, strategies
 from .call import CALL_TIMEOUT, FAILURE_KINDS, Outcome, _details, run_call  # noqa: F401  (the names callers knew)
 from .formats import available_formats, signature
 from .metrics import DEFAULT_TOLERANCE, Tolerance
@@ -122,7 +122,8 @@ def verify(impl: Implementation, dtype: str, *, examples: int = DEFAULT_EXAMPLES
     ``stability.formats.Signature``); the record keys the check by the signature's canonical spelling.
     ``stop_on_fail`` ends at the first failing family (a guard in a test suite needs no more).  ``shrink``: minimise
     the counterexamples of failures that contradict the declared expectation (every failure of a user's code);
-    a family the registration declares unstable is confirmed by its first failure, unshrunk.
+    a family the registration declares unstable is confirmed by its first failure, unshrunk.  ``shrink="all"``
+    (the atlas): the record's counterexample is minimised whatever was declared.
     """
     dtype = signature(dtype, impl.function).name
     fams = tuple(families) if families else strategies.families(impl.function, slow=slow, signature=dtype)
@@ -142,8 +143,15 @@ def verify(impl: Implementation, dtype: str, *, examples: int = DEFAULT_EXAMPLES
             on_family(fam)
         if stop_on_fail and c is not None:
             break
+    if shrink == "all" and ce is not None and not ce.get("shrunk"):  # the kept counterexample minimised too
+        _, small = verify_family(impl, dtype, ce["family"], examples=examples, seed=seed, tolerance=tolerance,
+                                 shrink=True, timeout=timeout)
+        if small is not None:
+            ce = dict(small, shrunk=True)
     failed = [f for f, r in results.items() if r["failed"]]
-    meets = all(impl.declares(f, dtype) for f in failed)
+    undeclared = [f for f in failed if not impl.declares(f, dtype)]
+    drift = impl.drift(undeclared)  # a peer on another version than it was measured on: drift, not a failure
+    meets = not undeclared or bool(drift)
     return Record(
         implementation=impl.name, function=impl.function, dtype=dtype, verdict="fail" if failed else "pass",
         max_ulp=max((r["max_ulp"] for r in results.values()), default=0.0),
@@ -151,7 +159,8 @@ def verify(impl: Implementation, dtype: str, *, examples: int = DEFAULT_EXAMPLES
         examples=sum(r["examples"] for r in results.values()), expectation=impl.expectation,
         meets_expectation=meets, failed_families=failed, library=impl.library, origin=impl.origin,
         counterexample=ce, families=results, seed=seed,
-        max_normwise=max((r["max_normwise"] for r in results.values()), default=0.0))
+        max_normwise=max((r["max_normwise"] for r in results.values()), default=0.0), drift=drift,
+        version=(libraries.version(impl.library) or "") if impl.origin == "peer" else "")
 
 
 def dtypes_for(impl: Implementation, requested=None) -> list[str]:

@@ -58,9 +58,28 @@ def test_report_is_written_and_its_data_stored(built):
 
 
 def test_sections_in_the_issue_order(built):
-    html = built[2]
+    out, res, html = built
     ids = re.findall(r'<h2 id="([a-z]+)"', html)
-    assert ids == ["summary", "accuracy", "special", "worst", "speed", "environment"]
+    records = json.loads((res["run"].path / "records.json").read_text())
+    peers = [r for r in records if r["origin"] == "peer"]
+    assert ids == ["summary", "accuracy", "special", "worst", "speed"] + (["atlas"] if peers else []) + ["environment"]
+
+
+def test_the_libraries_section_is_the_atlas_grid_of_the_peers(built):
+    from reports import atlas
+
+    out, res, html = built
+    peers = [r for r in json.loads((res["run"].path / "records.json").read_text()) if r["origin"] == "peer"]
+    if not peers:
+        pytest.skip("no peer is installed (SciPy is a core dependency: this does not happen in CI)")
+    section = html[html.index('<h2 id="atlas">'):html.index('<h2 id="environment">')]
+    g = atlas.grid(peers)
+    for _, title, version in g["libraries"]:
+        assert f"<th>{title}<br><small>{version}</small></th>" in section
+    for fmt in g["formats"]:
+        for fn, line in g["rows"][fmt]:
+            for cell in line:
+                assert _escape(cell["text"]) in section, (fmt, fn, cell)
 
 
 def test_verdict_cells_match_the_records(built):

@@ -1,0 +1,116 @@
+"""The cross-library atlas: every installed library's peers verified in the four formats (and the mixed signatures
+the libraries have), side by side, each library at its installed version.
+
+:func:`plan` says what is checked and what each library lacks (a function, a format, a gradient), which the atlas
+shows instead of a verdict; :func:`cells` turns the records into the table's cells (plain data, drawn by
+``reports.atlas``); :func:`declarations` prints what a run measured as the ``EXPECT`` dicts of the peer modules, for
+the next version of a library.  Nothing here imports a peer's library: the checks run in worker processes
+(``stability.parallel``), TensorFlow's and PaddlePaddle's on processes of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import functions, libraries, registry
+from .verify import signatures_for
+
+#: the formats every library is asked for
+FORMATS = ("float16", "bfloat16", "float32", "float64")
+
+#: public reports of defects the atlas finds: ``{(implementation, family): (url, what it reports)}``, linked from a
+#: failing check whose failed families include ``family`` (read from each tracker, not inferred from a title)
+KNOWN_ISSUES: dict = {
+    ("ort.max", "nan"): ("https://github.com/microsoft/onnxruntime/issues/10514",
+                         "onnxruntime#10514, ReduceMax's answer with NaN depends on where the NaN is (open)"),
+    ("tinygrad.max", "nan"): ("https://github.com/tinygrad/tinygrad/issues/862",
+                              "tinygrad#862, `.max(Tensor([1, nan]))` should be nan (open)"),
+}
+
+
+def known_issue(implementation: str, failed_families) -> tuple:
+    """``(url, what it reports)`` of a public issue for one of ``failed_families`` of ``implementation``, or ()."""
+    for fam in failed_families:
+        hit = KNOWN_ISSUES.get((implementation, fam.split("@")[0]))
+        if hit:
+            return hit
+    return ()
+
+
+def peer_libraries() -> list[str]:
+    """The libraries with registered peers here, in the table's order."""
+    have = {i.library for i in registry.implementations() if i.origin == "peer"}
+    return [n for n in libraries.NAMES if n in have]
+
+
+def plan(library_names=None) -> list[tuple]:
+    """``[(implementation, signature)]``: every peer of the libraries (default: every one installed) in the formats
+    it takes, and its mixed signatures."""
+    wanted = set(library_names or peer_libraries())
+    return [(i, d) for i in registry.implementations() if i.origin == "peer" and i.library in wanted
+            for d in signatures_for(i, FORMATS)]
+
+
+def lacks(library: str) -> dict:
+    """``{function or function@format or 'gradients': why}``: what ``library`` does not have (the peer modules)."""
+    import implementations._peer as peer
+
+    registry.implementations()  # the peer modules are imported, and have said what they lack
+    return dict(peer.LACKS.get(library, {}))
+
+
+@dataclass
+class Cell:
+    """One function x library (x forward or backward) of the atlas: per format, a verdict or why there is none."""
+
+    implementation: str = ""
+    by_format: dict = field(default_factory=dict)  # format -> {"verdict", "ratio", "failed", "meets", "drift"} | why
+
+    def as_dict(self) -> dict:
+        return {"implementation": self.implementation, "by_format": self.by_format}
+
+
+def cells(records) -> dict:
+    """``{(function, library): Cell}`` from verify records (dicts), forward and backward functions alike; records of
+    mixed signatures are keyed by their signature instead of a format."""
+    impls = {i.name: i for i in registry.implementations()}
+    out: dict = {}
+    for r in records:
+        impl = impls.get(r["implementation"])
+        lib = r.get("library") or (impl.library if impl else "")
+        key = (r["function"], lib, r["implementation"])
+        cell = out.setdefault(key, Cell(r["implementation"]))
+        cell.by_format[r["dtype"]] = {"verdict": r["verdict"], "ratio": r["max_ratio"],
+                                      "failed": list(r["failed_families"]), "meets": bool(r["meets_expectation"]),
+                                      "drift": r.get("drift", ""), "version": r.get("version", ""),
+                                      "reason": (r.get("counterexample") or {}).get("reason", "")}
+    return out
+
+
+def missing(library: str, function: str, fmt: str) -> str:
+    """Why ``library`` has no verdict for ``function`` in ``fmt`` ("" when it has one, or none is known)."""
+    why = lacks(library)
+    f = functions.get(function)
+    if f.is_vjp and "gradients" in why:
+        return why["gradients"]
+    base = f.primal if f.is_vjp else function
+    for key in (function, base, f"{function}@{fmt}", f"{base}@{fmt}"):
+        if key in why:
+            return why[key]
+    return ""
+
+
+def declarations(records) -> str:
+    """What ``records`` measured, as the ``EXPECT`` dicts of the peer modules: per implementation, the families
+    that failed in every format it was checked in first, then ``family@format`` for the others."""
+    by: dict = {}
+    for r in records:
+        by.setdefault(r["implementation"], {})[r["dtype"]] = set(r["failed_families"])
+    lines = []
+    for name, per in sorted(by.items()):
+        every = set.intersection(*per.values()) if per else set()
+        some = sorted({f"{fam}@{d}" for d, fams in per.items() for fam in fams - every})
+        entries = sorted(every) + some
+        if entries:
+            lines.append(f"    {name.split('.', 1)[1]!r}: ({', '.join(map(repr, entries))},),")
+    return "\n".join(lines)

@@ -1,0 +1,194 @@
+"""The libraries people use, side by side: each light library's peers (ONNX Runtime, MLX, tinygrad: the ``peers``
+extra CI installs) meet their declarations in four formats in worker processes; a declaration is a measurement tied
+to a version, so another version shows drift, not a failure, unless ``--strict-peers``; importing and calling the
+libraries changes no process-wide state another computation depends on; ``stability atlas`` writes its table and
+refuses bad input with exit 2.  TensorFlow's and PaddlePaddle's peers are checked by ``stability atlas`` (heavy
+installs: docs/atlas.md has the command and its wall time)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from stability import atlas, libraries, parallel, registry, store
+from stability.cli import main
+from stability.compare import compare
+from stability.registry import register
+from stability.verify import verify
+from tests.test_peers import _short_of_declaration
+
+LIGHT = ("onnxruntime", "mlx", "tinygrad")  # what CI installs (pyproject's `peers` extra)
+
+
+def _peers(library):
+    return [i for i in registry.implementations() if i.origin == "peer" and i.library == library]
+
+
+@pytest.mark.parametrize("library", LIGHT)
+def test_every_light_library_peer_meets_its_declaration_in_four_formats(library):
+    if not libraries.installed(library):
+        pytest.skip(f"{library} is an optional peer: pip install -e '.[test,peers]' (CI installs it)")
+    impls = _peers(library)
+    assert impls, f"{library} is installed but registered no peer"
+    assert all(i.measured_on == libraries.version(library) for i in impls), "declared on another version"
+    assert _short_of_declaration(impls, examples=3) == []
+
+
+def test_what_a_library_lacks_is_said_instead_of_a_verdict():
+    assert "no ONNX operator" in atlas.missing("onnxruntime", "log_sigmoid", "float32")
+    assert "autodiff" in atlas.missing("onnxruntime", "softmax_vjp", "float32")
+    assert "bfloat16" in atlas.missing("onnxruntime", "softmax", "bfloat16")
+    assert "float64" in atlas.missing("onnxruntime", "softplus", "float64")
+    assert atlas.missing("onnxruntime", "softmax", "float32") == ""
+    assert "logit" in atlas.missing("mlx", "logit_vjp", "float32")
+
+
+class _Task:
+    def __init__(self, library):
+        self.library = library
+
+
+def test_tensorflow_and_paddle_checks_never_share_a_worker_process():
+    # importing PaddlePaddle into a process that imported TensorFlow kills it: each gets a cluster of its own
+    tasks = [_Task(lib) for lib in ("numpy", "tensorflow", "jax", "paddle", "tensorflow", "mlx")]
+    groups = parallel._apart(range(len(tasks)), tasks)
+    assert sorted(map(sorted, groups)) == [[0, 2, 5], [1, 4], [3]]
+
+
+def _careless(x, axis=-1):
+    e = np.exp(x)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+@pytest.fixture
+def drifting():
+    """A peer measured stable on numpy 1.0.0 that fails on overflow: on the installed NumPy it drifts."""
+    register("softmax", "test.drifting_peer", "exp / sum, declared stable on numpy 1.0.0", origin="peer",
+             measured_on="1.0.0")(_careless)
+    yield registry.resolve("test.drifting_peer")
+    registry._REGISTRY.pop("test.drifting_peer")
+
+
+def test_another_version_shows_drift_not_a_failure(drifting):
+    rec = verify(drifting, "float32", examples=5, families=["standard", "overflow"], shrink=False)
+    assert rec.verdict == "fail" and rec.meets_expectation
+    assert rec.drift.startswith("differs from the measurement on NumPy 1.0.0: now fails overflow")
+    assert rec.version == libraries.version("numpy")
+
+
+def test_on_its_measured_version_an_undeclared_failure_fails(drifting, monkeypatch):
+    monkeypatch.setattr(libraries, "version", lambda name: "1.0.0")
+    rec = verify(drifting, "float32", examples=5, families=["overflow"], shrink=False)
+    assert not rec.meets_expectation and rec.drift == ""
+
+
+def test_strict_peers_makes_drift_fail_the_run_and_compare_shows_it(drifting, tmp_path, capsys, monkeypatch):
+    args = ["verify", "--function", "softmax", "--impl", "test.drifting_peer", "--dtype", "float32", "--examples",
+            "5", "--family", "overflow", "--scheduler", "synchronous", "--results", str(tmp_path)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "DRIFT: differs from the measurement on NumPy 1.0.0" in out and "1 peer drifted" in out
+    assert main(args + ["--strict-peers"]) == 1
+    monkeypatch.setattr(libraries, "version", lambda name: "1.0.0")  # the measured version again: no drift
+    assert main(args) == 1
+    runs = store.runs(tmp_path)
+    c = compare(runs[1], runs[2])
+    drift = [x for x in c.changes if x.kind == "drift"]
+    assert len(drift) == 1 and "now fails overflow" in drift[0].before and drift[0].after.startswith("as measured")
+
+
+ISOLATION = """
+import os, sys, numpy as np
+from stability import libraries, registry
+from stability.call import run_call
+
+def state():
+    x = np.array([1e-39, -3e-40, 2.5], np.float32)
+    return ((x * np.float32(1.0)).tobytes(), np.exp(np.float32(-88.0)).tobytes(), np.geterr(),
+            sys.getrecursionlimit(), os.environ.get("DEV"))
+
+before = state()
+names = {"onnxruntime": "ort", "mlx": "mlx", "tinygrad": "tinygrad"}
+called = []
+for lib, prefix in names.items():
+    if not libraries.installed(lib):
+        continue
+    for fn, args, kw in (("softmax", (np.array([1.0, 2.0, 3.0], np.float32),), {"axis": 0}),
+                         ("sigmoid", (np.array([-90.0, 0.5], np.float32),), {})):
+        out = run_call(registry.resolve(f"{prefix}.{fn}"), args, kw)
+        assert out.reason == "" or out.ok is not None, out.reason
+        called.append(f"{prefix}.{fn}")
+    if lib == "mlx":
+        import mlx.core as mx
+        assert str(mx.default_device()) == "Device(cpu, 0)", mx.default_device()
+after = state()
+assert before == after, (before, after)
+print("unchanged after", ", ".join(called))
+"""
+
+
+def test_importing_and_calling_the_libraries_changes_nothing_another_computes():
+    # flush-to-zero, NumPy's error state, the recursion limit, tinygrad's DEV: all as they were, in a fresh process
+    out = subprocess.run([sys.executable, "-c", ISOLATION], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0 and "unchanged after" in out.stdout, out.stderr[-3000:]
+    if any(libraries.installed(lib) for lib in LIGHT):
+        assert "ort.softmax" in out.stdout or "mlx.softmax" in out.stdout or "tinygrad.softmax" in out.stdout
+
+
+def test_atlas_refuses_bad_input_with_the_fix(tmp_path, capsys):
+    assert main(["atlas", "--library", "tensorflw", "--results", str(tmp_path)]) == 2
+    assert "did you mean 'tensorflow'" in capsys.readouterr().err
+    assert main(["atlas", "--examples", "0", "--results", str(tmp_path)]) == 2
+    assert main(["atlas", "--markdown", str(tmp_path), "--results", str(tmp_path)]) == 2  # a folder
+    assert list(tmp_path.iterdir()) == []  # nothing run, nothing stored
+
+
+@pytest.mark.skipif(not libraries.installed("onnxruntime"), reason="ONNX Runtime is in the peers extra (CI has it)")
+def test_atlas_writes_its_table_and_draws_it_again_from_the_stored_run(tmp_path, capsys):
+    page = tmp_path / "atlas.md"
+    rc = main(["atlas", "--library", "onnxruntime", "--examples", "2", "--seed", "1", "--markdown", str(page),
+               "--results", str(tmp_path / "results")])
+    out = capsys.readouterr().out
+    assert rc == 0, out[-3000:]
+    text = page.read_text()
+    assert "| function | ONNX Runtime |" in text and "## float16" in text and "## bfloat16" in text
+    assert "no ONNX operator" in text and "no bfloat16 kernel" in text
+    assert "### `ort." in text and "assert_example(" in text  # a defect, with its reproducer
+    from reports import atlas as draw
+
+    run = store.runs(tmp_path / "results")[-1]
+    assert run.kind == "atlas"
+    assert draw.markdown(run.blob("records"), command=run.meta["command"], created=run.meta["created"]) == text
+
+
+REDUCED = """
+import numpy as np
+from stability import libraries
+from stability.arraylib import precision_scope, to_library, to_numpy
+
+for lib in ("mlx", "tinygrad", "paddle", "tensorflow"):
+    if not libraries.installed(lib):
+        continue
+    for dtype in ("float32", "float64"):
+        a = np.asarray(np.float32(1.5)).astype(dtype)
+        with precision_scope(lib, a.dtype):
+            back = to_numpy(to_library(a, lib))
+        assert back.shape == () and back.dtype == a.dtype and back == a, (lib, dtype, back)
+    print("0-d kept by", lib)
+"""
+
+
+def test_a_reduced_cotangent_stays_0_d_and_float64_stays_float64_in_each_library():
+    # regressions: np.ascontiguousarray made a 0-d cotangent (1,), which MLX's vjp and tinygrad's backward refuse
+    # (every max and logsumexp gradient failed); mx.array of float64 data is float32 unless the dtype is named
+    out = subprocess.run([sys.executable, "-c", REDUCED], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    if any(libraries.installed(lib) for lib in ("mlx", "tinygrad")):
+        assert "0-d kept by" in out.stdout
+
+
+def test_a_public_report_is_linked_only_for_the_family_it_reports():
+    assert "tinygrad/issues/862" in atlas.known_issue("tinygrad.max", ["tiny", "nan@float16"])[0]
+    assert atlas.known_issue("tinygrad.max", ["tiny"]) == ()
+    assert atlas.known_issue("ort.softmax", ["nan"]) == ()
