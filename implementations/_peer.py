@@ -22,11 +22,14 @@ def have(module: str) -> bool:
 
 
 class Lazy:
-    """A callable made by ``make()`` on its first call (which imports the peer's library)."""
+    """A callable made by ``make()`` on its first call (which imports the peer's library).  Its ``__module__`` is
+    the module that registered it, whose source keys a resumed run's journal (``stability.journal``): an edited
+    declaration there is checked again."""
 
-    def __init__(self, make, doc: str = ""):
+    def __init__(self, make, doc: str = "", module: str | None = None):
         self._make, self._fn = make, None
         self.__doc__ = doc
+        self.__module__ = module or getattr(make, "__module__", None) or __name__
 
     def __call__(self, *args, **kwargs):
         if self._fn is None:
@@ -41,7 +44,7 @@ LACKS: dict = {}
 
 def register_library(library: str, *, measured_on: str, forwards: dict, dtypes, expect: dict, lacks: dict,
                      gradients: bool = True, dtypes_of: dict | None = None, prefix: str | None = None,
-                     flushes_subnormals: bool = False, names: dict | None = None) -> None:
+                     flushes_subnormals: bool = False, names: dict | None = None, evaluate=None) -> None:
     """Register ``library``'s functions as peers named ``PREFIX.NAME`` and ``PREFIX.NAME_vjp``.
 
     ``forwards``: ``{function: (label, make)}``, ``make()`` returning a callable of the suite's convention on the
@@ -50,7 +53,9 @@ def register_library(library: str, *, measured_on: str, forwards: dict, dtypes, 
     formats the library computes in (``dtypes_of`` narrows it per name); ``lacks``: ``{name: why}`` for what the
     library does not have.  ``gradients``: whether it differentiates (``stability.libraries``).  ``names``:
     ``{function: short name}`` where a variant is not named after its function (``softmax_precise``); ``expect``
-    is then keyed by the short names."""
+    is then keyed by the short names.  ``evaluate``: for a lazy library, what forces a result (``mx.eval``,
+    ``Tensor.realize``), applied to the forward's result and to the gradient, never inside the function the
+    autodiff differentiates (a realized tinygrad output has no graph left: its gradient came back as zeros)."""
     from stability.adapt import autodiff_vjp
     from stability.functions import get
 
@@ -62,13 +67,25 @@ def register_library(library: str, *, measured_on: str, forwards: dict, dtypes, 
         reg = dict(library=library, origin="peer", measured_on=measured_on, flushes_subnormals=flushes_subnormals)
         short = names.get(name, name)
         register(name, f"{prefix}.{short}", f"{label}", dtypes=dtypes_of.get(short, dtypes),
-                 unstable_on=expect.get(short, ()), **reg)(Lazy(make, label))
+                 unstable_on=expect.get(short, ()), **reg)(Lazy(lambda m=make: _forced(m(), evaluate), label,
+                                                                    make.__module__))
         vjp, short_vjp = f"{name}_vjp", f"{short}_vjp"
         if not gradients or vjp in lacks or not _has_vjp(vjp, get):
             continue
         register(vjp, f"{prefix}.{short_vjp}", f"{label}, differentiated ({_autodiff(library)})",
                  dtypes=dtypes_of.get(short_vjp, dtypes_of.get(short, dtypes)), unstable_on=expect.get(short_vjp, ()),
-                 **reg)(Lazy(lambda m=make: autodiff_vjp(m(), library), label))
+                 **reg)(Lazy(lambda m=make: _forced(autodiff_vjp(m(), library), evaluate), label, make.__module__))
+
+
+def _forced(fn, evaluate):
+    """``fn`` with its result forced by ``evaluate`` (a lazy library's), or ``fn`` itself."""
+    if evaluate is None:
+        return fn
+
+    def call(*args, **kwargs):
+        return evaluate(fn(*args, **kwargs))
+    call.__doc__ = fn.__doc__
+    return call
 
 
 def _has_vjp(name: str, get) -> bool:

@@ -75,9 +75,8 @@ LACKS = {f"{name}@{d}": NO_HALF for name in FORWARDS for d in ("float16", "bfloa
 # measured with paddlepaddle 3.3.1 (CPU), float32 and float64: the union of what failed at the default 25 examples
 # (seed 0) and at the tests' 3 (seed 1); docs/atlas.md says what each failure is
 EXPECT: dict = {}
-MIXED_EXPECT: dict = {}
 
 if have("paddle"):
     register_library("paddle", measured_on=MEASURED_ON, forwards=FORWARDS, dtypes=DTYPES, expect=EXPECT, lacks=LACKS)
     register_library("paddle", measured_on=MEASURED_ON, forwards=MIXED, dtypes=("bfloat16:float32", "float16:float32"),
-                     expect=MIXED_EXPECT, lacks={}, names={"softmax": "softmax_f32", "log_softmax": "log_softmax_f32"})
+                     expect=EXPECT, lacks={}, names={"softmax": "softmax_f32", "log_softmax": "log_softmax_f32"})

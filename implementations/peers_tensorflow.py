@@ -14,12 +14,9 @@ DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
 def _tf():
-    import os
+    from stability.arraylib import tensorflow
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # its C++ start-up lines; read at its first import only
-    import tensorflow as tf
-
-    return tf
+    return tensorflow()
 
 
 def _axis(path):

@@ -1,7 +1,8 @@
 """tinygrad's softmax family as peers (its CPU device, named on every tensor: ``Tensor(..., device="CPU")``, never
 by ``DEV``), forward and backward by ``Tensor.backward``; registered where tinygrad is installed
 (``pip install -e '.[tinygrad]'``, and a ``clang`` on the PATH: its CPU device compiles every kernel with it),
-imported on the first call.  tinygrad is lazy: each callable realizes its result inside the call.  Formats: float16,
+imported on the first call.  tinygrad is lazy: each callable realizes its result inside the call; the gradient is
+taken of the unrealized forward (a realized output has no graph left: tinygrad 0.14 then returns zeros, no error).  Formats: float16,
 float32, float64; bfloat16 kernels do not compile with Debian 12's clang 14 (measured), so the atlas shows bfloat16
 as lacking on such a machine.  Expectations as measured on the version in ``MEASURED_ON``: docs/atlas.md."""
 
@@ -14,17 +15,21 @@ DTYPES = ("float16", "float32", "float64")
 def _method(attr, axis=True):
     def make():
         if axis:
-            return lambda x, axis=-1: getattr(x, attr)(axis).realize()
-        return lambda x: getattr(x, attr)().realize()
+            return lambda x, axis=-1: getattr(x, attr)(axis)
+        return lambda x: getattr(x, attr)()
     return make
 
 
 def _bce():
-    return lambda logits, targets: logits.binary_crossentropy_logits(targets, reduction="none").realize()
+    return lambda logits, targets: logits.binary_crossentropy_logits(targets, reduction="none")
 
 
 def _ce():
-    return lambda logits, targets: logits.sparse_categorical_crossentropy(targets, reduction="none").realize()
+    return lambda logits, targets: logits.sparse_categorical_crossentropy(targets, reduction="none")
+
+
+def _realize(out):
+    return out.realize()
 
 
 FORWARDS = {
@@ -48,4 +53,5 @@ LACKS = {"logit": "no logit method on Tensor", "logit_vjp": "no logit method on 
 EXPECT: dict = {}
 
 if have("tinygrad"):
-    register_library("tinygrad", measured_on=MEASURED_ON, forwards=FORWARDS, dtypes=DTYPES, expect=EXPECT, lacks=LACKS)
+    register_library("tinygrad", measured_on=MEASURED_ON, forwards=FORWARDS, dtypes=DTYPES, expect=EXPECT, lacks=LACKS,
+                     evaluate=_realize)

@@ -164,8 +164,9 @@ def _jax_pullback(f, x, g):
 
 
 def _tf_pullback(f, x, g):
-    import tensorflow as tf
+    from .arraylib import tensorflow
 
+    tf = tensorflow()
     with tf.GradientTape() as tape:
         tape.watch(x)
         y = f(x)

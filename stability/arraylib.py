@@ -29,9 +29,7 @@ def precision_scope(library: str, dtype):
         with mx.stream(mx.cpu):
             yield
     elif library == "tensorflow":
-        import tensorflow as tf
-
-        with tf.device("/CPU:0"):
+        with tensorflow().device("/CPU:0"):
             yield
     elif library == "tinygrad":  # it writes the device it picked into os.environ["DEV"] (for its children)
         saved = os.environ.get("DEV")
@@ -44,6 +42,25 @@ def precision_scope(library: str, dtype):
                 os.environ["DEV"] = saved
     else:
         yield
+
+
+def tensorflow():
+    """TensorFlow, imported in one place: its C++ informational lines (the CPU feature guard's) silenced by
+    ``TF_CPP_MIN_LOG_LEVEL=2``, read at its first import, the variable put back as it was after the import (a
+    user's own setting wins, and no child process inherits ours).  TensorFlow 2.21 still prints oneDNN's notice
+    through absl whatever that level says; it goes to the worker's standard error."""
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    saved = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        import tensorflow as tf
+    finally:
+        if saved is None:
+            os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    return tf
 
 
 def _ml_dtypes_name(a: np.ndarray) -> str | None:
@@ -84,8 +101,7 @@ def to_library(a: np.ndarray, library: str):
     if library == "onnxruntime":  # an InferenceSession takes NumPy arrays (ml_dtypes' bfloat16 too)
         return a
     if library == "tensorflow":
-        import tensorflow as tf
-
+        tf = tensorflow()
         with tf.device("/CPU:0"):
             return tf.constant(a)  # ml_dtypes' bfloat16 is TensorFlow's own
     name = _ml_dtypes_name(a)

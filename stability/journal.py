@@ -13,6 +13,7 @@ import hashlib
 import inspect
 import json
 import shutil
+import sys
 from pathlib import Path
 
 from . import __version__
@@ -38,8 +39,9 @@ def source_digest(impl) -> str:
     if path is None:
         try:
             path = inspect.getsourcefile(impl.fn)
-        except TypeError:
-            path = None
+        except TypeError:  # a callable object (a peer's Lazy): the module that made it, which holds its declaration
+            module = sys.modules.get(getattr(impl.fn, "__module__", None) or "")
+            path = getattr(module, "__file__", None)
     try:
         return hashlib.sha1(Path(path).read_bytes()).hexdigest() if path else "-"
     except OSError:

@@ -30,6 +30,11 @@ SYNCHRONOUS = "synchronous"
 RETRIES = 2
 
 
+#: a local cluster's scheduler without its dashboard, its HTTP server on a free port: the default, 8787, made Dask
+#: warn "Port 8787 is already in use" whenever anything else held that port (another run, a notebook)
+QUIET_SCHEDULER = dict(dashboard_address=":0", scheduler_kwargs={"dashboard": False})
+
+
 def default_workers() -> int:
     return os.cpu_count() or 1
 
@@ -195,7 +200,7 @@ def _on_cluster(tasks, todo, options, workers, scheduler, done) -> None:
                 remote = True
             else:
                 n = min(workers or default_workers(), len(todo))
-                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, **QUIET_SCHEDULER,
                                        silence_logs=logging.ERROR)  # not the nanny's "still alive, killing" at close
                 nanny_log.setLevel(logging.INFO)  # but its word on how a worker ended, to our handler only
                 client, remote = Client(cluster), False

@@ -222,6 +222,8 @@ def _merge(s: Summary, c: dict, fresh: bool) -> None:
 def _client(scheduler: str | None, workers: int):
     from dask.distributed import Client, LocalCluster
 
+    from .parallel import QUIET_SCHEDULER
+
     if scheduler:
         try:
             return Client(scheduler, timeout="10s")
@@ -229,7 +231,7 @@ def _client(scheduler: str | None, workers: int):
             raise UsageError(f"cannot reach a Dask scheduler at {scheduler!r} ({exc}): start one with "
                              "`dask scheduler` and workers with `dask worker ADDRESS`, or leave --scheduler out "
                              "for a local cluster") from None
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, **QUIET_SCHEDULER)
     return Client(cluster)
 
 

@@ -192,3 +192,40 @@ def test_a_public_report_is_linked_only_for_the_family_it_reports():
     assert "tinygrad/issues/862" in atlas.known_issue("tinygrad.max", ["tiny", "nan@float16"])[0]
     assert atlas.known_issue("tinygrad.max", ["tiny"]) == ()
     assert atlas.known_issue("ort.softmax", ["nan"]) == ()
+
+
+LAZY = ("mlx", "tinygrad")
+
+
+@pytest.mark.parametrize("library", LAZY)
+def test_a_lazy_librarys_gradient_is_taken_before_its_result_is_forced(library):
+    # regression: tinygrad's forward realized its output inside the function it differentiated, which leaves no
+    # graph: every gradient came back as zeros (max's at [1, 3, 2] was [0, 0, 0]), and the atlas blamed tinygrad
+    if not libraries.installed(library):
+        pytest.skip(f"{library} is an optional peer: pip install -e '.[test,peers]' (CI installs it)")
+    from stability.call import run_call
+
+    x = np.array([1.0, 3.0, 2.0], np.float32)
+    got = run_call(registry.resolve(f"{library}.max_vjp"), (x, np.float32(2.0)), {"axis": 0})
+    assert got.ok and np.array_equal(got._parts[1], [0.0, 2.0, 0.0]), (got.reason, got._parts[1:2])
+    s = np.exp(x - x.max()) / np.exp(x - x.max()).sum()
+    g = np.array([1.0, 0.0, 0.0], np.float32)
+    got = run_call(registry.resolve(f"{library}.softmax_vjp"), (x, g), {"axis": 0})
+    assert got.ok, got.reason
+    np.testing.assert_allclose(got._parts[1], s * (g - (g * s).sum()), rtol=1e-5)
+
+
+def test_a_resumed_run_checks_a_peer_again_once_its_declaring_module_changes():
+    # a peer is a Lazy callable, whose source file inspect cannot read: the journal keyed it by "-", so a run
+    # resumed after an edit of its declaration reused records judged against the old one
+    import hashlib
+    from pathlib import Path
+
+    import implementations.peers as peers
+    from stability.journal import source_digest
+
+    for impl in registry.implementations():
+        if impl.origin == "peer":
+            module = sys.modules[impl.fn.__module__]
+            assert source_digest(impl) == hashlib.sha1(Path(module.__file__).read_bytes()).hexdigest(), impl.name
+    assert any(i.fn.__module__ == peers.__name__ for i in registry.implementations() if i.origin == "peer")

@@ -245,3 +245,26 @@ def test_ctrl_c_before_any_check_finished_says_what_was_kept(monkeypatch, capsys
     assert "stability: interrupted; no check had finished: nothing was kept" in capsys.readouterr().err
     assert cli.main(["verify", "--function", "softmax"]) == 130
     assert "nothing was kept (give --json PATH to keep finished checks)" in capsys.readouterr().err
+
+
+def test_a_local_cluster_does_not_warn_when_another_program_holds_dasks_dashboard_port():
+    # regression: with the scheduler's HTTP server on Dask's default port, every run printed "Port 8787 is already
+    # in use" whenever anything else (another run, a notebook) held that port
+    import socket
+    import warnings
+
+    holder = socket.socket()
+    try:
+        holder.bind(("127.0.0.1", 8787))
+        holder.listen()
+    except OSError:
+        pass  # something else holds it already: the same condition
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            recs = parallel.run(_tasks(("softmax.shifted", "softmax", "float32")), options={"verify": OPTIONS},
+                                workers=1)
+    finally:
+        holder.close()
+    assert recs[0]["verdict"] == "pass"
+    assert not [str(w.message) for w in caught if "already in use" in str(w.message)]
