@@ -73,22 +73,31 @@ def _cell(mine) -> dict:
 
 
 def defects(records) -> list:
-    """Every failing peer check with its counterexample: ``{"implementation", "dtype", "family", "reason",
-    "input", "expected", "got", "reproducer", "shrunk"}``, by library then function."""
-    out = []
+    """The failing peers, one entry each: ``{"implementation", "library", "function", "formats": [(format,
+    [failed families])], "dtype", "family", "reason", "input", "expected", "got", "reproducer", "shrunk",
+    "issues": [(url, what it reports)]}``, the counterexample shown from float32 where it fails there (the format
+    most code runs in), else from its first failing format; by library, then function."""
+    by: dict = {}
     for r in records:
-        ce = r.get("counterexample")
-        if r["verdict"] != "fail" or not ce:
-            continue
-        out.append({"implementation": r["implementation"], "library": r.get("library", ""), "dtype": r["dtype"],
-                    "function": r["function"], "family": ce.get("family", ""), "reason": ce.get("reason", ""),
-                    "input": ce.get("input"), "expected": ce.get("expected"), "got": ce.get("got"),
-                    "reproducer": ce.get("reproducer", ""), "shrunk": bool(ce.get("shrunk")),
-                    "failed": list(r["failed_families"]),
-                    "issue": atlas.known_issue(r["implementation"], r["failed_families"])})
+        if r["verdict"] == "fail" and r.get("counterexample"):
+            by.setdefault(r["implementation"], []).append(r)
+    order = {f: k for k, f in enumerate(atlas.FORMATS)}
+    out = []
+    for name, recs in by.items():
+        recs.sort(key=lambda r: order.get(r["dtype"], len(order)))
+        shown = next((r for r in recs if r["dtype"] == "float32"), recs[0])
+        ce = shown["counterexample"]
+        issues = list(dict.fromkeys(hit for r in recs
+                                    if (hit := atlas.known_issue(name, r["failed_families"], r["dtype"]))))
+        out.append({"implementation": name, "library": shown.get("library", ""), "function": shown["function"],
+                    "formats": [(r["dtype"], list(r["failed_families"])) for r in recs], "dtype": shown["dtype"],
+                    "family": ce.get("family", ""), "reason": ce.get("reason", ""), "input": ce.get("input"),
+                    "expected": ce.get("expected"), "got": ce.get("got"), "reproducer": ce.get("reproducer", ""),
+                    "shrunk": bool(ce.get("shrunk")), "issues": issues})
     rank = {n: k for k, n in enumerate(libraries.NAMES)}
     forder = {n: k for k, n in enumerate(functions.FUNCTIONS)}
-    return sorted(out, key=lambda d: (rank.get(d["library"], 99), forder.get(d["function"], 99), d["dtype"]))
+    return sorted(out, key=lambda d: (rank.get(d["library"], 99), forder.get(d["function"], 99),
+                                      d["implementation"]))
 
 
 def markdown(records, *, command: str = "", created: str = "") -> str:
@@ -108,20 +117,26 @@ def markdown(records, *, command: str = "", created: str = "") -> str:
             head.append(f"| {fn} | " + " | ".join(_md(c) for c in line) + " |")
         head.append("")
     head += ["## Defects found, with their inputs", "",
-             "Each failing check's counterexample (shrunk where marked): the input, the correctly rounded answer, what "
-             "the library returned, and a reproducer. A failure the peer's declaration lists is what was measured "
-             "on its version; it is listed here because it is a defect of that library all the same.", ""]
+             "Each failing peer once: the formats it fails in with their failing families, then one counterexample "
+             "(from float32 where it fails there; shrunk where marked): the input, the correctly rounded answer, "
+             "what the library returned, and a reproducer. A failure the peer's declaration lists is what was "
+             "measured on its version; it is listed here because it is a defect of that library all the same.", ""]
     for d in g["defects"]:
-        head += [f"### `{d['implementation']}` in {d['dtype']}: {d['family']}", "",
-                 f"{d['reason']} ({'shrunk' if d['shrunk'] else 'as first found'}); failing families: "
-                 f"{', '.join(d['failed'])}.", "", "```",
+        head += [f"### `{d['implementation']}`", "",
+                 "Fails in " + "; ".join(f"{fmt} ({_families(fams)})" for fmt, fams in d["formats"]) + ".", "",
+                 f"In {d['dtype']}, family {d['family']}: {d['reason']} "
+                 f"({'shrunk' if d['shrunk'] else 'as first found'}).", "", "```",
                  f"input    {_clip(d['input'])}", f"expected {_clip(d['expected'])}", f"got      {_clip(d['got'])}",
                  "```", ""]
-        if d["issue"]:
-            head += [f"Reported publicly: [{d['issue'][1]}]({d['issue'][0]}).", ""]
+        for url, what in d["issues"]:
+            head += [f"Reported publicly: [{what}]({url}).", ""]
         if d["reproducer"]:
             head += ["```python", d["reproducer"].rstrip(), "```", ""]
     return "\n".join(head).rstrip() + "\n"
+
+
+def _families(fams, n: int = 8) -> str:
+    return ", ".join(fams[:n]) + (f" and {len(fams) - n} more" if len(fams) > n else "")
 
 
 def _md(cell) -> str:

@@ -319,15 +319,16 @@ def _context(data, out: Path, command: str, fig) -> dict:
 
 
 def _atlas(recs) -> dict | None:
-    """The peers' verdicts as the atlas's grid (``reports.atlas``: the same table as docs/atlas.md), without its
-    defects list (the worst cases section has those); None when no peer was checked."""
+    """The peers' verdicts as the atlas's grid (``reports.atlas``: the same table as docs/atlas.md), its defects
+    list narrowed to those reported publicly (the worst cases section has the inputs); None when no peer was
+    checked."""
     from . import atlas
 
     peers = [r for r in recs if r.get("origin") == "peer"]
     if not peers:
         return None
     g = atlas.grid(peers)
-    g.pop("defects")
+    g["defects"] = [d for d in g["defects"] if d["issues"]]
     return g
 
 

@@ -19,7 +19,8 @@ from .verify import signatures_for
 FORMATS = ("float16", "bfloat16", "float32", "float64")
 
 #: public reports of defects the atlas finds: ``{(implementation, family): (url, what it reports)}``, linked from a
-#: failing check whose failed families include ``family`` (read from each tracker, not inferred from a title)
+#: failing check whose failed families include ``family``; ``family@format`` links a failure in that format alone
+#: (read from each tracker, not inferred from a title)
 KNOWN_ISSUES: dict = {
     ("ort.max", "nan"): ("https://github.com/microsoft/onnxruntime/issues/10514",
                          "onnxruntime#10514, ReduceMax's answer with NaN depends on where the NaN is (open)"),
@@ -28,10 +29,13 @@ KNOWN_ISSUES: dict = {
 }
 
 
-def known_issue(implementation: str, failed_families) -> tuple:
-    """``(url, what it reports)`` of a public issue for one of ``failed_families`` of ``implementation``, or ()."""
+def known_issue(implementation: str, failed_families, dtype: str = "") -> tuple:
+    """``(url, what it reports)`` of a public issue for one of ``failed_families`` of ``implementation`` (checked
+    in ``dtype``), or ()."""
     for fam in failed_families:
-        hit = KNOWN_ISSUES.get((implementation, fam.split("@")[0]))
+        base = fam.split("@")[0]
+        fmt = fam.split("@")[1] if "@" in fam else dtype
+        hit = KNOWN_ISSUES.get((implementation, base)) or KNOWN_ISSUES.get((implementation, f"{base}@{fmt}"))
         if hit:
             return hit
     return ()

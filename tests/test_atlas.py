@@ -229,3 +229,33 @@ def test_a_resumed_run_checks_a_peer_again_once_its_declaring_module_changes():
             module = sys.modules[impl.fn.__module__]
             assert source_digest(impl) == hashlib.sha1(Path(module.__file__).read_bytes()).hexdigest(), impl.name
     assert any(i.fn.__module__ == peers.__name__ for i in registry.implementations() if i.origin == "peer")
+
+
+def _record(dtype, failed, family="nan", x=(1.0, float("nan"))):
+    ce = {"family": family, "reason": "a finite result where the answer is NaN", "input": list(x),
+          "expected": ["nan"], "got": [1.0], "reproducer": f"assert_example('max', 'ort.max', x)  # {dtype}",
+          "shrunk": True}
+    return {"implementation": "ort.max", "function": "max", "library": "onnxruntime", "dtype": dtype,
+            "verdict": "fail" if failed else "pass", "max_ratio": float("inf") if failed else 0.0,
+            "failed_families": failed, "meets_expectation": True, "counterexample": ce if failed else None}
+
+
+def test_the_atlas_lists_each_failing_peer_once_with_every_format_it_fails_in_and_its_public_report():
+    from reports import atlas as draw
+
+    recs = [_record("float16", ["nan"], x=(2.0, float("nan"))), _record("float32", ["nan", "tiny"]),
+            _record("float64", [])]
+    (d,) = draw.defects(recs)
+    assert d["formats"] == [("float16", ["nan"]), ("float32", ["nan", "tiny"])]
+    assert d["dtype"] == "float32" and str(d["input"]) == "[1.0, nan]"  # float32's counterexample, not float16's
+    assert [url for url, _ in d["issues"]] == ["https://github.com/microsoft/onnxruntime/issues/10514"]
+    text = draw.markdown(recs)
+    assert text.count("### `ort.max`") == 1 and "float16 (nan); float32 (nan, tiny)" in text
+    assert "onnxruntime/issues/10514" in text and "# float32" in text  # float32's reproducer is the one shown
+
+
+def test_a_public_report_for_one_format_is_linked_only_from_that_format(monkeypatch):
+    monkeypatch.setitem(atlas.KNOWN_ISSUES, ("mlx.sigmoid", "standard@float64"), ("u", "float64 exp"))
+    assert atlas.known_issue("mlx.sigmoid", ["standard"], "float64") == ("u", "float64 exp")
+    assert atlas.known_issue("mlx.sigmoid", ["standard"], "float16") == ()
+    assert atlas.known_issue("mlx.sigmoid", ["standard@float64"]) == ("u", "float64 exp")

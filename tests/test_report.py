@@ -80,6 +80,9 @@ def test_the_libraries_section_is_the_atlas_grid_of_the_peers(built):
         for fn, line in g["rows"][fmt]:
             for cell in line:
                 assert _escape(cell["text"]) in section, (fmt, fn, cell)
+    for d in g["defects"]:  # a defect reported publicly is linked from the section
+        for url, _ in d["issues"]:
+            assert f'href="{url}"' in section, d["implementation"]
 
 
 def test_verdict_cells_match_the_records(built):
