@@ -85,7 +85,7 @@ def defects(records) -> list:
     out = []
     for name, recs in by.items():
         recs.sort(key=lambda r: order.get(r["dtype"], len(order)))
-        shown = next((r for r in recs if r["dtype"] == "float32"), recs[0])
+        shown = next((r for r in recs if r["dtype"] == atlas.SHOWN_FORMAT), recs[0])
         ce = shown["counterexample"]
         issues = list(dict.fromkeys(hit for r in recs
                                     if (hit := atlas.known_issue(name, r["failed_families"], r["dtype"]))))

@@ -313,22 +313,35 @@ def _context(data, out: Path, command: str, fig) -> dict:
         "paper": _paper(fig, data.paper, data.paper_rows, opts.get("published", {})),
         "env": run.meta["environment"] | {"date": run.meta["created"][:16]},
         "command": run.meta.get("command", command), "history": _history(data.runs),
-        "atlas": _atlas(recs),
+        "atlas": _atlas(recs, data.opts.get("atlas_run")),
         "rebuild": f"python3 -m stability report --out {out} " + " ".join(f"--run {r.path}" for r in data.runs),
     }
 
 
-def _atlas(recs) -> dict | None:
-    """The peers' verdicts as the atlas's grid (``reports.atlas``: the same table as docs/atlas.md), its defects
-    list narrowed to those reported publicly (the worst cases section has the inputs); None when no peer was
-    checked."""
+def _atlas(recs, atlas_run: str | None = None) -> dict | None:
+    """The peers' verdicts as the atlas's grid (``reports.atlas``: the same table as docs/atlas.md): the peers this
+    run measured, and the libraries of the latest `stability atlas` run stored when it was measured (``atlas_run``,
+    where it still exists; it wins for a library both have); its defects list narrowed to those reported publicly
+    (the worst cases section has the inputs).  None when there is no peer to show."""
+    from stability import libraries, store
+    from stability.errors import UsageError
+
     from . import atlas
 
     peers = [r for r in recs if r.get("origin") == "peer"]
+    if atlas_run:
+        try:
+            theirs = store.load(atlas_run).blob("records") or []
+        except UsageError:
+            theirs = []
+        libs = {r.get("library") for r in theirs}
+        peers = [r for r in peers if r.get("library") not in libs] + list(theirs)
     if not peers:
         return None
     g = atlas.grid(peers)
     g["defects"] = [d for d in g["defects"] if d["issues"]]
+    g["atlas_run"] = atlas_run
+    g["atlas_only"] = [lib.title for lib in libraries.TABLE.values() if not lib.in_report]
     return g
 
 

@@ -17,6 +17,9 @@ from .verify import signatures_for
 
 #: the formats every library is asked for
 FORMATS = ("float16", "bfloat16", "float32", "float64")
+#: the format whose counterexample the atlas shows for a failing peer (where it fails there), minimised whatever was
+#: declared; in the other formats a declared failure is confirmed unshrunk, as in any verify
+SHOWN_FORMAT = "float32"
 
 #: public reports of defects the atlas finds: ``{(implementation, family): (url, what it reports)}``, linked from a
 #: failing check whose failed families include ``family``; ``family@format`` links a failure in that format alone

@@ -697,7 +697,7 @@ def _cmd_atlas(args, argv=None) -> int:
         raise UsageError("no library with peers is installed here: pip install -e '.[atlas]' (or one extra: "
                          + ", ".join(f"[{lib.extra}]" for lib in libraries.TABLE.values() if lib.extra) + ")")
     t0 = time.perf_counter()
-    options = dict(examples=examples, seed=args.seed, shrink="all")
+    options = dict(examples=examples, seed=args.seed, shrink=f"all@{atlas.SHOWN_FORMAT}")
     journal, dicts = _run_checks(args, [parallel.task("verify", i, d) for i, d in plan], options, "check",
                                  lambda rec: rec["verdict"])
     records = [Record.from_dict(d) for d in dicts]

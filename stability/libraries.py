@@ -21,6 +21,8 @@ class Library:
     title: str = ""  # how people write its name (the atlas's columns)
     extra: str = ""  # the optional-dependency group that installs it (pip install -e '.[EXTRA]')
     own_process: bool = False  # its checks run in worker processes of their own (see ``stability.parallel``)
+    in_report: bool = True  # the default report measures its peers; the others are `stability atlas`'s, whose
+    # latest stored run the report's libraries section shows (hundreds of checks: hours on two cores)
 
 
 TABLE = {lib.name: lib for lib in (
@@ -33,14 +35,16 @@ TABLE = {lib.name: lib for lib in (
     Library("jax", packages=("jax", "jaxlib"), autodiff="jax.vjp", distributions=("jax",), title="JAX",
             extra="peers"),
     Library("tensorflow", packages=("tensorflow", "keras", "tf_keras"), autodiff="tf.GradientTape",
-            distributions=("tensorflow-cpu", "tensorflow"), title="TensorFlow", extra="tensorflow", own_process=True),
+            distributions=("tensorflow-cpu", "tensorflow"), title="TensorFlow", extra="tensorflow", own_process=True,
+            in_report=False),
     Library("onnxruntime", packages=("onnxruntime",), distributions=("onnxruntime",), title="ONNX Runtime",
-            extra="onnxruntime"),
-    Library("mlx", packages=("mlx",), autodiff="mlx.core.vjp", distributions=("mlx",), title="MLX", extra="mlx"),
+            extra="onnxruntime", in_report=False),
+    Library("mlx", packages=("mlx",), autodiff="mlx.core.vjp", distributions=("mlx",), title="MLX", extra="mlx",
+            in_report=False),
     Library("paddle", packages=("paddle",), autodiff="paddle.grad", distributions=("paddlepaddle",),
-            title="PaddlePaddle", extra="paddle", own_process=True),
+            title="PaddlePaddle", extra="paddle", own_process=True, in_report=False),
     Library("tinygrad", packages=("tinygrad",), autodiff="Tensor.backward", distributions=("tinygrad",),
-            title="tinygrad", extra="tinygrad"),
+            title="tinygrad", extra="tinygrad", in_report=False),
     Library("cupy", packages=("cupy", "cupyx"), gpu=True, distributions=("cupy-cuda12x", "cupy"), title="CuPy"),
     Library("array_api", title="Array API (strict)"),
 )}
@@ -49,6 +53,7 @@ TABLE = {lib.name: lib for lib in (
 # works): so each of the two runs its checks on worker processes that never import the other (``own_process``)
 
 NAMES = tuple(TABLE)
+IN_REPORT = tuple(n for n, lib in TABLE.items() if lib.in_report)
 GPU = tuple(n for n, lib in TABLE.items() if lib.gpu)
 AUTODIFF = tuple(n for n, lib in TABLE.items() if lib.autodiff)
 BY_PACKAGE = {p: n for n, lib in TABLE.items() for p in lib.packages}

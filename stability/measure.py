@@ -144,11 +144,26 @@ class ReportOptions:
 
 
 def report_implementations(o: ReportOptions) -> dict:
+    """Per function, what the report measures: the registered implementations on the CPU, the peers of the
+    libraries marked ``in_report`` (``stability.libraries``: SciPy, PyTorch, JAX; the others are the atlas's), and
+    the user's own."""
+    from . import libraries
+
     impls = {}
     for f in o.functions:
-        impls[f] = [i for i in registry.implementations(f) if i.library not in registry.GPU_LIBRARIES]
+        impls[f] = [i for i in registry.implementations(f) if i.library not in registry.GPU_LIBRARIES
+                    and (i.origin != "peer" or i.library in libraries.IN_REPORT)]
         impls[f] += [u for u in o.user if u.function == f]
     return impls
+
+
+def _latest_atlas(root) -> str | None:
+    """The folder of the latest stored `stability atlas` run in ``root`` (the page's libraries section shows it),
+    or None."""
+    from . import store
+
+    atlases = [r for r in store.runs(root) if r.kind == "atlas"]
+    return str(atlases[-1].path) if atlases else None
 
 
 def _bench(o: ReportOptions, impls, step):
@@ -208,7 +223,7 @@ def report_run(o: ReportOptions, progress=None):
     options = {"quick": o.quick, "seed": o.seed, "examples": o.examples, "dtypes": list(o.dtypes),
                "functions": list(o.functions), "records": "loaded" if o.records is not None else "verified in this run",
                "bench": bench_note, "tolerance": asdict(DEFAULT_TOLERANCE), "seconds": time.perf_counter() - t0,
-               "published": paper.PUBLISHED_OVERFLOWS_FP16}
+               "published": paper.PUBLISHED_OVERFLOWS_FP16, "atlas_run": _latest_atlas(o.results)}
     tbls = {"checks": tables.checks(recs), "families": tables.families(recs), "curves": curves_df,
             "special": tables.special(m.special, names), "paper": paper_df}
     if df is not None:

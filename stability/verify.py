@@ -122,8 +122,9 @@ def verify(impl: Implementation, dtype: str, *, examples: int = DEFAULT_EXAMPLES
     ``stability.formats.Signature``); the record keys the check by the signature's canonical spelling.
     ``stop_on_fail`` ends at the first failing family (a guard in a test suite needs no more).  ``shrink``: minimise
     the counterexamples of failures that contradict the declared expectation (every failure of a user's code);
-    a family the registration declares unstable is confirmed by its first failure, unshrunk.  ``shrink="all"``
-    (the atlas): the record's counterexample is minimised whatever was declared.
+    a family the registration declares unstable is confirmed by its first failure, unshrunk.  ``shrink="all"``:
+    the record's counterexample is minimised whatever was declared; ``shrink="all@FORMAT"`` (the atlas, which shows
+    one counterexample per implementation, float32's): so in that format, as ``shrink=True`` in the others.
     """
     dtype = signature(dtype, impl.function).name
     fams = tuple(families) if families else strategies.families(impl.function, slow=slow, signature=dtype)
@@ -143,7 +144,7 @@ def verify(impl: Implementation, dtype: str, *, examples: int = DEFAULT_EXAMPLES
             on_family(fam)
         if stop_on_fail and c is not None:
             break
-    if shrink == "all" and ce is not None and not ce.get("shrunk"):  # the kept counterexample minimised too
+    if shrink in ("all", f"all@{dtype}") and ce is not None and not ce.get("shrunk"):  # the kept counterexample minimised too
         _, small = verify_family(impl, dtype, ce["family"], examples=examples, seed=seed, tolerance=tolerance,
                                  shrink=True, timeout=timeout)
         if small is not None:

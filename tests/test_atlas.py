@@ -259,3 +259,29 @@ def test_a_public_report_for_one_format_is_linked_only_from_that_format(monkeypa
     assert atlas.known_issue("mlx.sigmoid", ["standard"], "float64") == ("u", "float64 exp")
     assert atlas.known_issue("mlx.sigmoid", ["standard"], "float16") == ()
     assert atlas.known_issue("mlx.sigmoid", ["standard@float64"]) == ("u", "float64 exp")
+
+
+def test_the_default_report_leaves_the_atlas_libraries_to_the_atlas():
+    # with every extra installed the report would verify, curve and time hundreds of peers (hours on two cores):
+    # it measures SciPy's, PyTorch's and JAX's, and shows the others from the latest stored atlas run
+    from stability.measure import ReportOptions, report_implementations
+
+    impls = report_implementations(ReportOptions(functions=("softmax",)))["softmax"]
+    libs = {i.library for i in impls if i.origin == "peer"}
+    assert "scipy" in libs and not libs & {"tensorflow", "onnxruntime", "mlx", "paddle", "tinygrad"}
+    assert {"tensorflow", "onnxruntime", "mlx", "paddle", "tinygrad"}.isdisjoint(libraries.IN_REPORT)
+
+
+def test_the_reports_libraries_section_shows_the_latest_stored_atlas_run(tmp_path):
+    from reports.build import _atlas
+    from stability.measure import _latest_atlas
+
+    assert _latest_atlas(tmp_path) is None
+    run = store.save("atlas", "onnxruntime", root=tmp_path, blobs={"records": [_record("float32", ["nan"])]})
+    assert _latest_atlas(tmp_path) == str(run.path)
+    scipy_rec = dict(_record("float32", []), implementation="scipy.softmax", function="softmax", library="scipy",
+                     origin="peer")
+    g = _atlas([scipy_rec], _latest_atlas(tmp_path))
+    assert [name for name, _, _ in g["libraries"]] == ["scipy", "onnxruntime"]
+    assert [d["implementation"] for d in g["defects"]] == ["ort.max"]  # reported publicly: linked
+    assert _atlas([scipy_rec], str(tmp_path / "gone"))["libraries"][0][0] == "scipy"  # a run since removed
