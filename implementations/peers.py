@@ -343,11 +343,12 @@ if _have("jax"):
         "sigmoid": ("g_huge", "g_mixed_sign", "g_nearly_constant", "g_onehot", "g_ones", "g_special", "standard",
                    "thresholds", "bits@bfloat16", "special@bfloat16", "special@float32", "special@float64",
                    "wide@bfloat16", "wide@float32", "wide@float64"),
-        # s * (g - <g, s>): the dominant entry's g_k - <g, s> cancels, as PyTorch's
+        # s * (g - <g, s>): the dominant entry's g_k - <g, s> cancels, as PyTorch's (nan@float16: a float16 row of
+        # the nan family without a NaN, 49 ULPs, seen in the atlas of 2026-12-06 at seed 0)
         "softmax": ("accumulation", "ascending", "dominant", "g_huge", "g_mixed_sign", "g_nearly_constant", "g_onehot",
                    "lengths", "masked", "offset", "overflow", "posinf", "standard", "tile_masks", "underflow",
                    "nan@float32", "bits@float16", "bits@bfloat16", "bits@float32", "g_special@float16",
-                   "nan@bfloat16", "nan@float64", "shifted@float16", "shifted@float32", "ties@bfloat16",
+                   "nan@float16", "nan@bfloat16", "nan@float64", "shifted@float16", "shifted@float32", "ties@bfloat16",
                    "ties@float32", "ties@float64", "wide@float64"),
         # g * sigmoid(x): a subnormal weight (flushed) times a large g
         "softplus": ("g_huge", "g_mixed_sign@float64", "g_nearly_constant@float64", "g_onehot@float64",

@@ -95,7 +95,10 @@ EXPECT: dict = {
                         'g_special@float32', 'standard@float64', 'wide@float64', 'thresholds@float64',
                         'special@float64', 'g_ones@float64', 'g_onehot@float64', 'g_nearly_constant@float64',
                         'g_mixed_sign@float64', 'g_special@float64'),
-    'log_softmax': ('standard',),
+    # mlx.nn.log_softmax crashes the process on any input whose reduced axis has length 1 (and corrupts the heap
+    # on the way: where the crash comes varies), and every family draws such shapes: declared on all of them
+    'log_softmax': ('standard', 'wide', 'offset', 'shifted', 'overflow', 'underflow', 'dominant', 'ties', 'lse_zero',
+                    'ascending', 'masked', 'posinf', 'nan', 'tiny', 'bits', 'lengths', 'tile_masks', 'accumulation'),
     'log_softmax_vjp': ('g_mixed_sign', 'wide@float16', 'underflow@float16', 'dominant@float16', 'tile_masks@float16',
                         'shifted@bfloat16', 'bits@bfloat16', 'g_onehot@bfloat16', 'offset@float32', 'shifted@float32',
                         'underflow@float32', 'dominant@float32', 'lengths@float32', 'tile_masks@float32',

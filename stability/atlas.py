@@ -29,6 +29,28 @@ KNOWN_ISSUES: dict = {
                          "onnxruntime#10514, ReduceMax's answer with NaN depends on where the NaN is (open)"),
     ("tinygrad.max", "nan"): ("https://github.com/tinygrad/tinygrad/issues/862",
                               "tinygrad#862, `.max(Tensor([1, nan]))` should be nan (open)"),
+    # ORT's CPU Sigmoid (MLAS's logistic) in float32: 8.94e-8 at -17 where 4.14e-8 belongs, 0 from -18 on
+    ("ort.sigmoid", "standard@float32"): (
+        "https://github.com/microsoft/onnxruntime/issues/22557",
+        "onnxruntime#22557, Sigmoid of -18 comes out negative on macOS (open); the same values as here, 8.94e-8 "
+        "at -17 and 0 at -20, are in pytorch#147508"),
+    # PaddlePaddle's CPU softmax clips x - max at -64 (ValueClip), flooring every probability at e^-64 = 1.6e-28
+    **{(f"paddle.{name}", "wide"): (
+        "https://github.com/PaddlePaddle/Paddle/issues/4366",
+        "PaddlePaddle#4366, where the -64 clip of x - max was added so that no probability is 0 (closed)")
+       for name in ("softmax", "softmax_f32")},
+    # its BCE-with-logits gradient at x = 0 is -0.5 - y where 0.5 - y belongs
+    ("paddle.binary_cross_entropy_with_logits_vjp", "standard"): (
+        "https://github.com/PaddlePaddle/Paddle/pull/64253",
+        "PaddlePaddle#64253 (merged, for #64226), which made the grad kernel follow the autodiff of "
+        "max(x, 0) - x y + log(1 + e^-|x|), whose kinks at x = 0 take opposite sides"),
+    **{(f"mlx.{name}", "standard@float64"): (
+        "https://github.com/ml-explore/mlx/issues/3047",
+        "mlx#3047, on the CPU exp (and sin, cos, erf) use their float32 approximation for float64 (open)")
+       for name in ("softmax", "logsumexp", "sigmoid", "log_sigmoid", "softplus", "binary_cross_entropy_with_logits",
+                    "cross_entropy", "softmax_vjp", "log_softmax_vjp", "logsumexp_vjp", "sigmoid_vjp",
+                    "log_sigmoid_vjp", "softplus_vjp", "binary_cross_entropy_with_logits_vjp",
+                    "cross_entropy_vjp")},
 }
 
 

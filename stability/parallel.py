@@ -206,13 +206,15 @@ def _on_cluster(tasks, todo, options, workers, scheduler, done) -> None:
                 client, remote = Client(cluster), False
             try:
                 def submit(i):
-                    fut = client.submit(_work, tasks[i], i, options.get(tasks[i].kind, {}), None if remote else box,
-                                        pure=False)
+                    opts = dict(options.get(tasks[i].kind, {}), **rest.get(i, {}))
+                    fut = client.submit(_work, tasks[i], i, opts, None if remote else box, pure=False)
                     futures[fut] = i
                     return fut
 
                 futures: dict = {}
                 tries = dict.fromkeys(todo, 0)
+                crashes: dict = {}  # task -> the lost records of the families whose calls killed its worker
+                rest: dict = {}  # task -> the families still to check after such a death
                 pending = as_completed([submit(i) for i in todo])
                 for fut in pending:
                     i = futures.pop(fut)
@@ -226,7 +228,19 @@ def _on_cluster(tasks, todo, options, workers, scheduler, done) -> None:
                             tries[i] += 1  # that another check's code ended; run it again elsewhere
                             pending.add(submit(i))
                             continue
-                        res = lost(tasks[i], options.get(tasks[i].kind, {}), exc, black)
+                        res = lost(tasks[i], dict(options.get(tasks[i].kind, {}), **rest.get(i, {})), exc, black)
+                        after = _families_after(tasks[i], options.get(tasks[i].kind, {}),
+                                                (rest.get(i) or {}).get("families"), black)
+                        if after:  # the rest of the check goes on in a fresh worker: a crash is one family's verdict
+                            crashes.setdefault(i, []).append(res)
+                            rest[i] = {"families": after}
+                            pending.add(submit(i))
+                            continue
+                        if i in crashes:
+                            crashes[i].append(res)
+                            res = None
+                    if i in crashes:
+                        res = _with_crashes(tasks[i], crashes.pop(i), res)
                     done(i, res)
             finally:
                 client.close()
@@ -272,6 +286,45 @@ def _signal_name(n: int) -> str:
         return signal.Signals(n).name
     except ValueError:
         return f"signal {n}"
+
+
+def _families_after(t: Task, options: dict, remaining, box: dict | None) -> list:
+    """The families of verify task ``t`` to check again after its worker died in the family the black box names:
+    all of them but that one and any that killed a worker before (those before it too: their results died with
+    the worker; the same seed draws the same examples).  [] for another kind of task, or when the family is
+    unknown or the only one left."""
+    if t.kind != "verify" or not box or not box.get("family") or box["family"] == "-":
+        return []
+    from .strategies import families
+
+    fams = list(remaining or options.get("families") or families(t.function, slow=options.get("slow", False),
+                                                                  signature=t.dtype))
+    return [f for f in fams if f != box["family"]] if box["family"] in fams else []
+
+
+def _with_crashes(t: Task, crashed: list, res: dict | None) -> dict:
+    """One record of verify task ``t`` whose worker died in the families of the ``crashed`` (lost) records, the
+    rest of its families checked by ``res`` (None: they too ended in a death, the last of ``crashed``): the deaths
+    are failures of their families, judged against the declaration like any other."""
+    from . import registry
+    from .records import Record
+
+    impl = registry.resolve(t.spec, t.function)
+    first = crashed[0]
+    fams = {c["failed_families"][0]: {"family": c["failed_families"][0], "examples": 0, "max_ulp": math.inf,
+                                      "max_ratio": math.inf, "failed": True, "max_normwise": 0.0,
+                                      "kinds": ["error"]} for c in crashed}
+    rec = dict(res) if res is not None else dict(first)
+    rec["families"] = fams | dict(rec.get("families") or {}) if res is not None else fams
+    failed = list(dict.fromkeys([f for f in fams] + (list(res["failed_families"]) if res is not None else [])))
+    undeclared = [f for f in failed if not impl.declares(f, t.dtype)]
+    drift = impl.drift(undeclared) if undeclared else ""
+    out = Record.from_dict(rec)
+    out.verdict, out.failed_families, out.counterexample = "fail", failed, first["counterexample"]
+    out.max_ulp = out.max_ratio = math.inf
+    out.examples = sum(int(v.get("examples", 0)) for v in rec["families"].values())
+    out.meets_expectation, out.drift = not undeclared or bool(drift), drift
+    return out.as_dict() | {"lost": True}
 
 
 def lost(t: Task, options: dict, exc: BaseException, box: dict | None) -> dict:

@@ -268,3 +268,49 @@ def test_a_local_cluster_does_not_warn_when_another_program_holds_dasks_dashboar
         holder.close()
     assert recs[0]["verdict"] == "pass"
     assert not [str(w.message) for w in caught if "already in use" in str(w.message)]
+
+
+CRASHES_ON_WIDE = '''
+import ctypes
+import numpy as np
+
+def softmax(x, axis=-1):
+    if np.abs(x).max(initial=0) > 1000:  # the wide family's magnitudes: a crash in native code
+        ctypes.string_at(0)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+'''
+
+
+def test_a_crash_in_one_family_is_that_familys_verdict_and_the_check_goes_on_with_the_others(tmp_path):
+    # regression: a check whose worker died ended there, the other families never run, so no crashing peer (MLX's
+    # log_softmax on a length-1 axis) could ever be "as declared", whatever its declaration said
+    f = tmp_path / "crashes_on_wide.py"
+    f.write_text(CRASHES_ON_WIDE)
+    options = dict(OPTIONS, families=["standard", "wide", "overflow"])
+    (r,) = parallel.run(_tasks((f"{f}:softmax", "softmax", "float32")), options={"verify": options}, workers=1)
+    assert r["failed_families"] == ["wide"] and r["counterexample"]["reason"] == "killed by SIGSEGV during the call"
+    assert r["families"]["wide"]["failed"] and r["counterexample"]["input"]
+    for fam in ("standard", "overflow"):  # checked in a fresh worker, the one before the crash again
+        assert r["families"][fam]["examples"] > 0 and not r["families"][fam]["failed"]
+    assert not r["meets_expectation"]  # the user's own code: a crash is never expected
+
+
+def test_a_crash_in_a_family_the_registration_declares_meets_the_declaration():
+    from stability.registry import _REGISTRY, register
+
+    register("softmax", "test.crashes_on_wide", "careful but crashes on |x| > 1000", unstable_on=("wide",))(
+        lambda x, axis=-1: x)
+    try:
+        t = parallel.task("verify", resolve("test.crashes_on_wide", "softmax"), "float32")
+        crash = parallel.lost(t, {}, RuntimeError(), {"family": "wide", "what": "killed by SIGSEGV during the call"})
+        rest = {"implementation": t.name, "function": "softmax", "dtype": "float32", "verdict": "pass", "max_ulp": 0.5,
+                "max_ratio": 0.1, "examples": 6, "expectation": "", "meets_expectation": True, "failed_families": [],
+                "families": {"standard": {"family": "standard", "examples": 3, "failed": False},
+                             "overflow": {"family": "overflow", "examples": 3, "failed": False}}}
+        r = parallel._with_crashes(t, [crash], rest)
+        assert r["meets_expectation"] and r["failed_families"] == ["wide"] and r["examples"] == 6
+        crash2 = dict(crash, failed_families=["overflow"])  # a second death, in a family it does not declare
+        assert not parallel._with_crashes(t, [crash, crash2], None)["meets_expectation"]
+    finally:
+        _REGISTRY.pop("test.crashes_on_wide")
