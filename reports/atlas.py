@@ -27,7 +27,8 @@ def grid(records) -> dict:
     versions = {n: next((c.by_format[d].get("version") for k, c in cells.items() if k[1] == n
                          for d in c.by_format if c.by_format[d].get("version")), "") for n in libs}
     seen = {d for c in cells.values() for d in c.by_format}
-    formats = [f for f in atlas.FORMATS if f in seen] + sorted(d for d in seen if ":" in d)
+    # the four formats always (a library with no kernel in one says so there), then the mixed signatures measured
+    formats = list(atlas.FORMATS) + sorted(d for d in seen if ":" in d)
     names = list(functions.FUNCTIONS)
     forward = [n for n in names if not functions.get(n).is_vjp and n != "logit_of_sigmoid"]
     order = forward + [f"{n}_vjp" for n in forward if f"{n}_vjp" in functions.FUNCTIONS]
