@@ -19,7 +19,7 @@ def _ratio(v) -> str:
     return "inf" if math.isinf(v) else "nan" if math.isnan(v) else f"{v:.2g}"
 
 
-def grid(records) -> dict:
+def grid(records, lacks: dict | None = None) -> dict:
     """``{"libraries": [(name, title, version)], "formats": [...], "rows": {format: [(function, [cell])]},
     "defects": [...]}``, each cell ``{"text", "cls"}``; plain data, drawn as Markdown or HTML."""
     cells = atlas.cells(records)
@@ -43,7 +43,7 @@ def grid(records) -> dict:
                 if mine:
                     line.append(_cell(mine))
                 else:
-                    why = atlas.missing(lib, fn, fmt) if ":" not in fmt else ""
+                    why = atlas.missing(lib, fn, fmt, lacks) if ":" not in fmt else ""
                     line.append({"text": f"- ({why})" if why else "-", "cls": "none"})
             if ":" in fmt and all(c["cls"] == "none" for c in line):
                 continue  # a mixed signature lists only the functions some library has it for
@@ -101,8 +101,9 @@ def defects(records) -> list:
                                       d["implementation"]))
 
 
-def markdown(records, *, command: str = "", created: str = "") -> str:
-    g = grid(records)
+def markdown(records, *, command: str = "", created: str = "", lacks: dict | None = None) -> str:
+    """The atlas page; ``lacks``: ``{library: what it lacks}`` as the stored run kept it (``stability atlas``)."""
+    g = grid(records, lacks)
     libs = g["libraries"]
     head = ["# The atlas: the softmax family across libraries", ""]
     if command:
@@ -167,7 +168,8 @@ def main(argv=None) -> int:
     except UsageError as exc:
         print(f"reports.atlas: {exc}", file=sys.stderr)
         return 2
-    sys.stdout.write(markdown(records, command=run.meta.get("command", ""), created=run.meta.get("created", "")))
+    sys.stdout.write(markdown(records, command=run.meta.get("command", ""), created=run.meta.get("created", ""),
+                              lacks=run.blob("lacks") or {}))
     return 0
 
 

@@ -329,16 +329,18 @@ def _atlas(recs, atlas_run: str | None = None) -> dict | None:
     from . import atlas
 
     peers = [r for r in recs if r.get("origin") == "peer"]
+    lacks: dict = {}  # the report's own peers (SciPy, PyTorch, JAX) are registered without any
     if atlas_run:
         try:
-            theirs = store.load(atlas_run).blob("records") or []
+            stored = store.load(atlas_run)
+            theirs, lacks = stored.blob("records") or [], stored.blob("lacks") or {}
         except UsageError:
             theirs = []
         libs = {r.get("library") for r in theirs}
         peers = [r for r in peers if r.get("library") not in libs] + list(theirs)
     if not peers:
         return None
-    g = atlas.grid(peers)
+    g = atlas.grid(peers, lacks)
     g["defects"] = [d for d in g["defects"] if d["issues"]]
     g["atlas_run"] = atlas_run
     g["atlas_only"] = [lib.title for lib in libraries.TABLE.values() if not lib.in_report]

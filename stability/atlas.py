@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import functions, libraries, registry
-from .verify import signatures_for
 
 #: the formats every library is asked for
 FORMATS = ("float16", "bfloat16", "float32", "float64")
@@ -75,6 +74,8 @@ def peer_libraries() -> list[str]:
 def plan(library_names=None) -> list[tuple]:
     """``[(implementation, signature)]``: every peer of the libraries (default: every one installed) in the formats
     it takes, and its mixed signatures."""
+    from .verify import signatures_for  # here: drawing a stored atlas imports no measuring module
+
     wanted = set(library_names or peer_libraries())
     return [(i, d) for i in registry.implementations() if i.origin == "peer" and i.library in wanted
             for d in signatures_for(i, FORMATS)]
@@ -102,11 +103,9 @@ class Cell:
 def cells(records) -> dict:
     """``{(function, library): Cell}`` from verify records (dicts), forward and backward functions alike; records of
     mixed signatures are keyed by their signature instead of a format."""
-    impls = {i.name: i for i in registry.implementations()}
     out: dict = {}
     for r in records:
-        impl = impls.get(r["implementation"])
-        lib = r.get("library") or (impl.library if impl else "")
+        lib = r.get("library") or _library_of(r["implementation"])
         key = (r["function"], lib, r["implementation"])
         cell = out.setdefault(key, Cell(r["implementation"]))
         cell.by_format[r["dtype"]] = {"verdict": r["verdict"], "ratio": r["max_ratio"],
@@ -116,9 +115,16 @@ def cells(records) -> dict:
     return out
 
 
-def missing(library: str, function: str, fmt: str) -> str:
-    """Why ``library`` has no verdict for ``function`` in ``fmt`` ("" when it has one, or none is known)."""
-    why = lacks(library)
+def _library_of(name: str) -> str:
+    impl = {i.name: i for i in registry.implementations()}.get(name)
+    return impl.library if impl else ""
+
+
+def missing(library: str, function: str, fmt: str, known: dict | None = None) -> str:
+    """Why ``library`` has no verdict for ``function`` in ``fmt`` ("" when it has one, or none is known).
+    ``known``: ``{library: lacks}`` as a stored run kept it (drawing imports no peer module); else the peer
+    modules say."""
+    why = lacks(library) if known is None else known.get(library, {})
     f = functions.get(function)
     if f.is_vjp and "gradients" in why:
         return why["gradients"]

@@ -711,14 +711,15 @@ def _cmd_atlas(args, argv=None) -> int:
             if not r.meets_expectation or r.drift:
                 _print_record(r, args.json)
     print(f"{len(records)} checks in {time.perf_counter() - t0:.1f} s: {summary(records, args.strict_peers)}")
+    lacks = {lib: atlas.lacks(lib) for lib in dict.fromkeys(r.library for r in records)}
     run = _store(args, "atlas", "+".join(args.library) or "all", argv, tables={"checks": tables.checks(dicts),
-                 "families": tables.families(dicts)}, blobs={"records": dicts})
+                 "families": tables.families(dicts)}, blobs={"records": dicts, "lacks": lacks})
     from reports import atlas as draw
 
     from .io import atomic_write_text
 
     page = atomic_write_text(args.markdown, draw.markdown(dicts, command=run.meta.get("command", ""),
-                                                          created=run.meta.get("created", "")))
+                                                          created=run.meta.get("created", ""), lacks=lacks))
     print(f"stored as {run.path}\natlas written to {page}")
     if args.declarations:
         print(atlas.declarations(dicts))

@@ -159,7 +159,8 @@ def test_atlas_writes_its_table_and_draws_it_again_from_the_stored_run(tmp_path,
 
     run = store.runs(tmp_path / "results")[-1]
     assert run.kind == "atlas"
-    assert draw.markdown(run.blob("records"), command=run.meta["command"], created=run.meta["created"]) == text
+    assert draw.markdown(run.blob("records"), command=run.meta["command"], created=run.meta["created"],
+                         lacks=run.blob("lacks")) == text
 
 
 REDUCED = """
