@@ -229,11 +229,11 @@ def _on_cluster(tasks, todo, options, workers, scheduler, done) -> None:
                             pending.add(submit(i))
                             continue
                         res = lost(tasks[i], dict(options.get(tasks[i].kind, {}), **rest.get(i, {})), exc, black)
-                        after = _families_after(tasks[i], options.get(tasks[i].kind, {}),
+                        left = _families_left(tasks[i], options.get(tasks[i].kind, {}),
                                                 (rest.get(i) or {}).get("families"), black)
-                        if after:  # the rest of the check goes on in a fresh worker: a crash is one family's verdict
+                        if left:  # the rest of the check goes on in a fresh worker: a crash is one family's verdict
                             crashes.setdefault(i, []).append(res)
-                            rest[i] = {"families": after}
+                            rest[i] = {"families": left}
                             pending.add(submit(i))
                             continue
                         if i in crashes:
@@ -288,7 +288,7 @@ def _signal_name(n: int) -> str:
         return f"signal {n}"
 
 
-def _families_after(t: Task, options: dict, remaining, box: dict | None) -> list:
+def _families_left(t: Task, options: dict, remaining, box: dict | None) -> list:
     """The families of verify task ``t`` to check again after its worker died in the family the black box names:
     all of them but that one and any that killed a worker before (those before it too: their results died with
     the worker; the same seed draws the same examples).  [] for another kind of task, or when the family is
@@ -317,13 +317,12 @@ def _with_crashes(t: Task, crashed: list, res: dict | None) -> dict:
     rec = dict(res) if res is not None else dict(first)
     rec["families"] = fams | dict(rec.get("families") or {}) if res is not None else fams
     failed = list(dict.fromkeys([f for f in fams] + (list(res["failed_families"]) if res is not None else [])))
-    undeclared = [f for f in failed if not impl.declares(f, t.dtype)]
-    drift = impl.drift(undeclared) if undeclared else ""
+    meets, drift = impl.judge(failed, t.dtype)
     out = Record.from_dict(rec)
     out.verdict, out.failed_families, out.counterexample = "fail", failed, first["counterexample"]
     out.max_ulp = out.max_ratio = math.inf
     out.examples = sum(int(v.get("examples", 0)) for v in rec["families"].values())
-    out.meets_expectation, out.drift = not undeclared or bool(drift), drift
+    out.meets_expectation, out.drift = meets, drift
     return out.as_dict() | {"lost": True}
 
 

@@ -86,6 +86,13 @@ class Implementation:
         return (f"differs from the measurement on {title} {self.measured_on}: now fails "
                 f"{', '.join(failed_undeclared)} (installed {now})")
 
+    def judge(self, failed, dtype: str) -> tuple[bool, str]:
+        """``(meets its expectation, drift)`` for the families that ``failed`` in ``dtype``: every one declared,
+        or, for a peer on another version of its library than it was measured on, drift (see :meth:`drift`)."""
+        undeclared = [f for f in failed if not self.declares(f, dtype)]
+        drift = self.drift(undeclared)
+        return not undeclared or bool(drift), drift
+
     @property
     def expectation(self) -> str:
         base = "stable" if not self.unstable_on else "unstable on " + ", ".join(self.unstable_on)
