@@ -26,7 +26,8 @@ import time
 from dataclasses import dataclass
 
 SYNCHRONOUS = "synchronous"
-#: times a check is run again when its worker died before it made its first call (it was queued behind another)
+#: times a check is run again when its worker died before it made its first call (it was queued behind another),
+#: beyond one more for each death another check's black box explains
 RETRIES = 2
 
 
@@ -213,6 +214,7 @@ def _on_cluster(tasks, todo, options, workers, scheduler, done) -> None:
 
                 futures: dict = {}
                 tries = dict.fromkeys(todo, 0)
+                explained = [0]  # worker deaths whose black box names the check that caused them
                 crashes: dict = {}  # task -> the lost records of the families whose calls killed its worker
                 rest: dict = {}  # task -> the families still to check after such a death
                 pending = as_completed([submit(i) for i in todo])
@@ -224,10 +226,12 @@ def _on_cluster(tasks, todo, options, workers, scheduler, done) -> None:
                         if type(exc).__name__ != "KilledWorker":  # the suite's own failure: it fails loudly (the
                             raise  # code under test cannot raise here: run_call turns that into a verdict)
                         black = None if remote else _black_box(box, i, deaths)
-                        if black is None and tries[i] < RETRIES:  # it never started: it was waiting on a worker
-                            tries[i] += 1  # that another check's code ended; run it again elsewhere
-                            pending.add(submit(i))
-                            continue
+                        if black is None and tries[i] < RETRIES + explained[0]:  # it never started: it waited
+                            tries[i] += 1  # on a worker that another check's code ended; run it again elsewhere
+                            pending.add(submit(i))  # (each death another check explains allows one more try:
+                            continue  # a check resumed after its crash may end a worker again and again)
+                        if black is not None:
+                            explained[0] += 1
                         res = lost(tasks[i], dict(options.get(tasks[i].kind, {}), **rest.get(i, {})), exc, black)
                         left = _families_left(tasks[i], options.get(tasks[i].kind, {}),
                                                 (rest.get(i) or {}).get("families"), black)
