@@ -202,7 +202,9 @@ def _on_cluster(tasks, todo, options, workers, scheduler, done) -> None:
             else:
                 n = min(workers or default_workers(), len(todo))
                 cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, **QUIET_SCHEDULER,
-                                       silence_logs=logging.ERROR)  # not the nanny's "still alive, killing" at close
+                                       silence_logs=logging.CRITICAL)  # not the nanny's "still alive,
+                # killing" at close, nor a worker's "Failed to communicate with scheduler during heartbeat" and its
+                # traceback when Ctrl-C closes the scheduler first: the suite's own failures come back as results
                 nanny_log.setLevel(logging.INFO)  # but its word on how a worker ended, to our handler only
                 client, remote = Client(cluster), False
             try:
