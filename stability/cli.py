@@ -767,6 +767,7 @@ def _cmd_compare(args) -> int:
     from . import store
 
     root = Path(args.results) if args.results else store.default_root()
+    chosen = not args.runs
     if len(args.runs) == 2:
         a, b = (store.load(r, root) for r in args.runs)
     elif not args.runs:
@@ -777,16 +778,22 @@ def _cmd_compare(args) -> int:
         a, b = pair
     else:
         raise UsageError("give two runs to compare (or none: the latest two comparable ones)")
+    if not cmp.related(a, b):
+        raise UsageError(f"these runs measured nothing in common ({cmp.measured(a)}; {cmp.measured(b)}): compare "
+                         "two runs of the same command (`stability history` lists them; with no names, `stability "
+                         "compare` takes the latest two comparable runs)")
     if args.ratio_factor <= 1 or args.ratio_floor < 0 or args.time_tolerance < 0:
         raise UsageError("--ratio-factor must be above 1, --ratio-floor and --time-tolerance at least 0")
     c = cmp.compare(a, b, factor=args.ratio_factor, floor=args.ratio_floor, time_tolerance=args.time_tolerance)
     if args.json:
         print(json.dumps(c.as_dict(), indent=2))
         return 1 if c.regressions else 0
+    if chosen:
+        print(f"the latest two comparable runs in {root} (name two runs to compare others):")
     print(f"from {a.name}\n  to {b.name}")
     if c.note:
         print(f"note: {c.note}")
-    for kind in ("verdict", "families", "drift", "ratio", "special", "timing", "missing"):
+    for kind in ("verdict", "families", "drift", "ratio", "special", "timing", "new", "missing"):
         mine = [x for x in c.changes if x.kind == kind]
         for x in mine:
             print(f"  {'REGRESSION ' if x.regression else ''}{kind}: {x.what}: {x.before} -> {x.after}")

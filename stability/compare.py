@@ -26,7 +26,7 @@ from .tables import _text
 
 @dataclass
 class Change:
-    kind: str  # verdict, families, drift, ratio, special, timing, missing
+    kind: str  # verdict, families, drift, ratio, special, timing, new (only in the newer run), missing (only older)
     what: str  # the check or case, in words
     before: str
     after: str
@@ -89,7 +89,7 @@ def _checks(a, b, factor: float, floor: float) -> list:
             out.append(Change("missing", what, "checked", "not in the newer run"))
             continue
         if k not in ia.index:
-            out.append(Change("missing", what, "not in the older run", "checked"))
+            out.append(Change("new", what, "not in the older run", "checked"))
             continue
         ra, rb = ia.loc[k], ib.loc[k]
         ma, mb = bool(ra["meets_expectation"]), bool(rb["meets_expectation"])
@@ -175,6 +175,25 @@ def compare(a, b, *, factor: float = 2.0, floor: float = 0.25, time_tolerance: f
     if timed:
         changes += _timings(a, b, time_tolerance)
     return Comparison(a, b, changes, timed, note)
+
+
+def _check_keys(run) -> set:
+    t = run.table("checks")
+    return set() if t is None else set(map(tuple, t[["implementation", "function", "dtype"]].astype(str).values))
+
+
+def measured(run) -> str:
+    """What a run measured, in words: its kind, label and number of checks (to say why two are not compared)."""
+    n = len(_check_keys(run))
+    return f"{run.name}: a {run.kind} run of {run.meta.get('label') or '-'}, {n} check{'' if n == 1 else 's'}"
+
+
+def related(a, b) -> bool:
+    """Whether runs ``a`` and ``b`` can be compared: the same kind of run measuring the same thing, or at least
+    one check (implementation x function x format) in common.  Two runs with nothing in common would compare as a
+    list of everything each has that the other lacks."""
+    same = a.kind == b.kind and a.meta.get("label") == b.meta.get("label")
+    return same or bool(_check_keys(a) & _check_keys(b))
 
 
 def default_pair(runs) -> tuple:

@@ -189,3 +189,27 @@ def test_compare_keys_checks_by_their_format_signature(tmp_path):
     c = compare.compare(_run(tmp_path, checks=both), _run(tmp_path, checks=after))
     flips = [x for x in c.changes if x.kind == "verdict"]
     assert len(flips) == 1 and "bfloat16:float32" in flips[0].what and flips[0].regression
+
+
+def test_compare_calls_a_check_only_in_the_newer_run_new_and_one_only_in_the_older_missing(tmp_path, capsys):
+    # regression: a check the newer run added was listed as "missing", like one it dropped
+    a = _run(tmp_path, checks=_checks().iloc[:3])
+    b = _run(tmp_path, checks=_checks().iloc[1:])
+    c = compare.compare(a, b)
+    assert [(x.kind, x.what) for x in c.changes if x.kind in ("new", "missing")] == [
+        ("missing", "softmax.a (softmax, float32)"), ("new", "softmax.d (softmax, float32)")]
+    assert not c.regressions
+    assert main(["compare", "--results", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("the latest two comparable runs in ") and "new: softmax.d (softmax, float32)" in out
+
+
+def test_compare_refuses_runs_that_measured_nothing_in_common_and_says_what_each_measured(tmp_path, capsys):
+    a = _run(tmp_path)
+    other = _run(tmp_path, checks=_checks().assign(function="sigmoid"), label="sigmoid")
+    assert main(["compare", a.name, other.name, "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "measured nothing in common" in err and f"{a.name}: a verify run of softmax, 4 checks" in err
+    assert f"{other.name}: a verify run of sigmoid, 4 checks" in err and "Traceback" not in err
+    # a run of another kind sharing checks with it (a report beside a verify run) is compared on what they share
+    assert compare.related(a, _run(tmp_path, label="report"))
