@@ -104,8 +104,11 @@ def cells(records) -> dict:
     """``{(function, library): Cell}`` from verify records (dicts), forward and backward functions alike; records of
     mixed signatures are keyed by their signature instead of a format."""
     out: dict = {}
+    impls: dict = {}  # filled once, for records stored without their library
     for r in records:
-        lib = r.get("library") or _library_of(r["implementation"])
+        if not r.get("library") and not impls:
+            impls = {i.name: i.library for i in registry.implementations()}
+        lib = r.get("library") or impls.get(r["implementation"], "")
         key = (r["function"], lib, r["implementation"])
         cell = out.setdefault(key, Cell(r["implementation"]))
         cell.by_format[r["dtype"]] = {"verdict": r["verdict"], "ratio": r["max_ratio"],
@@ -113,11 +116,6 @@ def cells(records) -> dict:
                                       "drift": r.get("drift", ""), "version": r.get("version", ""),
                                       "reason": (r.get("counterexample") or {}).get("reason", "")}
     return out
-
-
-def _library_of(name: str) -> str:
-    impl = {i.name: i for i in registry.implementations()}.get(name)
-    return impl.library if impl else ""
 
 
 def missing(library: str, function: str, fmt: str, known: dict | None = None) -> str:

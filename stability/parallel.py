@@ -208,15 +208,17 @@ def _on_cluster(tasks, todo, options, workers, scheduler, done) -> None:
                 nanny_log.setLevel(logging.INFO)  # but its word on how a worker ended, to our handler only
                 client, remote = Client(cluster), False
             try:
+                def opts(i):  # the check's options, with only the families left after a crash
+                    return dict(options.get(tasks[i].kind, {}), **rest.get(i, {}))
+
                 def submit(i):
-                    opts = dict(options.get(tasks[i].kind, {}), **rest.get(i, {}))
-                    fut = client.submit(_work, tasks[i], i, opts, None if remote else box, pure=False)
+                    fut = client.submit(_work, tasks[i], i, opts(i), None if remote else box, pure=False)
                     futures[fut] = i
                     return fut
 
                 futures: dict = {}
                 tries = dict.fromkeys(todo, 0)
-                explained = [0]  # worker deaths whose black box names the check that caused them
+                explained = 0  # worker deaths whose black box names the check that caused them
                 crashes: dict = {}  # task -> the lost records of the families whose calls killed its worker
                 rest: dict = {}  # task -> the families still to check after such a death
                 pending = as_completed([submit(i) for i in todo])
@@ -228,13 +230,13 @@ def _on_cluster(tasks, todo, options, workers, scheduler, done) -> None:
                         if type(exc).__name__ != "KilledWorker":  # the suite's own failure: it fails loudly (the
                             raise  # code under test cannot raise here: run_call turns that into a verdict)
                         black = None if remote else _black_box(box, i, deaths)
-                        if black is None and tries[i] < RETRIES + explained[0]:  # it never started: it waited
+                        if black is None and tries[i] < RETRIES + explained:  # it never started: it waited
                             tries[i] += 1  # on a worker that another check's code ended; run it again elsewhere
                             pending.add(submit(i))  # (each death another check explains allows one more try:
                             continue  # a check resumed after its crash may end a worker again and again)
                         if black is not None:
-                            explained[0] += 1
-                        res = lost(tasks[i], dict(options.get(tasks[i].kind, {}), **rest.get(i, {})), exc, black)
+                            explained += 1
+                        res = lost(tasks[i], opts(i), exc, black)
                         left = _families_left(tasks[i], options.get(tasks[i].kind, {}),
                                                 (rest.get(i) or {}).get("families"), black)
                         if left:  # the rest of the check goes on in a fresh worker: a crash is one family's verdict
