@@ -195,8 +195,8 @@ def judge(got, ref, tolerance: Tolerance = DEFAULT_TOLERANCE, *, flush: bool = F
     ``got`` is in the function's output shape (it is brought to the reference's rows layout here).  Where the
     policy gives also-accepted answers for a row (all zeros for an all -inf softmax row, the limit for a row with
     +inf), the row passes when it meets the rule against the primary answer or equals one accepted answer as a
-    whole: ``[1, inf, 2]`` answered ``[0, nan, 0]`` (NaN at the +inf, the limit's 0 elsewhere) is neither the
-    policy's NaN row nor its limit ``[0, 1, 0]``, and fails.
+    whole: softmax at ``[1, inf, 2]`` may be the NaN row, the limit ``[0, 1, 0]`` or the pointwise ``[0, nan, 0]``
+    (``stability.policy``), never ``[0, 1, nan]``.
 
     ``flush``: the implementation declares flush-to-zero; errors are measured in the format without subnormals.
     """

@@ -11,7 +11,25 @@ classified per element: NaN, then (logit) outside the domain [0, 1] and its ends
 infinite cotangent.
 
 A row with also-accepted answers is judged as a whole (``stability.metrics.judge``): it is the primary answer, or
-one also-accepted answer, never some positions of each (``[0, nan, 0]`` for ``[1, inf, 2]`` fails softmax).
+one also-accepted answer, never some positions of each.
+
+Rows holding +inf.  The axis functions and their gradients see a row only through the differences
+``x_j - max(x)``.  With a +inf in the row the maximum is +inf: at every finite entry the difference is -inf,
+and the output there has the value its limit gives whatever the infinite entries do (softmax 0, log_softmax
+-inf, a gradient's weight 0); at a +inf entry the difference is ``inf - inf``, which has no value, and neither
+has the output there.  Three answers follow, each accepted for the whole row, forward and gradient alike:
+
+* ``nan``: no answer (the primary; what ``exp(x - max)`` gives once the NaN of ``inf - inf`` reaches a sum);
+* ``limit`` (``vjp_limit``, ``onehot_g``, ``zeros``): the limit as the one +inf entry grows, which exists only
+  for a single +inf (softmax ``[0, 1, 0]`` at ``[1, inf, 2]``);
+* ``pointwise``: the value at every finite entry, NaN at every +inf entry -- what an autodiff library computes
+  from ``exp(x - lse)`` (``[0, nan, 0]`` for softmax and for logsumexp's gradient at ``[1, inf, 2]``).
+
+A mix of these (``[0, 1, nan]``, ``[nan, nan, 0]``, a limit at one +inf and NaN at another) or any other number
+at a finite entry fails.  The forward ``[0, nan, 0]`` of softmax is accepted by the same argument as the
+gradient's, although the middle limit exists (1): the entry's own difference has no value, and a rule that
+accepted it for ``exp(x - lse)`` in one function and not in the other would judge one formula two ways.
+With an infinite cotangent in the row the pointwise answer is not defined (``0 * inf`` at the finite entries).
 
 Gradients: a NaN anywhere in a row's x or g gives a NaN row.  An infinite cotangent (a diverged run) is answered
 by any non-finite gradient (``nonfinite``: NaN primary, +-inf accepted): a finite number would hide it.  At
@@ -52,7 +70,8 @@ class Case:
 _AXIS_CASES = {
     "softmax": [
         ("nan", "any NaN in the row", "nan", ()),
-        ("posinf", "+inf present", "nan", ("limit",), "limit: 1 at a single +inf, 0 elsewhere"),
+        ("posinf", "+inf present", "nan", ("limit", "pointwise"),
+         "limit: 1 at a single +inf, 0 elsewhere; pointwise: 0 at every finite entry, NaN at every +inf"),
         ("all_neginf", "every entry -inf", "nan", ("zeros",)),
         ("some_neginf", "some -inf, not all", "computed", (), "0 there; the rest as if they were absent"),
         ("empty", "empty axis", "empty", ()),
@@ -60,7 +79,8 @@ _AXIS_CASES = {
     ],
     "log_softmax": [
         ("nan", "any NaN in the row", "nan", ()),
-        ("posinf", "+inf present", "nan", ("limit",), "limit: 0 at a single +inf, -inf elsewhere"),
+        ("posinf", "+inf present", "nan", ("limit", "pointwise"),
+         "limit: 0 at a single +inf, -inf elsewhere; pointwise: -inf at every finite entry, NaN at every +inf"),
         ("all_neginf", "every entry -inf", "nan", ("neginf",)),
         ("some_neginf", "some -inf, not all", "computed", (), "-inf there; the rest as if absent"),
         ("empty", "empty axis", "empty", ()),
@@ -87,7 +107,8 @@ _AXIS_CASES = {
 _VJP_CASES = {
     "softmax_vjp": [
         ("nan", "NaN in x or g", "nan", ()),
-        ("posinf", "+inf present", "nan", ("zeros",), "zeros: the limit at a single +inf"),
+        ("posinf", "+inf present", "nan", ("zeros", "pointwise"),
+         "zeros: the limit at a single +inf; pointwise: 0 at every finite entry, NaN at every +inf"),
         ("all_neginf", "every entry -inf", "nan", ("zeros",)),
         ("g_nonfinite", "an infinite cotangent", "nan", ("nonfinite",)),
         ("some_neginf", "some -inf, not all", "computed", (), "exactly 0 there"),
@@ -96,7 +117,9 @@ _VJP_CASES = {
     ],
     "log_softmax_vjp": [
         ("nan", "NaN in x or g", "nan", ()),
-        ("posinf", "+inf present", "nan", ("vjp_limit",), "limit at a single +inf k: g_i off k, -sum_{j!=k} g_j at k"),
+        ("posinf", "+inf present", "nan", ("vjp_limit", "pointwise"),
+         "limit at a single +inf k: g_i off k, -sum_{j!=k} g_j at k; pointwise: g_i at every finite entry, NaN "
+         "at every +inf"),
         ("all_neginf", "every entry -inf", "nan", ()),
         ("g_nonfinite", "an infinite cotangent", "nan", ("nonfinite",)),
         ("some_neginf", "some -inf, not all", "computed", (), "g_i there (its weight is 0)"),
@@ -105,7 +128,8 @@ _VJP_CASES = {
     ],
     "logsumexp_vjp": [
         ("nan", "NaN in x or g", "nan", ()),
-        ("posinf", "+inf present", "nan", ("onehot_g", "split_g"), "limit: g at a single +inf, 0 elsewhere"),
+        ("posinf", "+inf present", "nan", ("onehot_g", "split_g", "pointwise"),
+         "limit: g at a single +inf, 0 elsewhere; pointwise: 0 at every finite entry, NaN at every +inf"),
         ("all_neginf", "every entry -inf", "nan", ("zeros",)),
         ("g_nonfinite", "an infinite cotangent", "nan", ("nonfinite",)),
         ("some_neginf", "some -inf, not all", "computed", (), "exactly 0 there"),
@@ -114,7 +138,9 @@ _VJP_CASES = {
     ],
     "cross_entropy_vjp": [
         ("nan", "NaN in the logits or g", "nan", ()),
-        ("posinf", "+inf present", "nan", ("vjp_limit",), "limit at a single +inf k: g at k, -g at the target"),
+        ("posinf", "+inf present", "nan", ("vjp_limit", "pointwise"),
+         "limit at a single +inf k: g at k, -g at the target; pointwise: -g at a finite target, 0 at the other "
+         "finite entries, NaN at every +inf"),
         ("all_neginf", "every logit -inf", "nan", ()),
         ("target_neginf", "target logit -inf, some logit finite", "computed", ("nan",),
          "the limit: -g at the target, g s_j elsewhere; NaN accepted (the loss is +inf)"),
@@ -282,6 +308,8 @@ def rule_values(rule: str, function: str, row, target=None, out_len=None):
         return np.array(0.0 if target == p else np.inf)
     if rule == "logit_end":
         return np.array(-np.inf if row == 0 else np.inf)
+    if rule == "pointwise":
+        return pointwise(function, row, None, target)
     raise KeyError(rule)
 
 
@@ -303,6 +331,28 @@ def row_rule(rule: str, row, g):
     if rule == "nonfinite":
         return [np.full(n, np.inf), np.full(n, -np.inf)]
     return None
+
+
+#: the value at a finite entry of a row holding +inf (its weight is 0), by function: see the module docstring
+_POINTWISE = {"softmax": lambda g, t, n: np.zeros(n), "log_softmax": lambda g, t, n: np.full(n, -np.inf),
+              "softmax_vjp": lambda g, t, n: np.zeros(n), "logsumexp_vjp": lambda g, t, n: np.zeros(n),
+              "log_softmax_vjp": lambda g, t, n: np.asarray(g, dtype=np.float64).copy(),
+              "cross_entropy_vjp": lambda g, t, n: np.where(np.arange(n) == t, -float(g), 0.0)}
+
+
+def pointwise(function: str, row, g=None, target=None):
+    """The pointwise answer at a row holding +inf: each finite entry's value (its weight is 0 whatever the
+    infinite entries do), NaN at each +inf entry (``inf - inf`` has no value); None where it is not defined (no
+    +inf, a non-finite cotangent, a function without one)."""
+    row = np.asarray(row, dtype=np.float64)
+    pos = np.isposinf(row)
+    if function not in _POINTWISE or not pos.any():
+        return None
+    if g is not None and not np.isfinite(np.asarray(g, dtype=np.float64)).all():
+        return None
+    out = _POINTWISE[function](g, target, row.size)
+    out[pos] = np.nan
+    return out
 
 
 def vjp_limit(function: str, row, g, target=None):
@@ -331,9 +381,9 @@ def vjp_limit(function: str, row, g, target=None):
 
 #: rules a row of a VJP can name beside the constants of :func:`rule_values` (``max`` and ``argmax`` name the
 #: exact answers that ``reference._max_reference`` computes for the whole array; no rule function evaluates them)
-G_RULES = ("onehot_g", "split_g", "nonfinite", "vjp_limit")
+G_RULES = ("onehot_g", "split_g", "nonfinite", "vjp_limit", "pointwise")
 RULES = ("computed", "nan", "zeros", "neginf", "posinf", "one", "zero", "empty", "limit", "bce_limit",
-         "logit_end", "max", "argmax", "onehot_g", "split_g", "nonfinite", "vjp_limit")
+         "logit_end", "max", "argmax", "onehot_g", "split_g", "nonfinite", "vjp_limit", "pointwise")
 
 
 def as_markdown() -> str:

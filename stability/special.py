@@ -91,8 +91,8 @@ def _answer(case, out) -> str:
     got = ref.rows(np.asarray(out.got))
     if _same(got, ref.rows(ref.value)):
         return case.primary
-    for alts in ref.alternatives.values():
-        for name, alt in zip(case.also, alts):
+    for r, alts in ref.alternatives.items():
+        for name, alt in zip(ref.alternative_rules.get(r, case.also), alts):
             if any(_same(row, alt) for row in got):
                 return name
     return "nonfinite" if not np.isfinite(got).any() else ""

@@ -158,7 +158,8 @@ def test_policy_alternatives_are_accepted_row_by_row():
     assert judge(np.array([[0.0, 0.0], [1.0, 0.0]]), ref).ok  # all zeros; the limit
     assert judge(np.array([[np.nan, np.nan], [np.nan, np.nan]]), ref).ok  # the primary
     assert judge(np.array([[0.0, 0.0], [np.nan, np.nan]]), ref).ok  # one row its alternative, one its primary
-    assert not judge(np.array([[np.nan, np.nan], [np.nan, 0.0]]), ref).ok  # NaN at +inf, the limit's 0: neither
+    assert judge(np.array([[np.nan, np.nan], [np.nan, 0.0]]), ref).ok  # NaN at +inf, 0 at the finite: pointwise
+    assert not judge(np.array([[np.nan, np.nan], [0.0, np.nan]]), ref).ok  # the reverse: no answer
     assert not judge(np.array([[0.5, np.nan], [1.0, 0.0]]), ref).ok  # 0.5 is no accepted answer
     assert not judge(np.array([[0.0, 0.0], [1.0, 1e-30]]), ref).ok
 
@@ -166,9 +167,26 @@ def test_policy_alternatives_are_accepted_row_by_row():
 @pytest.mark.parametrize("function,x,g,got,ok", [
     ("softmax", [1.0, np.inf, 2.0], None, [np.nan, np.nan, np.nan], True),  # the policy's NaN row
     ("softmax", [1.0, np.inf, 2.0], None, [0.0, 1.0, 0.0], True),  # its limit
-    ("softmax", [1.0, np.inf, 2.0], None, [0.0, np.nan, 0.0], False),  # some of each: neither (issue 16)
-    ("log_softmax", [1.0, np.inf, 2.0], None, [-np.inf, np.nan, -np.inf], False),
+    # pointwise: the value at each finite entry, NaN at each +inf (what exp(x - lse) gives), forward and gradient
+    ("softmax", [1.0, np.inf, 2.0], None, [0.0, np.nan, 0.0], True),
+    ("softmax", [1.0, np.inf, 2.0], None, [0.0, 1.0, np.nan], False),  # a mix of limit and NaN: neither
+    ("softmax", [1.0, np.inf, 2.0], None, [np.nan, np.nan, 0.0], False),  # NaN at a finite entry
+    ("softmax", [1.0, np.inf, 2.0], None, [1e-30, np.nan, 0.0], False),  # a wrong number at a finite entry
+    ("softmax", [np.inf, 1.0, np.inf], None, [np.nan, 0.0, np.nan], True),  # several +inf: pointwise only
+    ("softmax", [np.inf, 1.0, np.inf], None, [1.0, 0.0, 0.0], False),  # no limit with two +inf
+    ("softmax", [np.inf, 1.0, np.inf], None, [0.5, 0.0, 0.5], False),
+    ("log_softmax", [1.0, np.inf, 2.0], None, [-np.inf, np.nan, -np.inf], True),
     ("log_softmax", [1.0, np.inf, 2.0], None, [-np.inf, 0.0, -np.inf], True),
+    ("log_softmax", [1.0, np.inf, 2.0], None, [-np.inf, 0.0, np.nan], False),
+    ("logsumexp_vjp", [1.0, np.inf, 2.0], 3.0, [0.0, np.nan, 0.0], True),  # JAX's and PyTorch's answer
+    ("logsumexp_vjp", [1.0, np.inf, 2.0], 3.0, [0.0, 3.0, 0.0], True),  # the limit
+    ("logsumexp_vjp", [1.0, np.inf, 2.0], 3.0, [np.nan, 3.0, 0.0], False),
+    ("softmax_vjp", [1.0, np.inf, 2.0], [1.0, 2.0, 3.0], [0.0, np.nan, 0.0], True),
+    ("softmax_vjp", [1.0, np.inf, 2.0], [1.0, 2.0, 3.0], [0.5, np.nan, 0.0], False),
+    ("log_softmax_vjp", [1.0, np.inf, 2.0], [1.0, 2.0, 3.0], [1.0, np.nan, 3.0], True),
+    ("log_softmax_vjp", [1.0, np.inf, 2.0], [1.0, 2.0, 3.0], [1.0, -4.0, 3.0], True),  # the limit
+    ("log_softmax_vjp", [1.0, np.inf, 2.0], [1.0, 2.0, 3.0], [0.0, np.nan, 0.0], False),
+    ("softmax_vjp", [1.0, np.inf, 2.0], [1.0, np.inf, 3.0], [0.0, np.nan, 0.0], False),  # infinite g: no pointwise
     ("softmax", [-np.inf, -np.inf], None, [0.0, np.nan], False),  # all -inf: NaN row or zeros, not a mix
     ("softmax_vjp", [0.0, 0.0], [0.0, np.inf], [-np.inf, np.nan], True),  # an infinite g: any non-finite row
     ("softmax_vjp", [0.0, 0.0], [0.0, np.inf], [0.0, np.nan], False),  # but not a finite number beside it

@@ -72,6 +72,7 @@ class Reference:
     alternatives: dict = field(default_factory=dict)  # row -> list of also-accepted (n_out,) arrays
     settled_by: dict = field(default_factory=dict)  # tier -> number of outputs it settled
     nonfinite_rows: set = field(default_factory=set)  # rows any all-non-finite answer passes (policy ``nonfinite``)
+    alternative_rules: dict = field(default_factory=dict)  # row -> the policy rule of each of its alternatives
 
     @property
     def fmt(self) -> Format:
@@ -193,6 +194,8 @@ def _row_special(fn, rule, row, target, g, n_out):
     A list for rules with several answers (``nonfinite``); None when the rule has no answer for the row."""
     if rule == "vjp_limit":
         return policy.vjp_limit(fn, row, g, target)
+    if rule == "pointwise":
+        return policy.pointwise(fn, row, g, target)
     if rule in policy.G_RULES:
         return policy.row_rule(rule, row, g)
     return policy.rule_values(rule, fn, row, target, out_len=n_out)
@@ -216,7 +219,7 @@ def _axis_reference(call: Call, X, targets, G, with_kappa, method):
     case = policy.classify_rows(X, targets, G)
     value = np.full((R, n_out), np.nan)
     hi, lo, kappa = value.copy(), np.zeros((R, n_out)), np.zeros((R, n_out))
-    alternatives, nonfinite = {}, set()
+    alternatives, nonfinite, rules = {}, set(), {}
     stats: dict = {}
     cases = policy.cases_for(fn)
     computed = np.array([cases.get(c, None) is None or cases[c].primary == "computed" for c in case], dtype=bool)
@@ -228,15 +231,18 @@ def _axis_reference(call: Call, X, targets, G, with_kappa, method):
         if not computed[r]:
             vals = _row_special(fn, c.primary, X[r], tgt, g_row(r), n_out)
             value[r] = hi[r] = np.broadcast_to(vals, (n_out,))
-        alts = []
+        alts, names = [], []
         for a in c.also:
             if a == "nonfinite":  # an infinite cotangent: any non-finite row (NaN, +-inf, some of each) answers it
                 nonfinite.add(int(r))
                 continue
             v = _row_special(fn, a, X[r], tgt, g_row(r), n_out)
-            alts += [] if v is None else (v if isinstance(v, list) else [v])
+            got = [] if v is None else (v if isinstance(v, list) else [v])
+            alts += got
+            names += [a] * len(got)
         if alts:  # a cotangent split over ties (g / c), a limit's sum: rounded once to the format
             alternatives[int(r)] = [_round_row(a, n_out, fmt) for a in alts]
+            rules[int(r)] = names
     items = np.flatnonzero(computed)
     if items.size and n:
         neg = np.isneginf(X)
@@ -262,7 +268,7 @@ def _axis_reference(call: Call, X, targets, G, with_kappa, method):
             live = neg[items] if targets is None else neg[items] & (cols != targets[items][:, None])
             _put((value, hi, lo), items, live, (fill, fill, np.zeros_like(fill)))
             kappa[items] = np.where(live, fn == "log_softmax_vjp", kappa[items])
-    return Reference(call, value, hi, lo, kappa, case, max(n, 1), alternatives, stats, nonfinite)
+    return Reference(call, value, hi, lo, kappa, case, max(n, 1), alternatives, stats, nonfinite, rules)
 
 
 def _formula_args(function, Xf, drop, neg, k, targets, G):
