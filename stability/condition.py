@@ -187,6 +187,18 @@ def _sigma_over_softplus(z):
     return np.where(z == 0, 1.0, r)
 
 
+def soft_target(y):
+    """``|y|`` where a BCE target is soft (0 < y < 1), 0 at the labels 0 and 1.
+
+    A label is exact: nothing perturbs it, and ``g (sigma(x) - 1)`` at x = 20 is owed ``-2.06e-9 g`` to within
+    the rule.  A soft target (label smoothing's ``1 - eps``, a probability from another model) is itself a
+    rounded number, so a relative perturbation of it is part of the problem: ``|dL/dy| |y| = |x| |y|`` for the
+    loss, ``|g| |y|`` for its gradient (docs/condition.md).
+    """
+    y = np.asarray(y, dtype=np.float64)
+    return np.where((y > 0) & (y < 1), np.abs(y), 0.0)
+
+
 def elementwise_kappa(function, x, exact, y=None, g=None, fmt=None):
     ax = np.abs(x)
     if g is not None:
@@ -201,8 +213,9 @@ def elementwise_kappa(function, x, exact, y=None, g=None, fmt=None):
             elif function == "logit_vjp":
                 k = 1.0 + np.abs(1 - 2 * x) / (1 - x)
             elif function == "binary_cross_entropy_with_logits_vjp":
+                # g (sigma(x) - y): perturbations of g and x, and of a soft target only (a label is exact)
                 z = np.exp(-ax)
-                k = _div(np.abs(exact) + np.abs(g) * (ax * z / (1 + z) ** 2 + np.abs(y)), exact, fmt)
+                k = _div(np.abs(exact) + np.abs(g) * (ax * z / (1 + z) ** 2 + soft_target(y)), exact, fmt)
             else:
                 raise KeyError(function)
         return np.where(live, k, 0.0)
@@ -221,7 +234,9 @@ def elementwise_kappa(function, x, exact, y=None, g=None, fmt=None):
     if function == "binary_cross_entropy_with_logits":
         sig = _sigmoid(x)
         with np.errstate(over="ignore"):  # |x| near the format's max: an infinite kappa is data
-            k = _div(ax * np.abs(sig - y) + ax * np.abs(y), exact)
-        # y = 0, x < 0: the loss is softplus(x) and the numerator |x| sigma(x): both underflow together
-        return np.where((y == 0) & (x < 0), ax * _sigma_over_softplus(np.exp(-ax)), k)
+            k = _div(ax * np.abs(sig - y) + ax * soft_target(y), exact)
+        # a label on the side the logit points to (y = 0, x < 0; y = 1, x > 0): the loss is softplus(-|x|) and
+        # the numerator |x| sigma(-|x|): both underflow together
+        tail = ((y == 0) & (x < 0)) | ((y == 1) & (x > 0))
+        return np.where(tail, ax * _sigma_over_softplus(np.exp(-ax)), k)
     raise KeyError(function)
