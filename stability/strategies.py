@@ -45,6 +45,14 @@ accumulation    rows of 255 .. 8,193 entries (along the last axis) whose running
                 bfloat16), or one maximum followed by terms just below half an ULP of 1 in float16
                 (bfloat16 for bfloat16 data), each lost when added to the running sum one by one; exact in
                 a float32 running sum
+block_plus_one  rows of 2^k + 1 entries for every tile 2^k from 256 to 16,384 (along the last axis) whose first
+                2^k entries (or a shorter power-of-two run) are masked: a blocked kernel's full first tile holds
+                no finite entry and its second holds one.  Beside the 25 drawn examples, one row for each k
+                is always run (:func:`explicit`), so every tile size is met on every seed
+sum_overflow    rows just past the length where a sum of ones overflows a format narrower than 2^20 (65,520
+                entries and more in float16, 464 in float8_e4m3fn): flat logits (their exponentials sum to
+                n), normal ones or one dominant entry, and (gradients) constant or one-hot cotangents; run by
+                default only where the signature holds such a format (vocabulary-sized rows in float16)
 long            long rows (10^3 .. 10^5; the slow profile), normal or under one of tile_masks' masks
 ==============  ======================================================================================
 
@@ -85,8 +93,9 @@ logit's input is a probability: families standard (uniform in (0, 1)), centre (n
 tails (10^-k and 1 - 10^-k), tiny, special (0, 1, NaN, +-inf, outside [0, 1]) and bits (every bit pattern in
 [0, 1]).
 
-Elementwise functions: standard, wide, thresholds (near +-17, +-37, +-88, +-710 and the dtype's own
-overflow points), tiny, special (+-inf, NaN among numbers), bits.  BCE draws targets 0, 0.5, 1 or uniform in
+Elementwise functions: standard, wide, thresholds (near +-15, +-17, +-20, +-30, +-37, +-88, +-710 and the
+dtype's own overflow points, where libraries switch softplus-like formulas, and anywhere in 20 < |x| < 37, where
+a switch at 20 is still wrong in float64), tiny, special (+-inf, NaN among numbers), bits.  BCE draws targets 0, 0.5, 1 or uniform in
 [0, 1]; cross-entropy draws targets at the row's min or max logit or anywhere.
 """
 
@@ -105,14 +114,15 @@ from .formats import signature as signature_of
 from .functions import get
 
 AXIS_FAMILIES = ("standard", "wide", "offset", "shifted", "overflow", "underflow", "dominant", "ties", "lse_zero",
-                 "ascending", "masked", "posinf", "nan", "tiny", "bits", "lengths", "tile_masks", "accumulation")
+                 "ascending", "masked", "posinf", "nan", "tiny", "bits", "lengths", "tile_masks", "accumulation",
+                 "block_plus_one", "sum_overflow")
 # Families whose rows are too long to draw value by value: a drawn seed and pattern make them (still shrinkable:
 # the length, the seed and the pattern each shrink).
-SEEDED_FAMILIES = ("lengths", "tile_masks", "accumulation", "long")
+SEEDED_FAMILIES = ("lengths", "tile_masks", "accumulation", "block_plus_one", "sum_overflow", "long")
 # Rows of thousands of entries laid out along the last axis, contiguous: NumPy reduces a strided axis one row at
 # a time (recursive summation, error growing like n u, beyond A(n) = 8 + log2(n) past a few thousand entries),
 # which would fail careful NumPy code for NumPy's choice; `lengths` keeps both layouts up to 4,097 entries.
-_CONTIGUOUS_FAMILIES = ("tile_masks", "accumulation")
+_CONTIGUOUS_FAMILIES = ("tile_masks", "accumulation", "block_plus_one", "sum_overflow")
 LENGTH_PATTERNS = ("normal", "ascending", "dominant_late", "offset", "flat")
 # -inf masks of the long rows (tile_masks, long): where a tiled or online kernel meets a tile with no finite
 # entry (exp(-inf - (-inf)) is NaN), see _mask
@@ -129,7 +139,14 @@ _X_FOR_COTANGENT = {"rows": ("standard", "dominant", "offset", "wide"), "element
 MIXED_FAMILIES = {"axis": ("shift_rounding",), "reduce": ("shift_rounding",),
                   "ce": ("shift_rounding", "target_underflow")}
 # Families made of -inf masks or +inf entries: none applies to inputs in a format without infinities
-INFINITY_FAMILIES = ("masked", "posinf", "tile_masks", "long")
+INFINITY_FAMILIES = ("masked", "posinf", "tile_masks", "block_plus_one", "long")
+# Rows past the length where a sum of ones overflows a narrow format: by default only where the signature holds a
+# format whose largest number is below SUM_OVERFLOW_MAX (float16, the float8 formats); bfloat16 and wider would
+# need rows of 10^38 entries
+SUM_OVERFLOW_FAMILY = "sum_overflow"
+SUM_OVERFLOW_MAX = 2.0**20
+# the tiles of block_plus_one: 2^8 .. 2^14
+BLOCK_EXPONENTS = tuple(range(8, 15))
 # An empty reduction axis (softmax, log_softmax, logsumexp; cross-entropy has no 0-class case): opt-in, with
 # `--family empty`, since raising on an empty axis, as NumPy's own max and SciPy's softmax do, is a choice a
 # careful implementation may make; the report's special-values section shows what each one does there.
@@ -191,7 +208,23 @@ def families(function: str, *, slow: bool = False, optional: bool = False, signa
     fams = AXIS_FAMILIES + (SLOW_FAMILIES if slow else ()) + mixed + empty
     if sig is not None and not sig.input.infinite:
         fams = tuple(f for f in fams if f not in INFINITY_FAMILIES)
+    if sig is not None and not optional and _narrow(sig) is None:
+        fams = tuple(f for f in fams if f != SUM_OVERFLOW_FAMILY)
     return fams
+
+
+def _narrow(sig):
+    """The narrowest-ranged format of a signature whose sum of ones overflows on a row of a length worth drawing
+    (largest number below :data:`SUM_OVERFLOW_MAX`), or None."""
+    small = [f for f in (sig.input, sig.output) if f is not None and f.max < SUM_OVERFLOW_MAX]
+    return min(small, key=lambda f: f.max) if small else None
+
+
+def overflow_length(fmt) -> int:
+    """The shortest row whose sum of ones overflows ``fmt``: the first integer that rounds past its largest
+    number (65,520 in float16, whose largest is 65,504 and whose spacing there is 32)."""
+    top = 2.0 ** (np.floor(np.log2(fmt.max)) - (fmt.p - 1))  # the spacing at the largest number
+    return int(np.ceil(fmt.max + top / 2))
 
 
 def _cast(values, dtype: str) -> np.ndarray:
@@ -316,10 +349,13 @@ def _element_values(dtype: str, family: str, n: int):
     if family == "wide":
         return st.sampled_from([1e4, fmt.max]).flatmap(lambda b: vec(_num(-b, b)))
     if family == "thresholds":
-        centers = sorted({17.0, 37.0, 88.0, 104.0, 710.0, 745.0, float(np.log(fmt.max)),
+        # where libraries switch formulas (softplus: 20 in PyTorch, 15, 30, 37), the overflow points, and the
+        # float64 window 20 < |x| < 37 where a switch at 20 drops e^-x > u |x|
+        centers = sorted({15.0, 17.0, 20.0, 30.0, 37.0, 88.0, 104.0, 710.0, 745.0, float(np.log(fmt.max)),
                           float(-np.log(fmt.smallest_subnormal)), float(-np.log(fmt.u))})
-        one = st.tuples(st.sampled_from(centers), st.sampled_from([-1.0, 1.0]), _num(-1.5, 1.5)).map(
-            lambda t: t[0] * t[1] + t[2])
+        near = st.tuples(st.sampled_from(centers), _num(-1.5, 1.5)).map(lambda t: t[0] + t[1])
+        window = _num(20.0, 37.0)
+        one = st.tuples(st.one_of(near, near, window), st.sampled_from([-1.0, 1.0])).map(lambda t: t[0] * t[1])
         return vec(one)
     if family == "tiny":
         k = 2 ** min(fmt.p, 20)
@@ -404,6 +440,8 @@ def _vjp_input(draw, function, sig, family, max_side):
         pool = (PROBABILITY_FAMILIES[:2] if primal.name == "logit" else
                 _X_FOR_COTANGENT["elements" if primal.elementwise else "rows"])
         x_family, pattern = draw(st.sampled_from(pool)), family
+    elif family == SUM_OVERFLOW_FAMILY:  # a unit cotangent sums to n: constant or one-hot
+        x_family, pattern = family, draw(st.sampled_from(("ones", "ones", "onehot", "nearly_constant")))
     else:
         x_family, pattern = family, draw(st.sampled_from(COTANGENT_PATTERNS))
     ex = draw(inputs(primal.name, Signature(sig.input, sig.cotangent), family=x_family, max_side=max_side))
@@ -416,12 +454,20 @@ def _vjp_input(draw, function, sig, family, max_side):
     return Example(ex.args + (_cast(g, g_dtype),), ex.kwargs, family)
 
 
-def _row_length(family: str):
+def _row_length(family: str, sig=None):
     """Row lengths of the seeded families: ``long`` 10^3..10^5; ``lengths`` 25..4096, half the time a power of
     two or one either side of it, where tiled and blocked code changes path; ``tile_masks`` and
-    ``accumulation`` always so, 1,023..16,385 and 255..8,193."""
+    ``accumulation`` always so, 1,023..16,385 and 255..8,193; ``block_plus_one`` 2^k + 1 for k = 8..14;
+    ``sum_overflow`` the shortest row whose sum of ones overflows the signature's narrow format (float16 without
+    one), the power of two at or above it, one more, and twice that."""
     if family == "long":
         return st.integers(1000, 100_000)
+    if family == "block_plus_one":
+        return st.sampled_from([2**k + 1 for k in BLOCK_EXPONENTS])
+    if family == SUM_OVERFLOW_FAMILY:
+        n0 = overflow_length((sig is not None and _narrow(sig)) or FORMATS["float16"])
+        p = 1 << (n0 - 1).bit_length()
+        return st.sampled_from(sorted({n0, p, p + 1, 2 * p}))
     if family in ("tile_masks", "accumulation"):  # long: uniform over the exponents, not biased small
         low, top = (10, 14) if family == "tile_masks" else (8, 13)
         return st.tuples(st.sampled_from(range(low, top + 1)), st.sampled_from([0, -1, 1])).map(
@@ -435,6 +481,20 @@ def _seeded_rows(draw, dtype: str, family: str, rows: int, n: int) -> np.ndarray
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     if family == "accumulation":
         return _stagnating(draw, dtype, rng, rows, n)
+    if family == "block_plus_one":  # the first 2^k (n - 1) entries masked, or a shorter power-of-two run
+        k = int(n - 1).bit_length() - 1
+        run = draw(st.one_of(st.just(n - 1), st.just(n - 1), st.sampled_from([2**j for j in range(5, k + 1)])))
+        v = rng.normal(0, 8, (rows, n))
+        v[:, :run] = -np.inf
+        return v
+    if family == SUM_OVERFLOW_FAMILY:  # flat rows: n exponentials near 1; normal; one dominant entry
+        pattern = draw(st.sampled_from(("flat", "flat", "normal", "dominant")))
+        if pattern == "flat":
+            return draw(st.sampled_from([0.0, 3.0])) + rng.normal(0, draw(st.sampled_from([0.0, 1e-3])), (rows, n))
+        v = rng.normal(0, 1, (rows, n))
+        if pattern == "dominant":
+            v[:, draw(st.integers(0, n - 1))] = 14.0
+        return v
     if family == "tile_masks":  # the leading runs (a fully masked first tile) twice as often as the others
         pattern = draw(st.sampled_from(MASK_PATTERNS[:1] + MASK_PATTERNS))
         return _mask(draw, pattern, rng.normal(0, 8, (rows, n)))
@@ -505,11 +565,11 @@ def _mask(draw, pattern: str, v: np.ndarray) -> np.ndarray:
     return v
 
 
-def _shape_and_axis(max_side: int, family: str):
+def _shape_and_axis(max_side: int, family: str, sig=None):
     if family in SEEDED_FAMILIES:
-        rows = st.integers(1, 1 if family == "long" else 3)
+        rows = st.integers(1, 1 if family in ("long", SUM_OVERFLOW_FAMILY) else 3)
         if family in _CONTIGUOUS_FAMILIES:
-            return st.tuples(rows, _row_length(family)).map(lambda t: ((t[1],), 0) if t[0] == 1 else (t, 1))
+            return st.tuples(rows, _row_length(family, sig)).map(lambda t: ((t[1],), 0) if t[0] == 1 else (t, 1))
         return st.tuples(rows, _row_length(family)).flatmap(
             lambda t: st.sampled_from([((t[1],), 0)] if t[0] == 1 else [((t[0], t[1]), 1), ((t[1], t[0]), 0)]))
     one_d = st.integers(1, max_side).map(lambda n: (n,))
@@ -520,8 +580,9 @@ def _shape_and_axis(max_side: int, family: str):
 
 
 @st.composite
-def _axis_input(draw, dtype, family, max_side):
-    shape, axis = draw(_shape_and_axis(max_side, family))
+def _axis_input(draw, sig, family, max_side):
+    dtype = sig.input.name
+    shape, axis = draw(_shape_and_axis(max_side, family, sig))
     moved = list(shape)
     n = moved.pop(axis)
     if family == EMPTY_FAMILY:
@@ -546,7 +607,8 @@ def _ce_input(draw, sig, family, max_side):
     if family == "target_underflow":
         return _underflowing_targets(draw, sig, max_side)
     if family in SEEDED_FAMILIES:
-        n, N = draw(_row_length(family)), draw(st.integers(1, 1 if family == "long" else 3))
+        n = draw(_row_length(family, sig))
+        N = draw(st.integers(1, 1 if family in ("long", SUM_OVERFLOW_FAMILY) else 3))
         X = _cast(_seeded_rows(draw, dtype, family, N, n), dtype)
     else:
         n = draw(st.integers(1, max_side))
@@ -598,6 +660,35 @@ def _element_input(draw, dtype, family, max_side, with_targets, probability=Fals
     return x, y
 
 
+def explicit(function: str, dtype, family: str) -> list[Example]:
+    """The calls a family always makes, before its drawn ones (``hypothesis.example``): where a defect lives at a
+    few exact shapes that draws would miss on some seeds.  ``block_plus_one``: one row of 2^k + 1 entries for
+    each tile 2^k of :data:`BLOCK_EXPONENTS`, its first 2^k masked; a gradient's cotangent is normal.  Other
+    families: none."""
+    fn = get(function)
+    primal = get(fn.primal) if fn.is_vjp else fn
+    if family != "block_plus_one" or not primal.has_axis and not primal.class_targets:
+        return []
+    sig = signature_of(dtype, function)
+    rng = np.random.default_rng(0)
+    out = []
+    for k in BLOCK_EXPONENTS:
+        n = 2**k + 1
+        x = rng.normal(0, 8, n)
+        x[: n - 1] = -np.inf
+        if primal.class_targets:  # the target at the one finite logit
+            args, kwargs = (_cast(x[None, :], sig.input.name), np.array([n - 1], dtype=np.int64)), {}
+        else:
+            args, kwargs = (_cast(x, sig.input.name),), {"axis": 0}
+        if fn.is_vjp:
+            from .functions import prepare
+
+            shape = prepare(primal, *args, **kwargs).primal_output_shape()
+            args += (_cast(rng.normal(0, 1, shape), sig.cotangent.name),)
+        out.append(Example(args, kwargs, family))
+    return out
+
+
 def inputs(function: str, dtype, *, family: str = "standard", max_side: int = 24):
     """A strategy of :class:`Example` calls of ``function`` from one input family, in ``dtype``: a format, or a
     signature (``bfloat16:float32``) whose input format the data are drawn in (a gradient's cotangent in the
@@ -611,7 +702,7 @@ def inputs(function: str, dtype, *, family: str = "standard", max_side: int = 24
     if fn.is_vjp:
         return _vjp_input(function, sig, family, max_side)
     if fn.has_axis:
-        return _axis_input(dtype, family, max_side).map(lambda t: Example((t[0],), {"axis": t[1]}, family))
+        return _axis_input(sig, family, max_side).map(lambda t: Example((t[0],), {"axis": t[1]}, family))
     if fn.class_targets:
         return _ce_input(sig, family, max_side).map(lambda t: Example(t, {}, family))
     return _element_input(dtype, family, max_side, fn.probability_targets, fn.name == "logit").map(

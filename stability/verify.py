@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
+from hypothesis import HealthCheck, Phase, example, given, seed as hseed, settings
 
 from . import blackbox, libraries, strategies
 from .call import CALL_TIMEOUT, FAILURE_KINDS, Outcome, _details, run_call  # noqa: F401  (the names callers knew)
@@ -66,6 +66,7 @@ def verify_family(impl: Implementation, dtype: str, family: str, *, examples: in
     blackbox.note_family(family)
     sig = signature(dtype, impl.function)
     strat = strategies.inputs(impl.function, sig, family=family, max_side=max_side)
+    always = strategies.explicit(impl.function, sig, family)  # run first, on every seed
 
     def run(target):
         """``target`` None: every example, nothing raised (but the first failure ends a run without shrinking);
@@ -73,7 +74,7 @@ def verify_family(impl: Implementation, dtype: str, family: str, *, examples: in
         found: dict = {}
 
         @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
-                  phases=(Phase.generate, Phase.shrink) if target else (Phase.generate,),
+                  phases=(Phase.generate, Phase.shrink) if target else (Phase.explicit, Phase.generate),
                   report_multiple_bugs=False, print_blob=False, suppress_health_check=list(HealthCheck))
         @hseed(seed)
         @given(strat)
@@ -94,9 +95,12 @@ def verify_family(impl: Implementation, dtype: str, family: str, *, examples: in
                 found[target] = call
                 raise _Failed(out.reason)
 
+        test = probe
+        for ex in always:
+            test = example(ex)(test)
         try:
             with strategies.reproducible():
-                probe()
+                test()
         except _Failed:
             pass
         return found

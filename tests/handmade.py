@@ -413,3 +413,140 @@ def softmax_fp8_unshifted(x, axis=-1):  # planted: exp(x) stored in float8_e4m3f
     X = _rows32(x, axis)
     e = np.exp(X).astype(ml_dtypes.float8_e4m3fn).astype(np.float32)
     return np.moveaxis(e / np.sum(e, axis=-1, keepdims=True), -1, axis).astype(ml_dtypes.float8_e4m3fn)
+
+
+# --- verification power, round 3: long 2-byte sums, block-plus-one tiles, thresholds, BCE's gradient, +inf ----
+
+def _wide_softmax(X):
+    """softmax along the last axis of a float64 (or wider) array, NaN rows for +inf and all -inf rows."""
+    e = np.exp(X - X.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _log_softmax_vjp(x, g, axis, round_sum):
+    """g - s sum(g) in a wider format; at the row's maximum k, where 1 - s_k cancels, g_k (sum of the other
+    weights) - s_k (sum of the other cotangents).  ``round_sum``: the cotangent's sum stored in the data's format."""
+    w = _w(x)
+    X, G = np.moveaxis(x, axis, -1).astype(w), np.moveaxis(g, axis, -1).astype(w)
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = _wide_softmax(X)
+        total = G.sum(axis=-1, keepdims=True)
+        if round_sum:
+            total = total.astype(x.dtype).astype(w)  # BUG: inf in float16 past 65,519 unit cotangents
+        out = G - s * total
+        k = np.argmax(np.where(np.isnan(X), -np.inf, X), axis=-1)[..., None]
+        s_others, g_others = s.copy(), G.copy()
+        np.put_along_axis(s_others, k, 0, axis=-1)
+        np.put_along_axis(g_others, k, 0, axis=-1)
+        g_k, s_k = np.take_along_axis(G, k, axis=-1), np.take_along_axis(s, k, axis=-1)
+        at_k = g_k * s_others.sum(axis=-1, keepdims=True) - s_k * g_others.sum(axis=-1, keepdims=True)
+        np.put_along_axis(out, k, np.where(np.isnan(out).any(axis=-1, keepdims=True), np.nan, at_k), axis=-1)
+    return np.moveaxis(out, -1, axis).astype(x.dtype)
+
+
+def log_softmax_vjp_wide(x, g, axis=-1):
+    """careful: g - s sum(g) in a wider format, the complement at the maximum."""
+    return _log_softmax_vjp(x, g, axis, round_sum=False)
+
+
+def log_softmax_vjp_half_gsum(x, g, axis=-1):
+    """planted: as log_softmax_vjp_wide, but the cotangent's sum is stored in the data's format: inf in float16
+    once a row holds 65,520 unit cotangents, and -inf or NaN everywhere after."""
+    return _log_softmax_vjp(x, g, axis, round_sum=True)
+
+
+def softmax_sum_in_format(x, axis=-1):
+    """planted: exponentials summed in float32, the sum stored in the data's format: inf past 65,519 flat
+    entries in float16, and every output 0."""
+    X = np.moveaxis(x, axis, -1).astype(np.float32)
+    e = np.exp(X - X.max(axis=-1, keepdims=True))
+    with np.errstate(over="ignore"):
+        total = e.sum(axis=-1, keepdims=True).astype(x.dtype).astype(np.float32)  # BUG: rounded to float16
+    return np.moveaxis(e / total, -1, axis).astype(x.dtype)
+
+
+def _blocked_remainder_one(tile):
+    """planted: a blocked softmax, careful on every length but ``tile + 1``: there one full tile and a
+    remainder of one entry, merged from the first tile's (max, sum) without a guard for a tile with no finite
+    entry (exp(-inf - (-inf)) is NaN)."""
+    def softmax_blocked(x, axis=-1):
+        X = np.moveaxis(x, axis, -1).astype(_w(x))
+        if X.shape[-1] != tile + 1:
+            return np.moveaxis(_wide_softmax(X), -1, axis).astype(x.dtype)
+        with np.errstate(invalid="ignore"):
+            first, last = X[..., :tile], X[..., tile]
+            m = first.max(axis=-1)
+            s = np.exp(first - m[..., None]).sum(axis=-1)  # BUG: NaN when the first tile is all -inf
+            mn = np.maximum(m, last)
+            s = s * np.exp(m - mn) + np.exp(last - mn)
+            out = np.exp(X - mn[..., None]) / s[..., None]
+        return np.moveaxis(out, -1, axis).astype(x.dtype)
+
+    softmax_blocked.__name__ = f"softmax_blocked_{tile}_remainder_one"
+    return softmax_blocked
+
+
+softmax_blocked_256 = _blocked_remainder_one(256)
+softmax_blocked_2048 = _blocked_remainder_one(2048)
+softmax_blocked_16384 = _blocked_remainder_one(16384)
+
+
+def softplus_stable(x):
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def softplus_threshold_20(x):
+    """planted: PyTorch's default switch, x for x > 20: drops log1p(e^-x) > u x in float64 up to x ~ 36."""
+    with np.errstate(over="ignore"):
+        return np.where(x > 20, x, np.log1p(np.exp(np.minimum(x, 20)))).astype(x.dtype)
+
+
+def log_sigmoid_threshold_15(x):
+    """planted: log sigma(x) = x below -15, dropping -log1p(e^x) (e^-15 ~ 3e-7 of 15: fine in float32, not in
+    float64)."""
+    return np.where(x < -15, x, log_sigmoid_stable(np.maximum(x, -15))).astype(x.dtype)
+
+
+def sigmoid_threshold_30(x):
+    """planted: sigma(x) = 1 above 30 (and 0 below -30): 1 - 9e-14 is 800 ULPs from 1 in float64."""
+    return np.where(x > 30, 1.0, np.where(x < -30, 0.0, sigmoid_stable(np.clip(x, -30, 30)))).astype(x.dtype)
+
+
+def bce_vjp_textbook(x, y, g):
+    """planted: g (sigma(x) - y) in the data's format: 0 at x = 20, y = 1 where -2.06e-9 g belongs."""
+    return (g * (sigmoid_stable(x) - y)).astype(x.dtype)
+
+
+def bce_vjp_careful(x, y, g):
+    """careful: sigma(x) - y = (1 - y) - sigma(-x) for x >= 0 (1 - y exact for y >= 1/2), sigma(x) - y below,
+    in a wider format (g sigma(x) at x = -104 is a normal float32 number, sigma(x) alone is not)."""
+    w = _w(x)
+    X, Y, G = x.astype(w), y.astype(w), g.astype(w)
+    with np.errstate(invalid="ignore"):
+        d = np.where(X >= 0, (1 - Y) - sigmoid_stable(-X), sigmoid_stable(X) - Y)
+    return (G * d).astype(x.dtype)
+
+
+def softmax_inf_onehot(x, axis=-1):
+    """planted: a row holding +inf answered by a one-hot at its first +inf: the limit for one +inf, but with two
+    neither the limit (there is none) nor the pointwise answer (NaN at each +inf)."""
+    X = np.moveaxis(x, axis, -1).astype(_w(x))
+    out = _wide_softmax(X)
+    pos = np.isposinf(X)
+    hot = np.arange(X.shape[-1]) == np.argmax(pos, axis=-1)[..., None]
+    out = np.where(pos.any(axis=-1, keepdims=True) & ~np.isnan(X).any(axis=-1, keepdims=True), hot * 1.0, out)
+    return np.moveaxis(out, -1, axis).astype(x.dtype)
+
+
+def logsumexp_vjp_pointwise(x, g, axis=-1):
+    """careful: g softmax(x) in a wider format, and at a row holding +inf what ``g exp(x - lse)`` gives there:
+    0 at the finite entries, NaN at each +inf (the policy's pointwise answer)."""
+    X = np.moveaxis(x, axis, -1).astype(_w(x))
+    G = np.asarray(g, dtype=X.dtype)[..., None]
+    out = G * _wide_softmax(X)
+    pos = np.isposinf(X)
+    with np.errstate(invalid="ignore"):
+        pointwise = np.where(pos, np.nan, 0.0 * G)
+    keep = pos.any(axis=-1, keepdims=True) & ~np.isnan(X).any(axis=-1, keepdims=True) & np.isfinite(G)
+    out = np.where(keep, pointwise, out)
+    return np.moveaxis(out, -1, axis).astype(x.dtype)

@@ -143,3 +143,82 @@ def test_long_rows_hold_masks_a_tiled_kernel_meets():
         draw()
     assert any(p >= 1024 for p in found["tile_masks"]), found["tile_masks"]
     assert any(p >= 16384 for p in found["long"]), found["long"]
+
+
+def test_block_plus_one_runs_every_tile_size_on_every_seed():
+    # issue 28: a blocked kernel broken only at 2^k + 1 entries with its first tile masked was found on 3 of 20
+    # seeds by tile_masks; the explicit rows meet every tile 256 .. 16384 before anything is drawn
+    for function in ("softmax", "cross_entropy", "log_softmax_vjp"):
+        rows = strategies.explicit(function, "float32", "block_plus_one")
+        assert len(rows) == len(strategies.BLOCK_EXPONENTS)
+        for k, ex in zip(strategies.BLOCK_EXPONENTS, rows):
+            x = np.atleast_2d(ex.args[0]).astype(np.float64)
+            assert x.shape[-1] == 2**k + 1
+            assert np.isneginf(x[:, : 2**k]).all() and np.isfinite(x[:, 2**k]).all()
+        if function == "cross_entropy":
+            assert all(ex.args[1][0] == 2**k for k, ex in zip(strategies.BLOCK_EXPONENTS, rows))
+        if function.endswith("_vjp"):
+            assert all(ex.args[-1].shape == ex.args[0].shape for ex in rows)
+    assert strategies.explicit("softmax", "float32", "tile_masks") == []
+    assert strategies.explicit("sigmoid", "float32", "block_plus_one") == []
+
+
+def test_block_plus_one_draws_a_masked_first_tile_at_two_to_the_k_plus_one():
+    seen = set()
+
+    @settings(max_examples=40, database=None, derandomize=True)
+    @given(strategies.inputs("softmax", "float16", family="block_plus_one"))
+    def draw(ex):
+        x = np.moveaxis(ex.args[0], ex.kwargs["axis"], -1).reshape(-1, ex.args[0].shape[ex.kwargs["axis"]])
+        n = x.shape[-1]
+        assert (n - 1) & (n - 2) == 0 and 256 <= n - 1 <= 16384  # 2^k + 1
+        lead = np.argmax(np.isfinite(x), axis=-1)
+        assert (lead >= 32).all() and np.isfinite(x[:, -1]).all()
+        seen.add((n, bool((lead == n - 1).all())))
+
+    draw()
+    assert any(full for _, full in seen) and len({n for n, _ in seen}) >= 4, seen
+
+
+def test_sum_overflow_rows_are_past_the_overflow_of_a_sum_of_ones():
+    # issue 28: a float16 kernel that stores a sum in float16 gives inf from 65,520 unit terms on; the default
+    # draws stopped at 16,385 entries
+    f16 = FORMATS["float16"]
+    assert strategies.overflow_length(f16) == 65520
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.float16(65520.0)) and np.isfinite(np.float16(65519.0))
+    assert strategies.overflow_length(strategies.FORMATS["float8_e4m3fn"]) == 464
+    fams = lambda sig: strategies.families("softmax", signature=sig)  # noqa: E731
+    assert "sum_overflow" in fams("float16") and "sum_overflow" in fams("float32:float16")
+    assert "sum_overflow" in strategies.families("log_softmax_vjp", signature="float16")
+    for sig in ("float32", "float64", "bfloat16", "bfloat16:float32"):
+        assert "sum_overflow" not in fams(sig), sig
+    lengths, cotangent_sums = set(), []
+
+    @settings(max_examples=20, database=None, derandomize=True)
+    @given(strategies.inputs("log_softmax_vjp", "float16", family="sum_overflow"))
+    def draw(ex):
+        x, g = ex.args[0], ex.args[1]
+        lengths.add(x.shape[ex.kwargs["axis"]])
+        cotangent_sums.append(float(g.astype(np.float64).sum()))
+
+    draw()
+    assert min(lengths) >= 65520 and 65520 in lengths, lengths
+    assert any(s >= 65520 for s in cotangent_sums)  # a unit cotangent: its sum overflows float16
+
+
+def test_thresholds_reach_where_libraries_switch_formulas():
+    # issue 28: softplus-style switches at 15, 20 (PyTorch's default) and 30, and 20 < x < 37, where a switch
+    # at 20 is wrong in float64, were reached only through `wide` and `special`
+    xs = []
+
+    @settings(max_examples=40, database=None, derandomize=True)
+    @given(strategies.inputs("softplus", "float64", family="thresholds"))
+    def draw(ex):
+        xs.extend(np.abs(ex.args[0].ravel()))
+
+    draw()
+    xs = np.array(xs)
+    for c in (15, 20, 30, 37):
+        assert (np.abs(xs - c) < 1.5).any(), c
+    assert ((xs > 21.5) & (xs < 28.5)).any()  # inside the float64 window, away from every centre
