@@ -127,6 +127,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--impl", action="append", default=[], metavar="SPEC",
                    help="registered name, package.module:attr or path/to/file.py:attr (repeatable; "
                         "default: every registered implementation of the function)")
+    v.add_argument("--library", action="append", default=[], metavar="NAME",
+                   help="only the registered implementations of this library (repeatable: numpy, scipy, torch, "
+                        "jax, ...; as `stability atlas --library`)")
     v.add_argument("--dtype", action="append", default=[], metavar="IN[:OUT]",
                    help="a format (float16, bfloat16, float32, float64, float8_e4m3fn, float8_e5m2) or a "
                    "signature IN:OUT (bfloat16:float32: bfloat16 data, float32 results; gradients: x:g or x:g:result) "
@@ -136,6 +139,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--family", action="append", default=[], help="restrict to these input families")
     v.add_argument("--slow", action="store_true", help="add the long-row family (rows up to 10^5)")
+    v.add_argument("--no-shrink", action="store_true", help="the verdicts only: stop each family at its first "
+                   "failure, unshrunk (faster; the counterexample is the first failing input, not a minimal one)")
     v.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="a call of the implementation "
                    "that runs longer fails with 'did not return within N s' (default 60)")
     v.add_argument("--json", metavar="PATH", help="write the records to PATH (atomically); a run killed midway and "
@@ -289,6 +294,13 @@ def _cmd_verify(args, argv=None) -> int:
     names = list(functions.FUNCTIONS) if args.function == "all" else [functions.get(args.function).name]
     if args.function == "all" and args.impl:
         raise UsageError("--impl needs one --function (which function does the code compute?), not 'all'")
+    if args.library and args.impl:
+        raise UsageError("--library selects registered implementations; --impl names them: use one of the two")
+    for lib in args.library:
+        known = sorted({i.library for i in registry.implementations()})
+        if lib not in known:
+            raise UsageError(f"no registered implementation of library {lib!r}{did_you_mean(lib, known)}: "
+                             f"use one of {', '.join(known)}")
     for d in args.dtype:
         signature(d)
     examples = DEFAULT_EXAMPLES if args.examples is None else args.examples
@@ -302,7 +314,8 @@ def _cmd_verify(args, argv=None) -> int:
     fams = args.family or None
     impls = []
     for name in names:
-        specs = args.impl or [i.name for i in registry.implementations(name)]
+        specs = args.impl or [i.name for i in registry.implementations(name)
+                              if not args.library or i.library in args.library]
         impls += [registry.resolve(s, name) for s in specs]
         for f in fams or ():
             if f not in families(name, slow=True, optional=True):
@@ -321,6 +334,7 @@ def _cmd_verify(args, argv=None) -> int:
 
     _check_isolation(args)
     options = dict(examples=examples, seed=args.seed, tolerance=tol, families=fams, slow=args.slow,
+                   **({"shrink": False} if args.no_shrink else {}),
                    timeout=args.timeout)
     t0 = time.perf_counter()
     journal, dicts = _run_checks(args, [parallel.task("verify", i, d) for i, d in plan], options, "check",

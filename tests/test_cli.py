@@ -91,11 +91,33 @@ def test_user_code_that_crashes_or_breaks_the_contract_fails_cleanly(user_file, 
     (["verify", "--function", "softmax", "--examples", "0"], "at least 1"),
     (["verify", "--function", "softmax", "--tolerance", "-1", "1", "1"], "a0 must be"),
     (["list", "--function", "nope"], "unknown function"),
+    (["verify", "--function", "all", "--library", "nump"], "did you mean 'numpy'"),
+    (["verify", "--function", "softmax", "--library", "numpy", "--impl", "softmax.shifted"], "use one of the two"),
 ])
 def test_usage_errors_exit_2_with_the_fix_and_no_traceback(args, message):
     r = _run(*args)
     assert r.returncode == 2, r.stdout + r.stderr
     assert message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_verify_library_selects_that_librarys_registered_implementations(tmp_path):
+    out = tmp_path / "scipy.json"
+    r = _run("verify", "--function", "all", "--library", "scipy", "--family", "standard", "--examples", "2",
+             "--dtype", "float64", "--json", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    recs = json.loads(out.read_text())
+    assert recs and {rec["library"] for rec in recs} == {"scipy"}
+
+
+def test_verify_no_shrink_keeps_the_first_failing_input(tmp_path):
+    out = tmp_path / "naive.json"
+    naive = os.path.join(os.path.dirname(__file__), "handmade.py") + ":softmax_naive"  # user code: shrunk by default
+    for flag, shrunk in ((["--no-shrink"], False), ([], True)):
+        r = _run("verify", "--function", "softmax", "--impl", naive, "--family", "overflow", "--examples", "5",
+                 "--dtype", "float32", *flag, "--json", str(out))
+        assert r.returncode == 1, r.stdout + r.stderr
+        (rec,) = json.loads(out.read_text())
+        assert rec["verdict"] == "fail" and rec["counterexample"]["shrunk"] is shrunk
 
 
 def test_existing_json_survives_a_usage_error(tmp_path):
