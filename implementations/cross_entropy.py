@@ -14,7 +14,8 @@ def _at(a, targets):
 
 @register("cross_entropy", "cross_entropy.log_softmax", "-log(softmax(x)[target]): +inf where it underflows",
           unstable_on=("overflow", "wide", "dominant", "underflow", "bits", "offset", "ascending", "standard",
-                       "ties", "masked", "posinf", "lengths", "tile_masks", "shifted", "accumulation"))
+                       "ties", "masked", "lengths", "tile_masks", "shifted", "accumulation",
+                       "block_plus_one@float16", "sum_overflow@float16"))
 def neg_log_softmax(logits, targets):
     return -np.log(_at(softmax_shifted(logits, 1), targets))
 
@@ -22,7 +23,8 @@ def neg_log_softmax(logits, targets):
 @register("cross_entropy", "cross_entropy.lse_minus_target", "lse(x) - x[target], lse in the log1p form: "
           "cancels when the target dominates",
           unstable_on=("dominant", "overflow", "ascending", "masked", "offset", "standard", "underflow", "wide",
-                       "ties", "bits", "posinf", "lengths", "shifted", "tile_masks"))
+                       "ties", "bits", "lengths", "shifted", "tile_masks",
+                       "block_plus_one@float32", "block_plus_one@float64"))
 def lse_minus_target(logits, targets):
     d, t = shifted_rest(logits, 1)
     lse = row_max(logits, 1) + np.log1p(t)

@@ -96,7 +96,7 @@ def _softmax_rows(X, O):
                 np.exp(o[a:b], out=o[a:b])
                 return o[a:b].sum(dtype=accumulator(o.dtype))
 
-            s = o.dtype.type(sum(_run(exp_sum, segs, n)))
+            s = np.float32(sum(_run(exp_sum, segs, n))) if o.itemsize < 4 else o.dtype.type(sum(_run(exp_sum, segs, n)))
             _run(lambda a, b: np.divide(o[a:b], s, out=o[a:b]), segs, n)
         return
 

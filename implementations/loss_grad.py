@@ -30,7 +30,8 @@ def _ce_parts(logits, targets, dtype=None):
 @register(CE, "cross_entropy_vjp.textbook", "g * (softmax(x) - onehot(target)): s_t - 1 cancels when confident",
           unstable_on=("overflow", "underflow", "dominant", "ascending", "masked", "bits", "g_nearly_constant",
                        "g_mixed_sign", "g_huge", "standard", "wide", "g_ones", "tile_masks",
-                       "offset", "posinf", "lengths", "g_onehot"))
+                       "offset", "posinf", "lengths", "g_onehot", "block_plus_one@float32",
+                       "block_plus_one@float64"))
 def ce_vjp_textbook(logits, targets, g):
     X, e, S, t = _ce_parts(logits, targets)
     grad = e / S
@@ -55,7 +56,9 @@ def _sigmoid(x):
 
 
 @register(BCE, "bce_vjp.textbook", "g * (sigmoid(x) - y), sigmoid sign-split, in the working format: a subnormal "
-          "sigma(x) times |g| > 1", unstable_on=("g_huge",))
+          "sigma(x) times |g| > 1; and sigma(x) - 1 cancels at a label y = 1 (0 at x = 20 where -2.06e-9 g belongs)",
+          unstable_on=("standard", "thresholds", "special", "g_huge", "g_mixed_sign", "g_nearly_constant", "g_onehot",
+                       "g_ones", "g_special"))
 def bce_vjp_textbook(x, y, g):
     return (g * (_sigmoid(x) - y)).astype(x.dtype, copy=False)
 

@@ -33,7 +33,8 @@ def max_vjp_split(x, g, axis=-1):
         top = x == np.max(x, axis=axis, keepdims=True)
     c = np.sum(top, axis=axis, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.expand_dims(g, axis) / c.astype(x.dtype)
+        # g / c in float64, rounded once: c held in float16 is inf from 65,520 tied entries on
+        share = np.expand_dims(g, axis).astype(np.float64) / c
     nan = np.isnan(x).any(axis=axis, keepdims=True)  # no entry equals a NaN max: g at the first NaN instead
     onehot = max_vjp_onehot(x, g, axis=axis)
     return np.where(nan, onehot, np.where(top, share, 0)).astype(x.dtype, copy=False)
@@ -55,17 +56,18 @@ def _last_argmax(x, axis):
 
 @register("argmax", "argmax.last", "the last maximum (and the last NaN)",
           unstable_on=("offset", "standard", "wide", "overflow", "underflow", "ties", "lse_zero", "ascending",
-                       "posinf", "nan", "shifted", "accumulation",
-                       "masked", "bits", "lengths", "tile_masks@bfloat16", "tiny"))
+                       "posinf", "nan", "shifted", "accumulation", "masked", "bits",
+                       "lengths", "tile_masks@bfloat16", "tiny", "sum_overflow@float16"))
 def argmax_last(x, axis=-1):
     return _last_argmax(x, axis)
 
 
 @register("max_vjp", "max_vjp.last", "g at the last maximum: neither answer the policy accepts at ties",
           unstable_on=("offset", "standard", "wide", "ties", "lse_zero", "ascending", "masked", "posinf", "nan",
-                       "tiny", "lengths", "g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign", "g_huge",
-                       "g_tiny", "g_special", "overflow", "shifted", "accumulation", "tile_masks@bfloat16",
-                       "underflow", "bits"))
+                       "tiny", "lengths", "g_ones", "g_onehot", "g_nearly_constant",
+                       "g_mixed_sign", "g_huge", "g_tiny", "g_special", "overflow",
+                       "shifted", "accumulation", "tile_masks@bfloat16", "underflow", "bits",
+                       "sum_overflow@float16"))
 def max_vjp_last(x, g, axis=-1):
     out = np.zeros_like(x)
     if x.shape[axis]:

@@ -47,17 +47,19 @@ if _have("scipy"):
     # measured: in bfloat16 its sum of exponentials is a running bfloat16 sum, which stagnates on long rows
     # (4096 entries of N(0, 1): 2704 where the sum is 6621); float16 sums pairwise and passes
     register("softmax", "scipy.softmax", "scipy.special.softmax", library="scipy", origin="peer", measured_on=MEASURED_ON["scipy"],
-             unstable_on=("lengths@bfloat16", "accumulation@bfloat16"))(
+             unstable_on=("lengths@bfloat16", "accumulation@bfloat16", "sum_overflow@float16"))(
         lambda x, axis=-1: _sp().softmax(x, axis=axis))
     # measured: (x - max) - log(sum), the log loses a tiny sum at the dominant entry; raises on an empty axis
     register("log_softmax", "scipy.log_softmax", "scipy.special.log_softmax", library="scipy", origin="peer", measured_on=MEASURED_ON["scipy"],
              unstable_on=("dominant", "standard", "overflow", "ascending", "masked", "posinf", "nan", "bits", "wide",
                           "underflow", "offset", "ties", "lengths", "tile_masks", "accumulation",
-                       "shifted"))(
+                          "shifted", "block_plus_one", "sum_overflow@float16"))(
         lambda x, axis=-1: _sp().log_softmax(x, axis=axis))
     # logsumexp returns float64 for bfloat16 input (a dtype-contract failure): judged on the dtypes it keeps
     register("logsumexp", "scipy.logsumexp", "scipy.special.logsumexp", library="scipy", origin="peer", measured_on=MEASURED_ON["scipy"],
-             dtypes=("float16", "float32", "float64"))(
+             dtypes=("float16", "float32", "float64"),
+             # measured: the sum of 65,520 exponentials near 1 is inf in float16 (a float16 sum)
+             unstable_on=("sum_overflow@float16",))(
         lambda x, axis=-1: _sp().logsumexp(x, axis=axis))
     # measured: expit gives 0 where the answer is subnormal (x = -89 in float32: 2.2e-39, 1.6e6 ULP, kappa 89)
     register("sigmoid", "scipy.expit", "scipy.special.expit", library="scipy", origin="peer", measured_on=MEASURED_ON["scipy"],
@@ -85,14 +87,19 @@ if _have("torch"):
         register("softmax", f"torch.softmax{suffix}", f"torch.softmax ({where})", **reg)(
             _lazy("torch", "softmax", adapt_to="softmax"))
         register("log_softmax", f"torch.log_softmax{suffix}", f"torch.log_softmax ({where}): (x - max) - log(sum)",
-                 **reg, unstable_on=_TORCH_AXIS_BAD)(_lazy("torch", "log_softmax", adapt_to="log_softmax"))
+                 **reg, unstable_on=_TORCH_LOG_SOFTMAX_BAD)(_lazy("torch", "log_softmax", adapt_to="log_softmax"))
         register("logsumexp", f"torch.logsumexp{suffix}", f"torch.logsumexp ({where}): max + log(sum)", **reg,
-                 unstable_on=_TORCH_AXIS_BAD + ("lse_zero",))(  # lse_zero: seen in float64 (full run, 2026-11-24)
+                 unstable_on=_TORCH_LSE_BAD)(
             _lazy("torch", "logsumexp", adapt_to="logsumexp"))
 
     # expectations as measured with torch 2.13.0 (CPU): see README, "Results"
     _TORCH_AXIS_BAD = ("dominant", "standard", "overflow", "ascending", "masked", "posinf", "nan", "wide",
                        "underflow", "bits", "offset", "ties", "lengths", "tile_masks", "accumulation", "shifted")
+    # a row holding +inf: (x - max) - log(sum) is the pointwise [-inf, nan, -inf], which the policy accepts; the
+    # logsumexp of one is +inf, the cross-entropy +inf or NaN (no failure there since the pointwise answer)
+    _TORCH_LOG_SOFTMAX_BAD = _TORCH_AXIS_BAD + ("block_plus_one",)
+    _TORCH_LSE_BAD = tuple(f for f in _TORCH_AXIS_BAD if f != "nan") + ("lse_zero",)  # lse_zero: float64
+    _TORCH_CE_BAD = tuple(f for f in _TORCH_AXIS_BAD if f not in ("posinf", "nan")) + ("block_plus_one",)
 
     def _torch_registrations():
         _torch_axis_peers("torch", "", "CPU", ("float32", "float64"))
@@ -106,7 +113,7 @@ if _have("torch"):
                                                                      "bits"))(
             _lazy("torch.nn.functional", "binary_cross_entropy_with_logits", adapt_to=NAME_BCE))
         register("cross_entropy", "torch.cross_entropy", "F.cross_entropy(reduction='none')", **reg,
-                 unstable_on=_TORCH_AXIS_BAD)(_lazy("torch.nn.functional", "cross_entropy", adapt_to="cross_entropy"))
+                 unstable_on=_TORCH_CE_BAD)(_lazy("torch.nn.functional", "cross_entropy", adapt_to="cross_entropy"))
         _torch_gradient_peers()
         if any(os.path.exists(f"/dev/nvidia{i}") for i in range(8)):  # only then is importing torch worth it
             try:
@@ -147,33 +154,39 @@ if _have("torch"):
     _TORCH_GRAD_EXPECT: dict = {
         # s * (g - <g, s>): the dominant entry's g_k - <g, s> cancels (0 where 2.2e-13 belongs, float32)
         "softmax": ("standard", "offset", "overflow", "underflow", "dominant", "ascending", "masked", "lengths",
-                    "g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign", "g_huge", "bits", "ties", "shifted",
-                    "tile_masks", "accumulation", "posinf", "nan", "wide@float64", "g_special@float16"),
+                    "g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign", "g_huge", "bits",
+                    "ties", "shifted", "tile_masks", "accumulation", "posinf", "nan",
+                    "wide@float64", "g_special@float16", "block_plus_one@float16"),
         # g - exp(out) * sum(g): 1 - s_k rounds to 0
         "log_softmax": ("g_onehot", "standard", "overflow", "ascending", "masked", "g_mixed_sign", "accumulation",
-                        "tile_masks", "lengths", "shifted", "underflow", "dominant"),
+                        "tile_masks", "lengths", "shifted", "underflow", "dominant",
+                        "sum_overflow@float16"),
         # g * y * (1 - y) from the output y
         "sigmoid": ("standard", "thresholds", "wide", "special", "g_ones", "g_onehot", "g_nearly_constant",
                     "g_mixed_sign", "g_huge", "g_special"),
         # g * exp(x - lse): the division-free softmax, with lse rounded at x's magnitude (not shift-invariant)
         "logsumexp": ("offset", "standard", "overflow", "underflow", "ascending", "g_huge", "g_special", "shifted",
-                      "lengths", "g_onehot", "g_nearly_constant", "g_tiny@float16", "g_tiny@bfloat16", "g_ones",
-                      "wide", "g_mixed_sign", "posinf", "tile_masks@float16", "bits",
-                      "nan"),  # a NaN (or +inf) row answered NaN at some positions only (whole-row policy)
+                      "lengths", "g_onehot", "g_nearly_constant", "g_tiny@float16",
+                      "g_tiny@bfloat16", "g_ones", "wide", "g_mixed_sign", "posinf",
+                      "tile_masks@float16", "bits", "sum_overflow@float16"),
         "max": ("g_special",),  # grad * (x == max) / count: an infinite g times the 0s gives NaN off the max
-        "log_sigmoid": ("g_huge", "standard@float16"),  # a subnormal weight times |g| > 1
-        "softplus": ("g_huge", "special@float64", "wide@float64"),  # threshold 20: x itself above it
+        "log_sigmoid": ("g_huge", "standard@float16", "g_mixed_sign@float16"),  # a subnormal weight times |g| > 1
+        "softplus": ("g_huge", "special@float64", "wide@float64", "g_mixed_sign@float64",
+                     "g_nearly_constant@float64", "g_onehot@float64", "g_ones@float64",
+                     "g_special@float64", "thresholds@float64"),  # threshold 20: x itself above it
         # g / (p (1 - p)) at p = -0: -inf where the slope is +inf, in float16, bfloat16 (found by `stability sweep`)
         # and float64; float32 gets +inf
         "logit": ("special@float64", "special@float16", "special@bfloat16"),
         # sigma(x) - y with torch's sigmoid, which gives 0 where the answer is subnormal (as its forward)
-        NAME_BCE: ("g_nearly_constant", "g_huge", "thresholds", "g_onehot", "g_mixed_sign", "g_special", "wide"),
+        NAME_BCE: ("g_nearly_constant", "g_huge", "thresholds", "g_onehot", "g_mixed_sign", "g_special", "wide",
+                   "g_ones", "special", "standard"),
         # softmax - onehot: s_t - 1 cancels at a confident prediction
         "cross_entropy": ("standard", "overflow", "underflow", "dominant", "ascending", "masked", "g_ones", "bits",
-                          "g_nearly_constant", "g_mixed_sign", "g_huge", "wide", "tile_masks", "accumulation", "offset",
-                          "lengths", "g_onehot", "posinf"),
+                          "g_nearly_constant", "g_mixed_sign", "g_huge", "wide",
+                          "tile_masks", "accumulation", "offset", "lengths", "g_onehot",
+                          "posinf", "block_plus_one", "sum_overflow@float16"),
     }
-    _TORCH_FWD_EXPECT: dict = {"softplus": ("special@float64",)}  # threshold 20: log1p(e^-x) dropped
+    _TORCH_FWD_EXPECT: dict = {"softplus": ("special@float64", "thresholds@float64")}  # threshold 20: log1p(e^-x) dropped
 
     def _torch_mixed_peers():
         """PyTorch's own mixed-precision paths: ``torch.softmax`` and ``torch.log_softmax`` with ``dtype=float32``
@@ -221,20 +234,24 @@ if _have("torch"):
     # 25 examples (seed 0), at tests/test_peers.py's 3 and at tests/test_implementations.py's 10 (seed 1)
     _TORCH_MIXED_EXPECT: dict = {
         # the float32 sum of a long row of repeated 2-byte values grows like n u (114 ULP, float16, 220 entries)
-        'softmax': ('lengths',),
+        'softmax': ("lengths", "sum_overflow@float16:float32"),
         # s * (g - <g, s>) in float32: the dominant entry's g_k - <g, s> cancels; an overflowing cancellation
         'softmax_vjp': ('overflow@bfloat16:float32', 'shift_rounding', 'underflow@bfloat16:float32',
             'ascending@bfloat16:float32', 'bits@bfloat16:float32', 'lengths@bfloat16:float32',
             'tile_masks@bfloat16:float32', 'g_huge@float16:float32'),
         # (x - max) - log(sum): the log loses the tiny sum at a dominant entry, as in one format
-        'log_softmax': ('standard', 'offset', 'overflow', 'underflow', 'dominant', 'ascending', 'masked', 'posinf',
-            'nan', 'bits', 'lengths', 'tile_masks', 'shift_rounding', 'wide@float16:float32',
-            'shifted@float16:float32', 'accumulation@float16:float32'),
+        'log_softmax': ("standard", "offset", "overflow", "underflow", "dominant", "ascending", "masked", "posinf",
+                        "nan", "bits", "lengths", "tile_masks", "shift_rounding",
+                        "wide@float16:float32", "shifted@float16:float32",
+                        "accumulation@float16:float32", "block_plus_one",
+                        "sum_overflow@float16:float32"),
         # g - s * sum(g) in float32: sum(g) rounds and g_k - s_k sum(g) cancels, as in one format
         'log_softmax_vjp': ('shift_rounding@bfloat16:float32', 'masked@bfloat16:float32'),
         # log_softmax's log(sum), and its shift rounded where the float32 result shows it
-        'cross_entropy': ('standard', 'offset', 'overflow', 'underflow', 'dominant', 'ascending', 'masked', 'bits',
-            'lengths', 'tile_masks', 'shift_rounding', 'wide@float16:float32', 'accumulation@float16:float32'),
+        'cross_entropy': ("standard", "offset", "overflow", "underflow", "dominant", "ascending", "masked", "bits",
+                          "lengths", "tile_masks", "shift_rounding",
+                          "wide@float16:float32", "accumulation@float16:float32",
+                          "block_plus_one", "sum_overflow@float16:float32"),
         # softmax - onehot, rounded to bfloat16: s_t - 1 cancels where bfloat16 keeps the error
         'cross_entropy_vjp': ('overflow@bfloat16:float32', 'offset@bfloat16:float32', 'underflow@bfloat16:float32',
             'ascending@bfloat16:float32', 'shift_rounding@bfloat16:float32'),
@@ -304,16 +321,18 @@ if _have("jax"):
         # (x - max) - log(sum): the log loses the tiny sum at a dominant entry, as PyTorch's; +inf and NaN
         # rows answered at some positions only
         "log_softmax": ("ascending", "dominant", "lengths", "masked", "nan", "overflow", "posinf", "standard",
-                       "tile_masks", "underflow", "accumulation@float32", "accumulation@float64", "bits@float16",
-                       "bits@bfloat16", "offset@bfloat16", "offset@float32", "shifted@float16", "shifted@float32",
-                       "wide@float64"),
+                        "tile_masks", "underflow", "accumulation@float32",
+                        "accumulation@float64", "bits@float16", "bits@bfloat16",
+                        "offset@bfloat16", "offset@float32", "shifted@float16",
+                        "shifted@float32", "wide@float64", "block_plus_one",
+                        "sum_overflow@float16"),
         # subnormal probabilities read as 0 (DAZ), and the tails of log(p / (1 - p))
         "logit": ("tiny@float32", "bits@bfloat16", "bits@float32", "bits@float64", "special@float32",
                  "special@float64", "standard@float64", "tails@bfloat16", "tails@float32", "tails@float64",
                  "tiny@bfloat16", "tiny@float64"),
         # max + log(sum): log(1 + t) at a dominant entry; a +inf row
         "logsumexp": ("ascending", "dominant", "masked", "overflow", "posinf", "standard", "accumulation@float32",
-                     "accumulation@float64"),
+                      "accumulation@float64", "sum_overflow@float16"),
     }
     _JAX_GRAD_EXPECT: dict = {
         # a subnormal weight (flushed) times a large g; the thresholds of log1p(exp)
@@ -322,38 +341,42 @@ if _have("jax"):
                        "special@float64", "standard@float64", "thresholds@bfloat16", "thresholds@float32",
                        "thresholds@float64"),
         # g - exp(log_softmax) * sum(g): 1 - s_k rounds to 0 at a dominant entry
-        "log_softmax": ("g_mixed_sign", "underflow", "bits@bfloat16", "dominant@float16", "dominant@float32",
-                       "dominant@float64", "g_onehot@bfloat16", "g_onehot@float32", "g_onehot@float64",
-                       "g_tiny@bfloat16", "offset@float32", "shifted@bfloat16", "shifted@float32",
-                       "tile_masks@float16", "wide@float16"),
+        "log_softmax": ("g_mixed_sign", "underflow", "bits@bfloat16", "dominant@float16", "block_plus_one@float16",
+                        "dominant@float32", "dominant@float64", "g_onehot@bfloat16",
+                        "g_onehot@float32", "g_onehot@float64", "g_tiny@bfloat16",
+                        "offset@float32", "shifted@bfloat16", "shifted@float32",
+                        "tile_masks@float16", "wide@float16", "sum_overflow@float16"),
         # g / (p (1 - p)): subnormal p read as 0, the tails
         "logit": ("special", "tiny@float32", "bits@bfloat16", "bits@float32", "bits@float64", "centre@float64",
                  "g_nearly_constant@float64", "g_onehot@float32", "g_onehot@float64", "g_ones@float64",
                  "g_special@float64", "g_tiny@bfloat16", "g_tiny@float32", "g_tiny@float64", "standard@float64",
                  "tails@bfloat16", "tails@float32", "tails@float64", "tiny@bfloat16", "tiny@float64"),
         # g * softmax: a NaN or +inf row answered at some positions only; large g
-        "logsumexp": ("nan", "posinf", "ascending@float16", "g_huge@float16", "g_huge@float64", "g_mixed_sign@float16",
-                     "overflow@float32"),
+        "logsumexp": ("ascending@float16", "g_huge@float16", "g_huge@float64", "g_mixed_sign@float16",
+                      "overflow@float32"),
         # the cotangent at every tied maximum, subnormal inputs read as 0, NaN rows answered 0
         "max": ("tiny@float32", "ascending@float64", "bits@float32", "bits@float64", "g_huge@float64",
-               "g_mixed_sign@float64", "g_onehot@float32", "g_ones@float32", "g_special@bfloat16", "masked@float64",
-               "nan@float16", "nan@float32", "nan@float64", "standard@float64", "tiny@bfloat16", "tiny@float64",
-               "wide@float64"),
+                "g_mixed_sign@float64", "g_onehot@float32", "g_ones@float32", "g_special@bfloat16",
+                "masked@float64", "nan@float16", "nan@float32", "nan@float64", "standard@float64",
+                "tiny@bfloat16", "tiny@float64", "wide@float64", "sum_overflow@float16"),
         # g * s * (1 - s): 1 - s rounds to 0; a subnormal weight times a large g
         "sigmoid": ("g_huge", "g_mixed_sign", "g_nearly_constant", "g_onehot", "g_ones", "g_special", "standard",
                    "thresholds", "bits@bfloat16", "special@bfloat16", "special@float32", "special@float64",
                    "wide@bfloat16", "wide@float32", "wide@float64"),
         # s * (g - <g, s>): the dominant entry's g_k - <g, s> cancels, as PyTorch's (nan@float16: a float16 row of
         # the nan family without a NaN, 49 ULPs, seen in the atlas of 2026-12-06 at seed 0)
-        "softmax": ("accumulation", "ascending", "dominant", "g_huge", "g_mixed_sign", "g_nearly_constant", "g_onehot",
-                   "lengths", "masked", "offset", "overflow", "posinf", "standard", "tile_masks", "underflow",
-                   "nan@float32", "bits@float16", "bits@bfloat16", "bits@float32", "g_special@float16",
-                   "nan@float16", "nan@bfloat16", "nan@float64", "shifted@float16", "shifted@float32", "ties@bfloat16",
-                   "ties@float32", "ties@float64", "wide@float64"),
+        "softmax": ("accumulation", "ascending", "dominant", "g_huge", "g_mixed_sign",
+                    "g_nearly_constant", "g_onehot", "lengths", "masked", "offset", "overflow", "posinf",
+                    "standard", "tile_masks", "underflow", "nan@float32", "bits@float16",
+                    "bits@bfloat16", "bits@float32", "g_special@float16", "nan@float16",
+                    "nan@bfloat16", "nan@float64", "shifted@float16", "shifted@float32",
+                    "ties@bfloat16", "ties@float32", "ties@float64", "wide@float64",
+                    "block_plus_one@float16"),
         # g * sigmoid(x): a subnormal weight (flushed) times a large g
         "softplus": ("g_huge", "g_mixed_sign@float64", "g_nearly_constant@float64", "g_onehot@float64",
-                    "g_ones@float64", "g_special@bfloat16", "g_special@float32", "g_special@float64",
-                    "special@float64", "thresholds@float64", "wide@float64"),
+                     "g_ones@float64", "g_special@bfloat16", "g_special@float32",
+                     "g_special@float64", "special@float64", "thresholds@float64",
+                     "wide@float64", "g_nearly_constant@bfloat16", "g_nearly_constant@float32"),
     }
 
     def _jax_mixed_peers():
@@ -385,16 +408,17 @@ if _have("jax"):
             'ascending@bfloat16:float32', 'bits@bfloat16:float32', 'lengths@bfloat16:float32',
             'tile_masks@bfloat16:float32', 'shift_rounding@bfloat16:float32', 'g_huge@float16:float32'),
         # (x - max) - log(sum): the log loses the tiny sum at a dominant entry; +inf and NaN rows
-        'log_softmax': ('standard', 'offset', 'overflow', 'underflow', 'dominant', 'ascending', 'masked', 'posinf',
-            'nan', 'bits', 'lengths', 'tile_masks', 'shift_rounding', 'wide@float16:float32',
-            'accumulation@float16:float32'),
+        'log_softmax': ("standard", "offset", "overflow", "underflow", "dominant", "ascending", "masked",
+                        "posinf", "nan", "bits", "lengths", "tile_masks", "shift_rounding",
+                        "wide@float16:float32", "accumulation@float16:float32",
+                        "block_plus_one"),
         # g - s * sum(g) in float32: sum(g) rounds and g_k - s_k sum(g) cancels, as in one format
         'log_softmax_vjp': ('shift_rounding@bfloat16:float32', 'masked@bfloat16:float32'),
         # max + log(sum): log(1 + t) at a dominant entry; a +inf row
-        'logsumexp': ('standard', 'overflow', 'dominant', 'ascending', 'masked', 'posinf', 'bits@float16:float32',
-            'accumulation@float16:float32'),
-        # a NaN or +inf row answered at some positions only (the whole-row policy)
-        'logsumexp_vjp': ('posinf', 'nan'),
+        'logsumexp': ("standard", "overflow", "dominant", "ascending", "masked", "posinf", "bits@float16:float32",
+                      "accumulation@float16:float32"),
+        # logsumexp_vjp: g exp(x - lse) at a row holding +inf is the pointwise [0, nan, 0], which the policy
+        # accepts: nothing left to declare
     }
 
     _jax_registrations()

@@ -8,33 +8,36 @@ from ._shared import accumulator, nan_rows, row_max, row_sum, shifted_rest
 
 
 @register("softmax", "softmax.naive", "exp(x) / sum exp(x), no shift",
-          unstable_on=("overflow", "wide", "offset", "underflow", "posinf", "nan", "bits", "ascending", "ties",
-                       "standard", "masked", "lengths", "shifted", "tile_masks@float16", "accumulation@float16"))
+          unstable_on=("overflow", "wide", "offset", "underflow", "bits", "ascending", "ties", "standard",
+                       "masked", "lengths", "shifted", "tile_masks@float16",
+                       "accumulation@float16", "block_plus_one@float16",
+                       "sum_overflow@float16"))
 def naive(x, axis=-1):
     e = np.exp(x)
-    return e / row_sum(e, axis)
+    return (e / row_sum(e, axis)).astype(x.dtype, copy=False)
 
 
 @register("softmax", "softmax.shifted", "exp(x - max) / sum exp(x - max)")
 def shifted(x, axis=-1):
     e = np.exp(x - row_max(x, axis))
-    return e / row_sum(e, axis)
+    return (e / row_sum(e, axis)).astype(x.dtype, copy=False)
 
 
 @register("softmax", "softmax.exp_lse", "division-free exp(x - lse), lse = max + log(sum)",
           unstable_on=("offset", "underflow", "overflow", "ascending", "wide", "bits", "dominant", "standard",
-                       "lengths", "shifted",
-                       "tile_masks@float16", "tile_masks@float64"))
+                       "lengths", "shifted", "tile_masks@float16", "tile_masks@float64",
+                       "block_plus_one@float16", "block_plus_one@float32",
+                       "block_plus_one@float64"))
 def exp_lse(x, axis=-1):
     m = row_max(x, axis)
-    lse = m + np.log(row_sum(np.exp(x - m), axis))
+    lse = (m + np.log(row_sum(np.exp(x - m), axis))).astype(x.dtype, copy=False)
     return np.exp(x - lse)
 
 
 @register("softmax", "softmax.log1p", "exp(x - max) / (1 + rest), the max term kept out of the sum (BHH 2021)")
 def log1p_form(x, axis=-1):
     d, t = shifted_rest(x, axis)
-    return nan_rows(np.exp(d) / (1 + t), axis)
+    return nan_rows(np.exp(d) / (1 + t), axis).astype(x.dtype, copy=False)
 
 
 CHUNK = 32

@@ -30,9 +30,9 @@ def _softmax_rows(x):
 
 @register("softmax_vjp", "softmax_vjp.textbook", "s * (g - sum(g * s)): g_k - <g, s> cancels at a dominant entry",
           unstable_on=("standard", "offset", "overflow", "underflow", "dominant", "ascending", "masked", "bits",
-                       "lengths", "g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign", "g_huge", "shifted",
-                       "tile_masks",
-                       "posinf", "accumulation", "wide@float64", "nan@float64"))
+                       "lengths", "g_ones", "g_onehot", "g_nearly_constant", "g_mixed_sign",
+                       "g_huge", "shifted", "tile_masks", "posinf", "accumulation",
+                       "wide@float64", "nan@float64", "block_plus_one@float32"))
 def softmax_vjp_textbook(x, g, axis=-1):
     X, G = to_rows(x, axis, g)
     s, _ = _softmax_rows(X)
