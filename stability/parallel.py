@@ -29,6 +29,10 @@ SYNCHRONOUS = "synchronous"
 #: times a check is run again when its worker died before it made its first call (it was queued behind another),
 #: beyond one more for each death another check's black box explains
 RETRIES = 2
+# seconds to fetch the result of a check Dask reports finished: it is already computed, so this is only its
+# transfer; past it the check is run again (a stall seen on 2026-12-06: both workers idle, the client blocked in
+# Future.result for minutes, see docs/manual.md "Status")
+FETCH_TIMEOUT = 120
 
 
 #: a local cluster's scheduler without its dashboard, its HTTP server on a free port: the default, 8787, made Dask
@@ -189,7 +193,10 @@ def _on_cluster(tasks, todo, options, workers, scheduler, done) -> None:
     # a task that kills its worker is not run again on the next one; workers are forked from this process, which
     # has imported the suite already (spawned ones would each import it again: seconds before the first check)
     config = {"distributed.scheduler.allowed-failures": 0,
-              "distributed.worker.multiprocessing-method": start_method()}
+              "distributed.worker.multiprocessing-method": start_method(),
+              # checks are submitted to as many workers as run them; moving queued ones between workers (work
+              # stealing) gains nothing here, and the stall above was seen with it on
+              "distributed.scheduler.work-stealing": False}
     with tempfile.TemporaryDirectory(prefix="stability-box-") as box, dask.config.set(config):
         nanny_log.addHandler(deaths)
         level = nanny_log.level
@@ -225,7 +232,13 @@ def _on_cluster(tasks, todo, options, workers, scheduler, done) -> None:
                 for fut in pending:
                     i = futures.pop(fut)
                     try:
-                        res = fut.result()
+                        res = fut.result(timeout=FETCH_TIMEOUT)
+                    except TimeoutError:  # finished, but its result never came: run it again (twice at most)
+                        tries[i] += 1
+                        if tries[i] > RETRIES + explained:
+                            raise
+                        pending.add(submit(i))
+                        continue
                     except Exception as exc:
                         if type(exc).__name__ != "KilledWorker":  # the suite's own failure: it fails loudly (the
                             raise  # code under test cannot raise here: run_call turns that into a verdict)

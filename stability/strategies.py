@@ -47,8 +47,9 @@ accumulation    rows of 255 .. 8,193 entries (along the last axis) whose running
                 a float32 running sum
 block_plus_one  rows of 2^k + 1 entries for every tile 2^k from 256 to 16,384 (along the last axis) whose first
                 2^k entries (or a shorter power-of-two run) are masked: a blocked kernel's full first tile holds
-                no finite entry and its second holds one.  Beside the 25 drawn examples, one row for each k
-                is always run (:func:`explicit`), so every tile size is met on every seed
+                no finite entry and its second holds one.  One row for each k is always run first
+                (:func:`explicit`; 7 of the family's 25 examples, the rest drawn), so every tile size is met on
+                every seed
 sum_overflow    rows just past the length where a sum of ones overflows a format narrower than 2^20 (65,520
                 entries and more in float16, 464 in float8_e4m3fn): flat logits (their exponentials sum to
                 n), normal ones or one dominant entry, and (gradients) constant or one-hot cotangents; run by

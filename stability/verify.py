@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 from hypothesis import HealthCheck, Phase, example, given, seed as hseed, settings
 
 from . import blackbox, libraries, strategies
@@ -66,14 +67,20 @@ def verify_family(impl: Implementation, dtype: str, family: str, *, examples: in
     blackbox.note_family(family)
     sig = signature(dtype, impl.function)
     strat = strategies.inputs(impl.function, sig, family=family, max_side=max_side)
-    always = strategies.explicit(impl.function, sig, family)  # run first, on every seed
+    # the family's explicit calls run first, on every seed, within its budget of examples: all of them at the
+    # default 25 (the rest drawn), an evenly spread few at a quick check's 3 (a JIT library compiles every shape)
+    always = strategies.explicit(impl.function, sig, family)
+    if always:
+        keep = min(len(always), max(examples - 1, 1))
+        always = [always[int(i)] for i in sorted({round(j) for j in np.linspace(0, len(always) - 1, keep)})]
+    drawn = max(examples - len(always), 1)
 
     def run(target):
         """``target`` None: every example, nothing raised (but the first failure ends a run without shrinking);
         a kind: fail on that kind only, and shrink it.  Returns kind -> the last failing call of that kind."""
         found: dict = {}
 
-        @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
+        @settings(max_examples=drawn, database=None, deadline=None, derandomize=False,
                   phases=(Phase.generate, Phase.shrink) if target else (Phase.explicit, Phase.generate),
                   report_multiple_bugs=False, print_blob=False, suppress_health_check=list(HealthCheck))
         @hseed(seed)
