@@ -96,7 +96,7 @@ def _softmax_rows(X, O):
                 np.exp(o[a:b], out=o[a:b])
                 return o[a:b].sum(dtype=accumulator(o.dtype))
 
-            s = np.float32(sum(_run(exp_sum, segs, n))) if o.itemsize < 4 else o.dtype.type(sum(_run(exp_sum, segs, n)))
+            s = accumulator(o.dtype).type(sum(_run(exp_sum, segs, n)))  # float32 for 2-byte rows: never inf
             _run(lambda a, b: np.divide(o[a:b], s, out=o[a:b]), segs, n)
         return
 
