@@ -337,7 +337,7 @@ if _have("jax"):
     _JAX_GRAD_EXPECT: dict = {
         # a subnormal weight (flushed) times a large g; the thresholds of log1p(exp)
         "log_sigmoid": ("g_huge", "g_mixed_sign@float32", "g_mixed_sign@float64", "g_nearly_constant@float64",
-                       "g_ones@float64", "g_special@bfloat16", "g_special@float32", "g_special@float64",
+                       "g_onehot@float64", "g_ones@float64", "g_special@bfloat16", "g_special@float32", "g_special@float64",
                        "special@float64", "standard@float64", "thresholds@bfloat16", "thresholds@float32",
                        "thresholds@float64"),
         # g - exp(log_softmax) * sum(g): 1 - s_k rounds to 0 at a dominant entry

@@ -86,7 +86,7 @@ EXPECT: dict = {
                       "block_plus_one@float64"),
     'max': ('nan',),
     'max_vjp': ("nan", "g_special", "accumulation@float16", "shifted@float32", "ties@float32", "posinf@float32",
-                "wide@float64", "offset@float64", "ties@float64", "masked@float64",
+                "posinf@float64", "wide@float64", "offset@float64", "ties@float64", "masked@float64",
                 "sum_overflow@float16"),
     'sigmoid': ('thresholds', 'standard@float16', 'bits@float16', 'special@float16'),
     'sigmoid_vjp': ('standard', 'thresholds', 'special', 'g_ones', 'g_onehot', 'g_nearly_constant', 'g_mixed_sign',
