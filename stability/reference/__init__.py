@@ -156,13 +156,17 @@ def _put(dst, ch, mask, src):
         d[ch] = sub
 
 
-def _settle(formula, make_args, items, n_out, fmt, stats, method):
-    """Run the tiers over ``items``; returns (value, hi, lo) arrays of shape (len(items), n_out)."""
+def _settle(formula, make_args, items, n_out, fmt, stats, method, skip=None):
+    """Run the tiers over ``items``; returns (value, hi, lo) arrays of shape (len(items), n_out).
+
+    ``skip``: (len(items), n_out) entries whose answer the caller writes itself (a row's masked entries): never
+    settled, left NaN.  A row whose other entries the fast path could not all settle goes to mpmath, which
+    settles only those entries, not the whole row again (a row of 16,385 entries, one of them an exact zero)."""
     R = items.size
     value = np.full((R, n_out), np.nan)
     hi = np.full((R, n_out), np.nan)
     lo = np.zeros((R, n_out))
-    done = np.zeros((R, n_out), dtype=bool)
+    done = np.zeros((R, n_out), dtype=bool) if skip is None else np.array(skip, dtype=bool, copy=True)
     pending = np.arange(R)
     for backend in _tiers(fmt, method, formula):
         if pending.size == 0:
@@ -181,9 +185,9 @@ def _settle(formula, make_args, items, n_out, fmt, stats, method):
         batch = max(1, 64 // max(n_out, 1))
         for i in range(0, pending.size, batch):
             ch = pending[i : i + batch]
-            v, h, l = settle(formula, make_args(items[ch]), fmt)
-            v, h, l = (a.reshape(ch.size, n_out) for a in (v, h, l))
             need = ~done[ch]
+            v, h, l = settle(formula, make_args(items[ch]), fmt, need=need)
+            v, h, l = (a.reshape(ch.size, n_out) for a in (v, h, l))
             _put((value, hi, lo), ch, need, (v, h, l))
             stats["mpmath"] = stats.get("mpmath", 0) + int(need.sum())
     return value, hi, lo
@@ -256,17 +260,20 @@ def _axis_reference(call: Call, X, targets, G, with_kappa, method):
         drop = neg | (cols == k[:, None])
         formula = getattr(_formulas, fn)
         make_args = _formula_args(call.function, Xf, drop, neg, k, targets, G)
-        v, h, l = _settle(formula, make_args, items, n_out, fmt, stats, method)
+        masked = call.function.row_output and neg.any()
+        if masked:  # masked entries have exact answers: not settled, written here
+            fill = _masked_fill(fn, items, neg, G, targets)
+            live = neg[items] if targets is None else neg[items] & (cols != targets[items][:, None])
+        v, h, l = _settle(formula, make_args, items, n_out, fmt, stats, method, skip=live if masked else None)
+        if masked:
+            v, h, l = (np.where(live, f, a) for f, a in ((fill, v), (fill, h), (np.zeros_like(fill), l)))
         value[items], hi[items], lo[items] = v, h, l
         if with_kappa:
             exact = h + l if call.function.row_output else (h + l)[:, 0]
             tg = None if targets is None else targets[items]
             Gi = None if G is None else G[items]
             kappa[items] = condition.axis_kappa(fn, Xf[items], neg[items], exact, tg, Gi, fmt).reshape(items.size, n_out)
-        if call.function.row_output and neg.any():  # masked entries: exact answers
-            fill = _masked_fill(fn, items, neg, G, targets)
-            live = neg[items] if targets is None else neg[items] & (cols != targets[items][:, None])
-            _put((value, hi, lo), items, live, (fill, fill, np.zeros_like(fill)))
+        if masked:
             kappa[items] = np.where(live, fn == "log_softmax_vjp", kappa[items])
     return Reference(call, value, hi, lo, kappa, case, max(n, 1), alternatives, stats, nonfinite, rules)
 

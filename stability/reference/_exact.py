@@ -143,11 +143,12 @@ def _settle_one(v, fmt: Format, f64: Format, p: int = 0):
     return r, hi, lo
 
 
-def settle(formula, args, fmt: Format):
+def settle(formula, args, fmt: Format, need=None):
     """Evaluate ``formula(MP, *args)`` in intervals until every output's rounding to ``fmt`` is proved.
 
     Returns ``(rounded, exact_hi, exact_lo)`` float64 arrays: the correctly rounded result, and the exact value
     as the float64 nearest to it plus a float64 remainder (used by the metrics for the error at the exact value).
+    ``need``: a boolean mask of the outputs wanted (any shape of the same size); the others are left NaN.
     """
     f64 = FORMATS["float64"]
     p = max(2 * fmt.p + 16, 64)  # >= 53 so that iv.mpf(x) of every input is exact
@@ -157,7 +158,7 @@ def settle(formula, args, fmt: Format):
             res = np.asarray(formula(MP, *args), dtype=object)
         if out is None:
             out = [np.full(res.shape, np.nan) for _ in range(3)]
-            done = np.zeros(res.shape, dtype=bool)
+            done = np.zeros(res.shape, dtype=bool) if need is None else ~np.reshape(need, res.shape)
         with mpmath.workprec(p + 64):
             for idx in zip(*np.nonzero(~done)):
                 got = _settle_one(res[idx], fmt, f64, p)
