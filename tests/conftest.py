@@ -16,3 +16,9 @@ if not os.environ.get("STABILITY_RESULTS"):
     import tempfile
 
     os.environ["STABILITY_RESULTS"] = tempfile.mkdtemp(prefix="stability-test-results-")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests marked ``long`` first (in their order), the rest after: pytest-xdist hands tests out in this
+    order, so the minutes-long ones start while there is still other work for the second worker."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)

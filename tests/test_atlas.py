@@ -19,12 +19,17 @@ from stability.verify import verify
 from tests.test_peers import _short_of_declaration
 
 LIGHT = ("onnxruntime", "mlx", "tinygrad")  # what CI installs (pyproject's `peers` extra)
+# mlx.nn.log_softmax corrupts its process's heap on a length-1 axis (docs/libraries.md) and the crash can come in a
+# later call: a worker that ran it, then another MLX check, died in that other check's g_special (bfloat16), so
+# it runs on workers of its own
+HEAP_CORRUPTERS = ("mlx.log_softmax",)
 
 
 def _peers(library):
     return [i for i in registry.implementations() if i.origin == "peer" and i.library == library]
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("library", LIGHT)
 def test_every_light_library_peer_meets_its_declaration_in_four_formats(library):
     if not libraries.installed(library):
@@ -32,7 +37,9 @@ def test_every_light_library_peer_meets_its_declaration_in_four_formats(library)
     impls = _peers(library)
     assert impls, f"{library} is installed but registered no peer"
     assert all(i.measured_on == libraries.version(library) for i in impls), "declared on another version"
-    assert _short_of_declaration(impls, examples=3) == []
+    alone = [i for i in impls if i.name in HEAP_CORRUPTERS]
+    rest = [i for i in impls if i.name not in HEAP_CORRUPTERS]
+    assert _short_of_declaration(rest, examples=3) + (_short_of_declaration(alone, examples=3) if alone else []) == []
 
 
 def test_what_a_library_lacks_is_said_instead_of_a_verdict():

@@ -32,6 +32,7 @@ def _short_of_declaration(impls, examples):
             for r in recs if not r["meets_expectation"]]
 
 
+@pytest.mark.long
 @pytest.mark.skipif(not HAVE_JAX, reason=NO_JAX)
 def test_every_jax_peer_meets_its_declaration_in_four_dtypes():
     assert len(JAX) == 23  # 17 in one format, 6 on 2-byte data with float32 results

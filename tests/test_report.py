@@ -40,6 +40,12 @@ def build(o: Options) -> dict:
     return dict(draw([run], o.out), run=run)
 
 
+# the tests that read the built page run in one worker (pytest-xdist's loadgroup), so it is built once, not once
+# in each worker (a minute each)
+def ONE_BUILD(test):
+    return pytest.mark.long(pytest.mark.xdist_group("built_report")(test))
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("report") / "report.html"
@@ -48,6 +54,7 @@ def built(tmp_path_factory):
     return out, res, out.read_text(encoding="utf-8")
 
 
+@ONE_BUILD
 def test_report_is_written_and_its_data_stored(built):
     out, res, html = built
     assert res["path"] == out and res["bytes"] == len(html.encode("utf-8"))
@@ -57,6 +64,7 @@ def test_report_is_written_and_its_data_stored(built):
     assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
 
 
+@ONE_BUILD
 def test_sections_in_the_issue_order(built):
     out, res, html = built
     ids = re.findall(r'<h2 id="([a-z]+)"', html)
@@ -65,6 +73,7 @@ def test_sections_in_the_issue_order(built):
     assert ids == ["summary", "accuracy", "special", "worst", "speed"] + (["atlas"] if peers else []) + ["environment"]
 
 
+@ONE_BUILD
 def test_the_libraries_section_is_the_atlas_grid_of_the_peers(built):
     from reports import atlas
 
@@ -85,6 +94,7 @@ def test_the_libraries_section_is_the_atlas_grid_of_the_peers(built):
             assert f'href="{url}"' in section, d["implementation"]
 
 
+@ONE_BUILD
 def test_verdict_cells_match_the_records(built):
     out, res, html = built
     records = json.loads((res["run"].path / "records.json").read_text())
@@ -113,6 +123,7 @@ def _escape(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;")
 
 
+@ONE_BUILD
 def test_user_strings_are_escaped_everywhere(built):
     html = built[2]
     assert XSS not in html and "onerror=" not in html.replace("onerror=&#34;", "")
@@ -122,6 +133,7 @@ def test_user_strings_are_escaped_everywhere(built):
     assert not re.search(r"<script\b", html, re.I)
 
 
+@ONE_BUILD
 def test_page_needs_no_network(built):
     html = built[2]
     assert not re.search(r"<(script|link|iframe|img|object|embed)\b[^>]*\b(src|href)=", html, re.I)
@@ -132,6 +144,7 @@ def test_page_needs_no_network(built):
     assert all(h.startswith("data:image/png;base64,") for h in re.findall(r'xlink:href="([^"#][^"]*)"', html))
 
 
+@ONE_BUILD
 def test_special_values_and_worst_cases_shown(built):
     html = unescape(built[2])
     special = html[html.index('id="special"'):html.index('id="worst"')]
@@ -141,12 +154,14 @@ def test_special_values_and_worst_cases_shown(built):
     assert "python3 -c" in worst and "assert_example('softmax'" in worst
 
 
+@ONE_BUILD
 def test_speed_section_has_roofs_and_pareto(built):
     html = built[2]
     speed = html[html.index('id="speed"'):html.index('id="environment"')]
     assert "copy roof" in speed and "Pareto front" in speed and "of copy" in speed
 
 
+@ONE_BUILD
 def test_a_page_redrawn_from_its_stored_run_is_the_same_page_and_measures_nothing(built, tmp_path, monkeypatch):
     out, res, html = built
     import stability.verify
@@ -168,12 +183,14 @@ def test_a_page_redrawn_from_its_stored_run_is_the_same_page_and_measures_nothin
         assert again.read_text(encoding="utf-8").replace(f"--out {again} ", f"--out {out} ") == html
 
 
+@ONE_BUILD
 def test_log_axes_are_labelled_in_plain_text(built):
     # matplotlib's 10^{-2} goes through its mathtext parser, which took most of a page's drawing
     html = built[2]
     assert "mathdefault" not in html and "10⁻" in html and "2¹⁰" in html
 
 
+@ONE_BUILD
 def test_element_ids_are_unique_on_the_page(built):
     # every inline SVG names its groups figure_1, axes_1, ...: on one page those would repeat; the ids that clip
     # paths and markers point to are salted per figure
@@ -190,6 +207,7 @@ def test_a_name_with_dollar_signs_is_drawn_as_written():
     assert "a$x^2$b" in svg
 
 
+@ONE_BUILD
 def test_saved_records_and_bench_are_read_from_a_stored_run(built, tmp_path):
     out, res, html = built
     run = res["run"]
@@ -241,6 +259,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs Debian's chromium; "
                     "this skip means that install failed)")
+@ONE_BUILD
 def test_real_browser_renders_the_page(built, tmp_path):
     out = built[0]
     common = [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,2400"]
@@ -258,6 +277,7 @@ def test_real_browser_renders_the_page(built, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.long
 def test_every_kind_of_function_has_its_rows_curves_and_special_values(tmp_path):
     # Regression: the report chose inputs by function name and raised on every gradient ("softmax_vjp takes 2
     # arguments"); it reads the function table now. One gradient of rows, one elementwise, an exact one, logit.
@@ -300,6 +320,7 @@ print("measuring modules:", measuring)
 """
 
 
+@ONE_BUILD
 def test_drawing_a_stored_run_imports_no_measuring_module(built, tmp_path):
     # issue 16: reports/ only draws; what it draws never imports a measuring module
     out = subprocess.run([sys.executable, "-c", DRAW_ONLY, str(built[1]["run"].path), str(tmp_path / "p.html")],
