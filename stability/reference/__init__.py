@@ -186,8 +186,21 @@ def _settle(formula, make_args, items, n_out, fmt, stats, method, skip=None):
         for i in range(0, pending.size, batch):
             ch = pending[i : i + batch]
             need = ~done[ch]
-            v, h, l = settle(formula, make_args(items[ch]), fmt, need=need)
-            v, h, l = (a.reshape(ch.size, n_out) for a in (v, h, l))
+            args, keep = make_args(items[ch]), getattr(make_args, "keep", None)
+            cols = None if keep is None else keep(items[ch])
+            if cols is None or cols.all():
+                v, h, l = settle(formula, args, fmt, need=need)
+                v, h, l = (a.reshape(ch.size, n_out) for a in (v, h, l))
+            else:  # columns masked in every row here: nothing to sum, no answer wanted (block_plus_one's 16,384)
+                args = tuple(a[:, cols] if np.ndim(a) == 2 and np.shape(a)[1] == cols.size else a for a in args)
+                wide = n_out == cols.size
+                v, h, l = settle(formula, args, fmt, need=need[:, cols] if wide else need)
+                if wide:
+                    full = [np.full((ch.size, n_out), np.nan) for _ in range(3)]
+                    for f, a in zip(full, (v, h, l)):
+                        f[:, cols] = a.reshape(ch.size, -1)
+                    v, h, l = full
+                v, h, l = (a.reshape(ch.size, n_out) for a in (v, h, l))
             _put((value, hi, lo), ch, need, (v, h, l))
             stats["mpmath"] = stats.get("mpmath", 0) + int(need.sum())
     return value, hi, lo
@@ -279,7 +292,8 @@ def _axis_reference(call: Call, X, targets, G, with_kappa, method):
 
 
 def _formula_args(function, Xf, drop, neg, k, targets, G):
-    """The arguments of the function's formula for the rows ``idx``, as a callable with a ``width``."""
+    """The arguments of the function's formula for the rows ``idx``, as a callable with a ``width`` and ``keep``."""
+
     name = function.name
     n = Xf.shape[1]
     cols = np.arange(n)
@@ -304,6 +318,19 @@ def _formula_args(function, Xf, drop, neg, k, targets, G):
         def make(idx):
             return Xf[idx], drop[idx]
     make.width = n
+
+    def keep(idx):
+        """The columns the interval tier evaluates for the rows ``idx``: all but those masked (-inf) in every one
+        of them and no row's target (exact answers written elsewhere, absent from every sum); every column for
+        log_softmax's gradient, whose ``sum(g)`` takes the cotangent at masked entries too."""
+        if name == "log_softmax_vjp":
+            return np.ones(n, dtype=bool)
+        k = ~neg[idx].all(axis=0)
+        if targets is not None:
+            k[targets[idx]] = True
+        return k
+
+    make.keep = keep
     return make
 
 
