@@ -194,12 +194,14 @@ def test_a_report_whose_worker_dies_still_writes_every_other_record_and_the_page
                  "        ctypes.string_at(0)\n    e = np.exp(x - np.max(x, axis=axis, keepdims=True))\n"
                  "    return e / e.sum(axis=axis, keepdims=True)\n")
     page = tmp_path / "r.html"
+    results = tmp_path / "results"  # its own store: another test's report may be the session store's latest
     rc = main(["report", "--quick", "--function", "softmax", "--impl", f"{f}:softmax", "--out", str(page),
-               "--no-bench"])
+               "--no-bench", "--results", str(results)])
     assert rc == 1 and page.exists()
     from stability import store
 
-    recs = store.runs()[-1].blob("records")
+    (run,) = store.runs(results)
+    recs = run.blob("records")
     mine = [r for r in recs if r["implementation"] == f"{f}:softmax"]
     assert mine and all(r.get("lost") and "killed by SIGSEGV" in r["counterexample"]["reason"] for r in mine)
     assert sum(r["meets_expectation"] for r in recs) == len(recs) - len(mine) > 3
