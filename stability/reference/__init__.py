@@ -187,20 +187,17 @@ def _settle(formula, make_args, items, n_out, fmt, stats, method, skip=None):
             ch = pending[i : i + batch]
             need = ~done[ch]
             args, keep = make_args(items[ch]), getattr(make_args, "keep", None)
-            cols = None if keep is None else keep(items[ch])
-            if cols is None or cols.all():
-                v, h, l = settle(formula, args, fmt, need=need)
-                v, h, l = (a.reshape(ch.size, n_out) for a in (v, h, l))
-            else:  # columns masked in every row here: nothing to sum, no answer wanted (block_plus_one's 16,384)
+            if keep is not None:  # columns masked in every row here: nothing to sum, no answer wanted
+                cols = keep(items[ch])
                 args = tuple(a[:, cols] if np.ndim(a) == 2 and np.shape(a)[1] == cols.size else a for a in args)
-                wide = n_out == cols.size
-                v, h, l = settle(formula, args, fmt, need=need[:, cols] if wide else need)
-                if wide:
-                    full = [np.full((ch.size, n_out), np.nan) for _ in range(3)]
-                    for f, a in zip(full, (v, h, l)):
-                        f[:, cols] = a.reshape(ch.size, -1)
-                    v, h, l = full
-                v, h, l = (a.reshape(ch.size, n_out) for a in (v, h, l))
+            wide = keep is not None and n_out == cols.size  # row outputs: answers for the kept columns only
+            v, h, l = settle(formula, args, fmt, need=need[:, cols] if wide else need)
+            if wide:
+                full = [np.full((ch.size, n_out), np.nan) for _ in range(3)]
+                for f, a in zip(full, (v, h, l)):
+                    f[:, cols] = a.reshape(ch.size, -1)
+                v, h, l = full
+            v, h, l = (a.reshape(ch.size, n_out) for a in (v, h, l))
             _put((value, hi, lo), ch, need, (v, h, l))
             stats["mpmath"] = stats.get("mpmath", 0) + int(need.sum())
     return value, hi, lo
@@ -293,7 +290,6 @@ def _axis_reference(call: Call, X, targets, G, with_kappa, method):
 
 def _formula_args(function, Xf, drop, neg, k, targets, G):
     """The arguments of the function's formula for the rows ``idx``, as a callable with a ``width`` and ``keep``."""
-
     name = function.name
     n = Xf.shape[1]
     cols = np.arange(n)
