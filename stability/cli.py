@@ -791,7 +791,9 @@ def _cmd_compare(args) -> int:
                              "name two runs, `stability compare RUN_A RUN_B` (`stability history` lists them)")
         a, b = pair
     else:
-        raise UsageError("give two runs to compare (or none: the latest two comparable ones)")
+        for r in args.runs:  # an unknown name is named as unknown before the count is
+            store.load(r, root)
+        raise UsageError(f"give two runs to compare, not {len(args.runs)} (or none: the latest two comparable ones)")
     if not cmp.related(a, b):
         raise UsageError(f"these runs measured nothing in common ({cmp.measured(a)}; {cmp.measured(b)}): compare "
                          "two runs of the same command (`stability history` lists them; with no names, `stability "

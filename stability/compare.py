@@ -197,12 +197,11 @@ def related(a, b) -> bool:
 
 
 def default_pair(runs) -> tuple:
-    """The two latest runs that can be compared: the latest, and the latest before it of the same kind and
-    label (what it measured); None when there is no such pair."""
+    """The two latest runs that can be compared: the latest run that has an earlier one of the same kind and label
+    (what it measured), and the latest such earlier run; None when no two runs measured the same thing."""
     for i in range(len(runs) - 1, 0, -1):
         b = runs[i]
         for a in reversed(runs[:i]):
             if a.kind == b.kind and a.meta.get("label") == b.meta.get("label"):
                 return a, b
-        break
     return None

@@ -213,3 +213,20 @@ def test_compare_refuses_runs_that_measured_nothing_in_common_and_says_what_each
     assert f"{other.name}: a verify run of sigmoid, 4 checks" in err and "Traceback" not in err
     # a run of another kind sharing checks with it (a report beside a verify run) is compared on what they share
     assert compare.related(a, _run(tmp_path, label="report"))
+
+
+def test_compare_with_no_names_finds_the_latest_comparable_pair_behind_an_unrelated_latest_run(tmp_path, capsys):
+    # regression: the latest run had no earlier twin, and compare refused although two comparable runs were stored
+    a = _run(tmp_path)
+    b = _run(tmp_path)
+    _run(tmp_path, checks=_checks().assign(function="sigmoid"), label="sigmoid")
+    assert main(["compare", "--results", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("the latest two comparable runs in ") and f"from {a.name}\n  to {b.name}" in out
+
+
+def test_compare_with_one_unknown_name_says_it_is_unknown(tmp_path, capsys):
+    _run(tmp_path)
+    assert main(["compare", "nosuchrun", "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no stored run 'nosuchrun'" in err and "Traceback" not in err
