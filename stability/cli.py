@@ -86,6 +86,12 @@ def _isolation_options(p, also: str = "") -> None:
                    "crashes or hangs fails its check instead of ending the run" + also)
     p.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786) instead of a local "
                    "cluster; 'synchronous': every check in this process, one after another (no isolation)")
+    _dashboard_option(p)
+
+
+def _dashboard_option(p) -> None:
+    p.add_argument("--dashboard", action="store_true", help="the local cluster serves Dask's dashboard (its address "
+                   "is printed); without it none is started")
 
 
 def _run_checks(args, tasks, options, unit, describe):
@@ -102,15 +108,26 @@ def _run_checks(args, tasks, options, unit, describe):
             bar.update(1)
 
         results = parallel.run(tasks, options={tasks[0].kind if tasks else "verify": options}, workers=args.workers,
-                               scheduler=args.scheduler, journal=journal, progress=step)
+                               scheduler=args.scheduler, journal=journal, progress=step,
+                               dashboard=args.dashboard)
     return journal, results
 
 
 def _check_isolation(args) -> None:
+    if getattr(args, "dashboard", False):
+        _check_dashboard()
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
     if args.workers is not None and args.scheduler:
         raise UsageError("--workers sizes the local cluster; a --scheduler has its own workers: give one of them")
+
+
+def _check_dashboard() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("bokeh") is None:
+        raise UsageError("--dashboard: Dask serves its dashboard with Bokeh, which is not installed: "
+                         "pip install -e '.[dashboard]', or leave --dashboard out")
 
 
 #: the journals of the running command: what Ctrl-C says was kept
@@ -136,7 +153,8 @@ def _parser() -> argparse.ArgumentParser:
                    "(repeatable; default float32, float64 and the mixed signatures a registration declares)")
     v.add_argument("--examples", type=int, default=None, help="Hypothesis examples per input family and dtype "
                    "(default 25)")
-    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--seed", type=int, default=0, help="the seed of the examples drawn (default 0): the same seed "
+                   "draws the same inputs")
     v.add_argument("--family", action="append", default=[], help="restrict to these input families")
     v.add_argument("--slow", action="store_true", help="add the long-row family (rows up to 10^5)")
     v.add_argument("--no-shrink", action="store_true", help="the verdicts only: stop each family at its first "
@@ -158,22 +176,27 @@ def _parser() -> argparse.ArgumentParser:
                    "for unregistered code); default: every registered CPU implementation of the functions")
     b.add_argument("--shape", action="append", default=[], help="like 4096x4096 (repeatable; default: the "
                    "issue's shapes (1,2^24) (4096,4096) (2^16,128) (2^20,10) (10,) (1000,) (100,100))")
-    b.add_argument("--dtype", action="append", default=[], help="repeatable; default float32 and float64")
+    b.add_argument("--dtype", action="append", default=[], metavar="DTYPE", help="a format to time in "
+                   "(repeatable; default float32 and float64)")
     b.add_argument("--repeats", type=int, default=None, help="timed runs per case (default 5 on the CPU, 50 on "
                    "the GPU)")
     b.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="cuda: the CuPy implementations, "
                    "timed with CUDA events against a device-to-device copy (default shapes (4096,4096), "
                    "(16384,1024), (1024,32768))")
     _results_option(b)
-    b.add_argument("--out", default="build/bench.csv", help="CSV, or Parquet with a .parquet suffix "
-                   "(default build/bench.csv)")
+    b.add_argument("--out", default="build/bench.csv", help="the table: CSV, or Parquet with a .parquet suffix "
+                   "(default build/bench.csv; `report --bench PATH` draws it)")
+    b.add_argument("--json", metavar="PATH", help="write the records (one per timed case) to PATH too (atomically)")
 
     se = sub.add_parser("search", help="drive Hypothesis towards the largest stability ratio (worst cases)")
-    se.add_argument("--function", required=True)
-    se.add_argument("--impl", required=True, metavar="SPEC")
+    se.add_argument("--function", required=True, help=f"the function the code computes: one of "
+                    f"{', '.join(functions.FUNCTIONS)}")
+    se.add_argument("--impl", required=True, metavar="SPEC", help="registered name, package.module:attr or "
+                    "path/to/file.py:attr")
     se.add_argument("--budget", type=int, default=400, help="examples in all, split over the families")
-    se.add_argument("--dtype", action="append", default=[], help="repeatable; default float32 and float64")
-    se.add_argument("--seed", type=int, default=0)
+    se.add_argument("--dtype", action="append", default=[], metavar="IN[:OUT]", help="a format or signature, as "
+                    "for verify (repeatable; default float32 and float64)")
+    se.add_argument("--seed", type=int, default=0, help="the seed of the search (default 0)")
     se.add_argument("--database", default="build/.hypothesis-search",
                     help="Hypothesis example database kept between runs ('' for none)")
     se.add_argument("--json", metavar="PATH", help="write the worst inputs to PATH (atomically); resumable like "
@@ -185,8 +208,10 @@ def _parser() -> argparse.ArgumentParser:
 
     pp = sub.add_parser("paper", help="reproduce Blanchard, Higham & Higham (2021), Sec. 6: MNIST logits in fp16 "
                         "and bfloat16")
-    pp.add_argument("--format", action="append", default=[], choices=["float16", "bfloat16"],
-                    help="repeatable; default both")
+    pp.add_argument("--dtype", action="append", default=[], choices=["float16", "bfloat16"],
+                    help="the low-precision format (repeatable; default both)")
+    pp.add_argument("--format", action="append", dest="dtype", choices=["float16", "bfloat16"],
+                    help=argparse.SUPPRESS)  # the earlier name, still accepted
     _results_option(pp)
     pp.add_argument("--json", metavar="PATH", help="write the summary rows to PATH (atomically)")
 
@@ -194,7 +219,7 @@ def _parser() -> argparse.ArgumentParser:
                         "cases, speed, environment")
     rp.add_argument("--out", default="build/report.html", help="where the page goes (default build/report.html); "
                     "what it shows is kept as a run in the results store (--results), from which --run redraws it")
-    rp.add_argument("--quick", action="store_true", help="a small page in under a minute: 3 examples per family, "
+    rp.add_argument("--quick", action="store_true", help="a small page: 3 examples per family, "
                     "float32 only, no shrinking, two small bench shapes")
     rp.add_argument("--function", action="append", default=[], help="repeatable; default every function")
     rp.add_argument("--impl", action="append", default=[], metavar="SPEC", help="your own implementation beside "
@@ -210,7 +235,7 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--bench", metavar="PATH", help="use a saved bench table (stability bench --out PATH) instead "
                     "of timing now")
     rp.add_argument("--no-bench", action="store_true", help="no timing: the speed section says what is missing")
-    rp.add_argument("--seed", type=int, default=0)
+    rp.add_argument("--seed", type=int, default=0, help="the seed of the examples drawn (default 0)")
     _isolation_options(rp, "; the page's figures are drawn on as many processes")
 
     sw = sub.add_parser("sweep", help="exhaustive check of an elementwise function over every input of a format, "
@@ -218,7 +243,8 @@ def _parser() -> argparse.ArgumentParser:
     elementwise = ", ".join(n for n, f in functions.FUNCTIONS.items() if f.elementwise)
     sw.add_argument("--function", required=True, help=f"an elementwise function or its gradient: {elementwise} "
                     "(BCE's targets held at 0, 0.5 and 1, a gradient's cotangent at 1 and -0.3)")
-    sw.add_argument("--impl", required=True, metavar="SPEC")
+    sw.add_argument("--impl", required=True, metavar="SPEC", help="registered name, package.module:attr or "
+                    "path/to/file.py:attr")
     sw.add_argument("--dtype", default="float16", metavar="IN[:OUT]", help="the inputs' format: float8_e4m3fn, "
                     "float8_e5m2 (256 inputs), float16, bfloat16 (65,536) or float32 (2^32); IN:OUT judges results in "
                     "another format (bfloat16:float32)")
@@ -227,6 +253,7 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786); default: a local "
                     "cluster; 'synchronous': no Dask, one chunk after another in this process")
     sw.add_argument("--workers", type=int, help="local cluster size (default: the number of cores)")
+    _dashboard_option(sw)
     sw.add_argument("--chunk", type=int, default=None, help="bit patterns per chunk (default 4096 for 16-bit "
                     "formats, 2^22 for float32)")
     sw.add_argument("--range", metavar="LO:HI", help="only these bit patterns (ints, 0x-hex allowed; HI "
@@ -240,8 +267,9 @@ def _parser() -> argparse.ArgumentParser:
                     "library with peers installed here (the extras: pip install -e '.[atlas]')")
     at.add_argument("--examples", type=int, default=None, help="examples per input family (default 25)")
     at.add_argument("--seed", type=int, default=0, help="the seed of the examples drawn (default 0)")
-    at.add_argument("--markdown", metavar="PATH", default="build/atlas.md", help="write the table to PATH "
-                    "(atomically; default build/atlas.md; docs/atlas.md is this file from the published run)")
+    at.add_argument("--out", metavar="PATH", default="build/atlas.md", help="the page: the table as Markdown, "
+                    "written atomically (default build/atlas.md; docs/atlas.md is this file from the published run)")
+    at.add_argument("--markdown", metavar="PATH", dest="out", help=argparse.SUPPRESS)  # the earlier name
     at.add_argument("--json", metavar="PATH", help="write the records to PATH too; a run killed midway and started "
                     "again with the same PATH resumes")
     at.add_argument("--declarations", action="store_true", help="also print what was measured as the EXPECT "
@@ -268,7 +296,7 @@ def _parser() -> argparse.ArgumentParser:
     cp.add_argument("--json", action="store_true", help="print JSON")
 
     ls = sub.add_parser("list", help="list the registered implementations")
-    ls.add_argument("--function", help="only this function's")
+    ls.add_argument("--function", help="only this function's implementations")
     ls.add_argument("--json", action="store_true", help="print JSON")
     return p
 
@@ -431,6 +459,8 @@ def _cmd_bench(args, argv=None) -> int:
     if args.repeats is not None and args.repeats < 1:
         raise UsageError("--repeats must be at least 1")
     check_table_path(args.out, "--out")
+    if args.json:
+        check_output(args.json, "--json")
     if args.device == "cuda":
         return _bench_cuda(args, names, argv)
     dtypes = args.dtype or ["float32", "float64"]
@@ -444,6 +474,7 @@ def _cmd_bench(args, argv=None) -> int:
     with progress(len(shapes) * len(dtypes), unit="shape x dtype") as bar:
         df = sweep.run(impls, shapes, dtypes, repeats=args.repeats or 5, progress=bar.update)
     path = table.save(df, args.out)
+    _bench_records(df, args.json)
     show = df[["function", "implementation", "alloc", "shape", "dtype", "median_s", "gbps", "frac_copy",
                "frac_exp", "bound"]].copy()
     show["median_ms"] = show.pop("median_s") * 1e3
@@ -455,6 +486,15 @@ def _cmd_bench(args, argv=None) -> int:
                  blobs={"skipped": df.attrs.get("skipped", [])})
     print(f"stored as {run.path}")
     return 0
+
+
+def _bench_records(df, path) -> None:
+    """``bench --json PATH``: the table's rows as JSON records, written atomically."""
+    from .io import atomic_write_text
+
+    if path:
+        atomic_write_text(path, df.to_json(orient="records", indent=1))
+        print(f"bench records written to {path}")
 
 
 def _bench_cuda(args, names, argv=None) -> int:
@@ -469,6 +509,7 @@ def _bench_cuda(args, names, argv=None) -> int:
               [(4096, 4096), (16384, 1024), (1024, 32768)])
     df = gpu.run(impls, shapes, args.dtype or ["float32", "float16"], repeats=args.repeats or 50)
     path = table.save(df, args.out)
+    _bench_records(df, args.json)
     show = df[["function", "implementation", "shape", "dtype", "median_s", "gbps", "frac_copy", "copy_gbps"]].copy()
     show["median_us"] = show.pop("median_s") * 1e6
     print(show.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
@@ -543,6 +584,8 @@ def _cmd_sweep(args, argv=None) -> int:
     lo, hi = _parse_range(args.range)
     wide = signature(args.dtype, fn.name).input.dtype.itemsize > 2
     plan = sw.Plan(fn.name, args.impl, args.dtype, args.chunk or (1 << 22 if wide else 4096), lo, hi)
+    if args.dashboard:
+        _check_dashboard()
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
     out = args.out or f"build/sweep/{re.sub(r'[^A-Za-z0-9_.-]+', '_', f'{impl.name}-{args.dtype}')}"
@@ -550,7 +593,8 @@ def _cmd_sweep(args, argv=None) -> int:
     if args.json:
         check_output(args.json, "--json")
     with progress(len(plan.chunks), unit="chunk") as bar:
-        s = sw.sweep(plan, out, scheduler=args.scheduler, workers=args.workers, progress=bar.update)
+        s = sw.sweep(plan, out, scheduler=args.scheduler, workers=args.workers, progress=bar.update,
+                     dashboard=args.dashboard)
     print(f"{impl.name} {args.dtype}: {s.inputs:,} inputs in {s.chunks} chunks ({s.resumed} from an earlier run) "
           f"in {s.seconds:.1f} s on {s.workers} worker(s)")
     print(f"  max error {_fmt_num(s.max_ulp)} ULP, max stability ratio {_fmt_num(s.max_ratio)}, "
@@ -590,7 +634,7 @@ def _cmd_paper(args, argv=None) -> int:
 
     if args.json:
         check_output(args.json, "--json")
-    results = [paper.run(f) for f in (args.format or ["float16", "bfloat16"])]
+    results = [paper.run(f) for f in (args.dtype or ["float16", "bfloat16"])]
     print(paper.table(results))
     fp16 = [r for r in results if r.fmt == "float16"]
     if fp16:
@@ -677,7 +721,7 @@ def _measure_report(args, argv, root):
     user = [registry.resolve(s, names[0]) for s in args.impl]
     opts = ReportOptions(out=Path(args.out), quick=args.quick, functions=tuple(names), user=user, records=records,
                          bench=bench, bench_source=str(args.bench or ""), no_bench=args.no_bench, seed=args.seed,
-                         workers=args.workers, scheduler=args.scheduler, results=root,
+                         workers=args.workers, scheduler=args.scheduler, dashboard=args.dashboard, results=root,
                          command="python3 -m stability " + " ".join(argv if argv is not None else sys.argv[1:]))
     with progress(1, unit="step") as bar:
         _KEPT.append(opts)  # its journal, once verifying starts
@@ -702,7 +746,7 @@ def _cmd_atlas(args, argv=None) -> int:
     examples = DEFAULT_EXAMPLES if args.examples is None else args.examples
     if examples < 1:
         raise UsageError("--examples must be at least 1")
-    check_output(args.markdown, "--markdown")
+    check_output(args.out, "--out")
     if args.json:
         check_output(args.json, "--json")
     _check_isolation(args)
@@ -732,7 +776,7 @@ def _cmd_atlas(args, argv=None) -> int:
 
     from .io import atomic_write_text
 
-    page = atomic_write_text(args.markdown, draw.markdown(dicts, command=run.meta.get("command", ""),
+    page = atomic_write_text(args.out, draw.markdown(dicts, command=run.meta.get("command", ""),
                                                           created=run.meta.get("created", ""), lacks=lacks))
     print(f"stored as {run.path}\natlas written to {page}")
     if args.declarations:

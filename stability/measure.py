@@ -35,7 +35,7 @@ def resolvable(impl) -> bool:
 
 
 def measure(impls: dict, dtypes, *, examples: int, seed: int, quick: bool, saved_records=None, workers=None,
-            scheduler=None, journal=None, progress=None) -> Measured:
+            scheduler=None, journal=None, progress=None, dashboard=False) -> Measured:
     """Measure ``impls`` (function -> implementations) in ``dtypes``; ``saved_records`` replaces verifying.
 
     ``progress(label)`` after each check, curve and row of cells."""
@@ -55,7 +55,8 @@ def measure(impls: dict, dtypes, *, examples: int, seed: int, quick: bool, saved
         say(f"{what} {t.name} {t.dtype}{verdict}")
 
     results = parallel.run(tasks, options={"verify": verify_opts, "curves": dict(quick=quick, seed=seed)},
-                           workers=workers, scheduler=scheduler, journal=journal, progress=step)
+                           workers=workers, scheduler=scheduler, journal=journal, progress=step,
+                           dashboard=dashboard)
     done = {(t.kind, t.name, t.dtype): r for t, r in zip(tasks, results)}
     # saved records are shown as saved (peers that are not installed now included), the user's code added
     out = Measured(records=list(saved_records or []), reused=journal.reused if journal is not None else 0)
@@ -129,6 +130,7 @@ class ReportOptions:
     command: str = "python3 -m stability report"
     workers: int | None = None  # processes measuring at once (default: the number of cores)
     scheduler: str | None = None  # a Dask scheduler's address, or "synchronous" (stability.parallel)
+    dashboard: bool = False  # the local cluster serves Dask's dashboard
     results: Path | None = None  # the results store (default: stability.store.default_root())
     journal: object = None  # the finished checks kept for a resumed run (stability.journal), once verifying starts
 
@@ -207,7 +209,8 @@ def report_run(o: ReportOptions, progress=None):
 
     o.journal = Journal(o.out) if o.records is None else None
     m = measure(impls, o.dtypes, examples=o.examples, seed=o.seed, quick=o.quick, saved_records=o.records,
-                workers=o.workers, scheduler=o.scheduler, journal=o.journal, progress=step)
+                workers=o.workers, scheduler=o.scheduler, journal=o.journal, progress=step,
+                dashboard=o.dashboard)
     recs = [r for r in m.records if r["function"] in o.functions]
     lost = {r["implementation"] for r in recs if r.get("lost")}  # its worker died: not timed either
     timed = {f: [i for i in v if i.name not in lost] for f, v in impls.items()}

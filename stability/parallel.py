@@ -40,6 +40,18 @@ FETCH_TIMEOUT = 120
 QUIET_SCHEDULER = dict(dashboard_address=":0", scheduler_kwargs={"dashboard": False})
 
 
+def cluster_options(dashboard: bool = False) -> dict:
+    """A local cluster's scheduler options: no dashboard (:data:`QUIET_SCHEDULER`) unless ``dashboard``, then
+    Dask's own on a free port (its address is printed to stderr)."""
+    return dict(dashboard_address=":0") if dashboard else dict(QUIET_SCHEDULER)
+
+
+def say_dashboard(client) -> None:
+    import sys
+
+    print(f"Dask dashboard: {client.dashboard_link}", file=sys.stderr)
+
+
 def default_workers() -> int:
     return os.cpu_count() or 1
 
@@ -145,10 +157,10 @@ class _Deaths(logging.Handler):
 
 
 def run(tasks, *, options: dict, workers: int | None = None, scheduler: str | None = None, journal=None,
-        progress=None) -> list:
+        progress=None, dashboard: bool = False) -> list:
     """The results of ``tasks`` (:class:`Task`), in their order; ``options[kind]`` are passed to the task's function
     (``verify``, ``search``, ``accuracy.curves``; the special-value cells take none); ``progress(task, result)``
-    after each one ends (reused ones included)."""
+    after each one ends (reused ones included).  ``dashboard``: the local cluster serves Dask's dashboard."""
     tasks = list(tasks)
     results: dict[int, dict] = {}
     keys: dict[int, str] = {}
@@ -180,11 +192,11 @@ def run(tasks, *, options: dict, workers: int | None = None, scheduler: str | No
             done(i, _work(tasks[i], i, options.get(tasks[i].kind, {}), None))
     elif todo:
         for group in _apart(todo, tasks):
-            _on_cluster(tasks, group, options, workers, scheduler, done)
+            _on_cluster(tasks, group, options, workers, scheduler, done, dashboard)
     return [results[i] for i in range(len(tasks))]
 
 
-def _on_cluster(tasks, todo, options, workers, scheduler, done) -> None:
+def _on_cluster(tasks, todo, options, workers, scheduler, done, dashboard=False) -> None:
     import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
@@ -208,12 +220,14 @@ def _on_cluster(tasks, todo, options, workers, scheduler, done) -> None:
                 remote = True
             else:
                 n = min(workers or default_workers(), len(todo))
-                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, **QUIET_SCHEDULER,
+                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, **cluster_options(dashboard),
                                        silence_logs=logging.CRITICAL)  # not the nanny's "still alive,
                 # killing" at close, nor a worker's "Failed to communicate with scheduler during heartbeat" and its
                 # traceback when Ctrl-C closes the scheduler first: the suite's own failures come back as results
                 nanny_log.setLevel(logging.INFO)  # but its word on how a worker ended, to our handler only
                 client, remote = Client(cluster), False
+                if dashboard:
+                    say_dashboard(client)
             try:
                 def opts(i):  # the check's options, with only the families left after a crash
                     return dict(options.get(tasks[i].kind, {}), **rest.get(i, {}))
@@ -373,3 +387,4 @@ def lost(t: Task, options: dict, exc: BaseException, box: dict | None) -> dict:
                   failed_families=[ce["family"] if ce["family"] != "-" else "(the check did not finish)"],
                   library=impl.library, origin=impl.origin, counterexample=ce,
                   seed=options.get("seed", 0)).as_dict() | {"lost": True}
+

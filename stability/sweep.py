@@ -219,10 +219,10 @@ def _merge(s: Summary, c: dict, fresh: bool) -> None:
         s.resumed += 1
 
 
-def _client(scheduler: str | None, workers: int):
+def _client(scheduler: str | None, workers: int, dashboard: bool = False):
     from dask.distributed import Client, LocalCluster
 
-    from .parallel import QUIET_SCHEDULER
+    from .parallel import cluster_options, say_dashboard
 
     if scheduler:
         try:
@@ -231,11 +231,15 @@ def _client(scheduler: str | None, workers: int):
             raise UsageError(f"cannot reach a Dask scheduler at {scheduler!r} ({exc}): start one with "
                              "`dask scheduler` and workers with `dask worker ADDRESS`, or leave --scheduler out "
                              "for a local cluster") from None
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, **QUIET_SCHEDULER)
-    return Client(cluster)
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, **cluster_options(dashboard))
+    client = Client(cluster)
+    if dashboard:
+        say_dashboard(client)
+    return client
 
 
-def sweep(plan: Plan, out, *, scheduler: str | None = None, workers: int | None = None, progress=None) -> Summary:
+def sweep(plan: Plan, out, *, scheduler: str | None = None, workers: int | None = None, progress=None,
+          dashboard: bool = False) -> Summary:
     """Run every chunk of ``plan`` not already in ``out``; merge all of them into a :class:`Summary`."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -266,7 +270,7 @@ def sweep(plan: Plan, out, *, scheduler: str | None = None, workers: int | None 
     elif pending:
         from dask.distributed import as_completed
 
-        with _client(scheduler, workers) as client:
+        with _client(scheduler, workers, dashboard) as client:
             s.workers = len(client.scheduler_info().get("workers", {})) or workers
             futures = [client.submit(run_chunk, plan, lo, hi, pure=False) for lo, hi in pending]
             for fut in as_completed(futures):

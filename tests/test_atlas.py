@@ -147,14 +147,14 @@ def test_atlas_refuses_bad_input_with_the_fix(tmp_path, capsys):
     assert main(["atlas", "--library", "tensorflw", "--results", str(tmp_path)]) == 2
     assert "did you mean 'tensorflow'" in capsys.readouterr().err
     assert main(["atlas", "--examples", "0", "--results", str(tmp_path)]) == 2
-    assert main(["atlas", "--markdown", str(tmp_path), "--results", str(tmp_path)]) == 2  # a folder
+    assert main(["atlas", "--out", str(tmp_path), "--results", str(tmp_path)]) == 2  # a folder
     assert list(tmp_path.iterdir()) == []  # nothing run, nothing stored
 
 
 @pytest.mark.skipif(not libraries.installed("onnxruntime"), reason="ONNX Runtime is in the peers extra (CI has it)")
 def test_atlas_writes_its_table_and_draws_it_again_from_the_stored_run(tmp_path, capsys):
     page = tmp_path / "atlas.md"
-    rc = main(["atlas", "--library", "onnxruntime", "--examples", "2", "--seed", "1", "--markdown", str(page),
+    rc = main(["atlas", "--library", "onnxruntime", "--examples", "2", "--seed", "1", "--out", str(page),
                "--results", str(tmp_path / "results")])
     out = capsys.readouterr().out
     assert rc == 0, out[-3000:]

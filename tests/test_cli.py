@@ -134,3 +134,49 @@ def test_list(tmp_path):
     assert {"softmax.naive", "softmax.shifted", "softmax.online", "softmax.log1p", "softmax.exp_lse"} <= names
     r = _run("list")
     assert "logsumexp.log1p" in r.stdout and "stable" in r.stdout
+
+
+def _options():
+    """Every option of every command: (command, option strings, help)."""
+    import argparse
+
+    from stability.cli import _parser
+
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return [(name, a.option_strings, a.help) for name, p in sub.choices.items() for a in p._actions
+            if a.option_strings and a.help is not argparse.SUPPRESS]
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    bare = [f"{name} {'/'.join(opts)}" for name, opts, text in _options() if not text]
+    assert bare == []
+
+
+def test_one_vocabulary_across_commands():
+    # a format is --dtype, a records file --json PATH, a page or folder --out; the earlier spellings still parse
+    from stability.cli import _parser
+
+    flags = {}
+    for name, opts, _ in _options():
+        for o in opts:
+            flags.setdefault(o, set()).add(name)
+    assert "--format" not in flags and "--markdown" not in flags
+    assert {"verify", "search", "paper", "sweep", "atlas", "bench"} <= flags["--json"]
+    assert {"bench", "report", "sweep", "atlas"} <= flags["--out"]
+    assert {"verify", "search", "paper", "sweep", "bench"} <= flags["--dtype"]
+    assert _parser().parse_args(["paper", "--format", "float16"]).dtype == ["float16"]
+    assert _parser().parse_args(["atlas", "--markdown", "x.md"]).out == "x.md"
+    assert {"verify", "search", "report", "atlas", "sweep"} <= flags["--dashboard"]
+
+
+def test_dashboard_without_bokeh_is_a_usage_error_that_names_the_extra(monkeypatch, tmp_path, capsys):
+    import importlib.util
+
+    from stability.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "bokeh" else real(name, *a))
+    assert main(["verify", "--function", "softmax", "--dashboard", "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "pip install -e '.[dashboard]'" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
