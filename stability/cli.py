@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import time
+import warnings
 
 from . import __version__, functions, registry
 from .formats import available_formats, format_of, signature
@@ -310,7 +311,9 @@ def _cmd_list(args) -> int:
         return 0
     w = max((len(i.name) for i in impls), default=10)
     for i in impls:
-        print(f"{i.name:<{w}}  {i.function:<34} {i.library:<6} {i.expectation}")
+        ep = i.extra.get("entry_point")
+        print(f"{i.name:<{w}}  {i.function:<34} {i.library:<6} {i.expectation}" + (f"  [entry point {ep}]" if ep
+                                                                                      else ""))
     return 0
 
 
@@ -867,6 +870,17 @@ def main(argv=None) -> int:
     _KEPT.clear()
     parser = _parser()
     args = parser.parse_args(argv)
+    with warnings.catch_warnings():  # an entry point that failed to load is said once, at the end, in words
+        warnings.simplefilter("ignore", registry.RegistrationWarning)
+        try:
+            return _main(args, argv)
+        finally:
+            for where, why in registry.LOAD_ERRORS.items():
+                print(f"stability: the entry point {where} of {registry.ENTRY_POINT_GROUP} could not be loaded, "
+                      f"its implementations are left out: {why}", file=sys.stderr)
+
+
+def _main(args, argv) -> int:
     try:
         if args.command == "list":
             return _cmd_list(args)

@@ -11,6 +11,17 @@ Modules in the ``implementations`` package register themselves on import with :f
     @register("softmax", "softmax.shifted", "max-shifted exp / sum")
     def softmax_shifted(x, axis=-1): ...
 
+Other packages register theirs the same way, through the entry-point group ``stability.implementations``
+(:data:`ENTRY_POINT_GROUP`): each entry point names a module that calls :func:`register` when imported (or a
+callable that does when called).  In the package's ``pyproject.toml``::
+
+    [project.entry-points."stability.implementations"]
+    mylib = "mylib.stability_registrations"
+
+The suite's own ``implementations`` package is registered by the same entry point in its own ``pyproject.toml``;
+``stability list`` shows every registration and which entry point it came from.  An entry point that fails to
+load is left out with a :class:`RegistrationWarning` that says why; it never stops the suite.
+
 A SPEC names an implementation three ways (the CLI's ``--impl`` and :func:`resolve` take all three):
 
 * a registered name: ``softmax.shifted``
@@ -29,6 +40,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -46,6 +58,19 @@ class SpecError(UsageError):
     """A SPEC that names nothing callable; the message says how to fix it."""
 
 
+class RegistrationWarning(UserWarning):
+    """An entry point of ``stability.implementations`` could not be loaded; its implementations are left out."""
+
+
+#: the entry-point group through which packages (this suite included) register implementations
+ENTRY_POINT_GROUP = "stability.implementations"
+#: the suite's own registrations: the ``implementations`` package
+BUILTIN_MODULE = "implementations"
+#: entry points that failed to load: ``name = value`` -> the reason
+LOAD_ERRORS: dict[str, str] = {}
+_SOURCE: list = []  # while a third-party entry point loads: which one (its registrations record it)
+
+
 @dataclass(frozen=True)
 class Implementation:
     name: str
@@ -55,7 +80,7 @@ class Implementation:
     description: str = ""
     unstable_on: tuple[str, ...] = ()
     dtypes: tuple[str, ...] | None = None  # the signatures it supports (None: every format, each alone)
-    origin: str = "builtin"  # builtin, peer or user
+    origin: str = "builtin"  # builtin, peer, user, or plugin (another package's, by entry point)
     extra: dict = field(default_factory=dict, compare=False)
     flushes_subnormals: bool = False  # declared flush-to-zero: judged in the format without subnormals
     measured_on: str | None = None  # a peer's: the version of its library its declaration was measured on
@@ -104,7 +129,7 @@ class Implementation:
                 "description": self.description, "expectation": self.expectation,
                 "unstable_on": list(self.unstable_on), "origin": self.origin,
                 "dtypes": list(self.dtypes) if self.dtypes else None, "flushes_subnormals": self.flushes_subnormals,
-                "measured_on": self.measured_on}
+                "measured_on": self.measured_on, "entry_point": self.extra.get("entry_point")}
 
 
 _REGISTRY: dict[str, Implementation] = {}
@@ -132,9 +157,20 @@ def register(function: str, name: str, description: str, *, library: str = "nump
 
         dtypes = [signature(d, function).name for d in dtypes]
 
+    source = _SOURCE[-1] if _SOURCE else None
+    if source is not None:  # another package's registration: it may not replace one already made
+        if origin == "builtin":
+            origin = "plugin"
+        if name in _REGISTRY:
+            owner = _REGISTRY[name].extra.get("entry_point") or "softmax-stability"
+            short = name.split(".")[-1]
+            raise UsageError(f"{name!r} is registered already (by {owner}): register it under a name of the "
+                             f"package's own, e.g. 'mylib.{short}'")
+
     def deco(fn):
         _REGISTRY[name] = Implementation(name, function, fn, library, description, tuple(unstable_on),
                                          tuple(dtypes) if dtypes else None, origin,
+                                         {"entry_point": source} if source else {},
                                          flushes_subnormals=flushes_subnormals, measured_on=measured_on)
         return fn
 
@@ -163,10 +199,37 @@ def _check_declared(function: str, name: str, unstable_on) -> None:
 
 
 def _load_builtin() -> None:
+    """Load every registration once: each entry point of :data:`ENTRY_POINT_GROUP`, the suite's own first (a
+    checkout run without ``pip install -e .`` has no entry points: its package is imported by name)."""
     global _LOADED
-    if not _LOADED:
-        _LOADED = True
-        importlib.import_module("implementations")
+    if _LOADED:
+        return
+    _LOADED = True
+    from importlib.metadata import entry_points
+
+    eps = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: (ep.value != BUILTIN_MODULE, ep.name))
+    if not eps or eps[0].value != BUILTIN_MODULE:
+        importlib.import_module(BUILTIN_MODULE)
+    for ep in eps:
+        if ep.value == BUILTIN_MODULE:
+            importlib.import_module(BUILTIN_MODULE)  # the suite's own: a failure here is the suite's, and loud
+            continue
+        where = f"{ep.name} = {ep.value}" + (f" ({ep.dist.name} {ep.dist.version})" if ep.dist else "")
+        _SOURCE.append(where)
+        before = set(_REGISTRY)
+        try:
+            loaded = ep.load()
+            if callable(loaded) and not isinstance(loaded, type(sys)):
+                loaded()
+        except (Exception, SystemExit) as exc:  # another package's code: its failure leaves it out, said why
+            for name in set(_REGISTRY) - before:  # what it registered before it failed goes too: all or none
+                del _REGISTRY[name]
+            LOAD_ERRORS[where] = f"{type(exc).__name__}: {exc}"
+            warnings.warn(f"the entry point {where} of {ENTRY_POINT_GROUP} could not be loaded and its "
+                          f"implementations are left out: {type(exc).__name__}: {exc}", RegistrationWarning,
+                          stacklevel=2)
+        finally:
+            _SOURCE.pop()
 
 
 def implementations(function: str | None = None) -> list[Implementation]:

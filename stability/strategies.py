@@ -691,9 +691,38 @@ def explicit(function: str, dtype, family: str) -> list[Example]:
 
 
 def inputs(function: str, dtype, *, family: str = "standard", max_side: int = 24):
-    """A strategy of :class:`Example` calls of ``function`` from one input family, in ``dtype``: a format, or a
-    signature (``bfloat16:float32``) whose input format the data are drawn in (a gradient's cotangent in the
-    cotangent's format)."""
+    """A Hypothesis strategy of calls of ``function`` drawn from one input family, for your own property tests.
+
+    Each drawn :class:`Example` holds the call's positional ``args`` (NumPy arrays: ``x``; a loss's logits and
+    targets; a gradient's input, cotangent and, where it has them, targets), its ``kwargs`` (``axis=`` for the
+    axis functions) and the ``family`` it came from::
+
+        from hypothesis import given
+        from stability.strategies import inputs
+
+        @given(inputs("softmax", "float32", family="overflow"))
+        def test_my_softmax_sums_to_one(ex):
+            p = my_softmax(*ex.args, **ex.kwargs)
+            assert np.allclose(p.sum(**ex.kwargs), 1, rtol=1e-5)
+
+    Parameters
+    ----------
+    function : str
+        A function of ``stability.functions`` (``stability list`` names them): softmax, sigmoid,
+        cross_entropy_vjp, ...
+    dtype : str
+        A format (``float16``, ``bfloat16``, ``float32``, ``float64``, ``float8_e4m3fn``, ``float8_e5m2``) or a
+        signature (``bfloat16:float32``), whose input format the data are drawn in (a gradient's cotangent in the
+        cotangent's format).
+    family : str, keyword-only
+        One of :func:`families` ``(function, slow=True, optional=True)``: ``standard``, ``overflow``,
+        ``masked``, ``dominant``, ``thresholds``, ``g_huge``, ... (docs/manual.md, "Input families", says what
+        each one draws and why).  A family that does not apply to the function is refused with the list of those
+        that do.
+    max_side : int, keyword-only
+        The largest side of the drawn arrays for the families that draw small shapes (the long-row families
+        have their own lengths).
+    """
     fn = get(function)
     sig = signature_of(dtype, function)
     dtype = sig.input.name

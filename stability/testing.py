@@ -90,13 +90,17 @@ def assert_stable(fn, *, function: str, dtypes=("float32", "float64"), examples:
     for dtype in dtypes:
         rec = verify(impl, dtype, examples=examples, seed=seed, tolerance=tolerance, stop_on_fail=True)
         if rec.verdict == "fail":
-            ce = rec.counterexample
-            shown = {k: ce[k] for k in ("family", "reason", "input", "kwargs", "expected", "got", "ulp", "kappa")
-                     if k in ce}
-            raise AssertionError(
-                f"{impl.name} is not numerically stable for {function} in {dtype} "
-                f"(families failed: {', '.join(rec.failed_families)}; worst ratio {rec.max_ratio:.3g})\n"
-                f"counterexample: {json.dumps(shown, default=str)}\nreproducer:\n{ce['reproducer']}")
+            raise AssertionError(failure_text(impl, function, dtype, rec))
+
+
+def failure_text(impl, function: str, dtype: str, rec) -> str:
+    """What a failing check says: the families that failed, the counterexample (family, reason, input, the
+    correctly rounded answer, what the code returned, ULPs, condition number) and the reproducer."""
+    ce = rec.counterexample or {}
+    shown = {k: ce[k] for k in ("family", "reason", "input", "kwargs", "expected", "got", "ulp", "kappa") if k in ce}
+    return (f"{impl.name} is not numerically stable for {function} in {dtype} "
+            f"(families failed: {', '.join(rec.failed_families)}; worst ratio {rec.max_ratio:.3g})\n"
+            f"counterexample: {json.dumps(shown, default=str)}\nreproducer:\n{ce.get('reproducer', '-')}")
 
 
 def assert_example(function: str, fn, *args, tolerance: Tolerance = DEFAULT_TOLERANCE, signature: str | None = None,

@@ -222,3 +222,32 @@ def test_thresholds_reach_where_libraries_switch_formulas():
     for c in (15, 20, 30, 37):
         assert (np.abs(xs - c) < 1.5).any(), c
     assert ((xs > 21.5) & (xs < 28.5)).any()  # inside the float64 window, away from every centre
+
+
+def test_the_input_families_serve_a_users_own_property_test():
+    # the documented use (stability.strategies.inputs' docstring): a user's property over the suite's draws
+    import numpy as np
+    from hypothesis import given, settings
+
+    from stability.strategies import inputs
+
+    def my_softmax(x, axis=-1):
+        m = np.max(x, axis=axis, keepdims=True)
+        e = np.exp(x - m)
+        return e / e.sum(axis=axis, keepdims=True)
+
+    seen = set()
+
+    @settings(max_examples=30, database=None, deadline=None)
+    @given(inputs("softmax", "float32", family="overflow"))
+    def test_sums_to_one(ex):
+        seen.add(ex.family)
+        p = my_softmax(*ex.args, **ex.kwargs)
+        assert np.allclose(p.sum(**ex.kwargs), 1, rtol=1e-5)
+
+    test_sums_to_one()
+    assert seen == {"overflow"}
+    from stability.errors import UsageError
+
+    with pytest.raises(UsageError, match="does not apply to softmax: use one of"):
+        inputs("softmax", "float32", family="thresholds")
