@@ -21,6 +21,7 @@ import logging
 import math
 import os
 import re
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -30,9 +31,28 @@ SYNCHRONOUS = "synchronous"
 #: beyond one more for each death another check's black box explains
 RETRIES = 2
 # seconds to fetch the result of a check Dask reports finished: it is already computed, so this is only its
-# transfer; past it the check is run again (a stall seen on 2026-12-06: both workers idle, the client blocked in
-# Future.result for minutes, see docs/manual.md "Status")
+# transfer; past it the check is run again (a guard: the one such stall traced, below, is fixed at its cause)
 FETCH_TIMEOUT = 120
+
+
+def _fresh_offload_executor() -> None:
+    """In a process just forked (a worker of the local cluster): a new thread pool for Dask's offloading.
+
+    Dask serializes a message over ``distributed.comm.offload`` (10 MiB by ``sizeof``, or one ``sizeof`` cannot
+    measure) on ``distributed.utils._offload_executor``, a one-thread pool.  A worker forked from a process whose
+    pool had started its thread (this process had received a large result before) inherits the pool but not the
+    thread, and the pool never starts another: the worker computed the check, but sending its result waited
+    forever -- the stall of 2026-12-06/07 (both workers idle, the client waiting on a finished check's result), met
+    on checks whose unshrunk counterexamples are long rows."""
+    utils = sys.modules.get("distributed.utils")
+    if utils is not None and hasattr(utils, "_offload_executor"):
+        from concurrent.futures import ThreadPoolExecutor
+
+        utils._offload_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="Dask-Offload")
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_fresh_offload_executor)
 
 
 #: a local cluster's scheduler without its dashboard, its HTTP server on a free port: the default, 8787, made Dask
