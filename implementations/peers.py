@@ -1,6 +1,6 @@
 """What users would pick instead, registered when importable: SciPy, PyTorch (CPU), JAX.
 
-Their expectations are what this suite measured, on the versions in ``MEASURED_ON`` (docs/manual.md, "Results"); on
+Their expectations are what this suite measured, on the versions in ``MEASURED_ON`` (docs/guide/registered.md); on
 another installed version a failure the declaration does not list is shown as drift ("differs from the measurement
 on PyTorch 2.13.0: now fails ..."), stored and compared, and fails the run with ``--strict-peers``.
 

@@ -716,7 +716,7 @@ def inputs(function: str, dtype, *, family: str = "standard", max_side: int = 24
         cotangent's format).
     family : str, keyword-only
         One of :func:`families` ``(function, slow=True, optional=True)``: ``standard``, ``overflow``,
-        ``masked``, ``dominant``, ``thresholds``, ``g_huge``, ... (docs/manual.md, "Input families", says what
+        ``masked``, ``dominant``, ``thresholds``, ``g_huge``, ... (docs/method/families.md says what
         each one draws and why).  A family that does not apply to the function is refused with the list of those
         that do.
     max_side : int, keyword-only
