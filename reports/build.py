@@ -68,6 +68,43 @@ def _speeds(df) -> tuple:
     return {k: float(v) for k, v in d.groupby(base)["frac_copy"].max().items()}, str(shape)
 
 
+def _glance(df, recs, impls) -> list[dict]:
+    """The first screen: per function, its checks' verdicts and the fastest implementation that passes in float32
+    on the reference shape (``_speeds``'s), its time, and how it compares with the fastest peer that passes."""
+    _, shape = _speeds(df)
+    rows = []
+    for f, fn_impls in impls.items():
+        mine = [r for r in recs if r["function"] == f]
+        passing = {r["implementation"] for r in mine if r["dtype"] == "float32" and r["verdict"] == "pass"}
+        peers = {i.name for i in fn_impls if i.origin == "peer"}
+        row = {"function": f, "checks": len(mine), "pass": sum(r["verdict"] == "pass" for r in mine),
+               "short": sum(not r["meets_expectation"] for r in mine), "fastest": None, "peer": None}
+        if df is not None and shape:
+            d = df[(df.function == f) & (df.dtype == "float32") & (df["shape"] == shape)]
+            best: dict = {}
+            for v in d.to_dict("records"):
+                base = v["implementation"].split("[")[0]
+                if base in passing and (base not in best or v["median_s"] < best[base]["median_s"]):
+                    best[base] = v
+            if best:
+                name = min(best, key=lambda k: best[k]["median_s"])
+                row["fastest"] = {"name": name, "ms": _fmt(best[name]["median_s"] * 1e3),
+                                  "gbps": _fmt(best[name].get("gbps", float("nan"))), "shape": shape}
+                timed_peers = [k for k in best if k in peers]
+                if timed_peers:
+                    peer = min(timed_peers, key=lambda k: best[k]["median_s"])
+                    row["peer"] = {"name": peer, "ms": _fmt(best[peer]["median_s"] * 1e3),
+                                   "ratio": _fmt(best[name]["median_s"] / best[peer]["median_s"])}
+        rows.append(row)
+    return rows
+
+
+def _exact(c) -> bool:
+    """Whether every implementation on curve sweep ``c`` was exact (0 ULP, no wrong special value) everywhere."""
+    table = distribution_table(c)
+    return bool(table) and all(r["max_bits"] == 0 and not r["wrong_special"] for r in table)
+
+
 def _summary(dtypes, impls, recs, speeds=None):
     """The matrix: a row per implementation and kind of signature (its own format; its results widened to
     float32; ...), a column per input format, each cell naming its signature when it is a mixed one."""
@@ -136,6 +173,19 @@ def _pareto(fig, d, ratio, title):
     pts = [(v.variant, float(v.median_s), float(ratio[(v.implementation.split("[")[0], "float32")]))
            for v in top.itertuples() if (v.implementation.split("[")[0], "float32") in ratio]
     return fig(plots.pareto, pts, f"{title}, float32, shape {top['shape'].iloc[0]}: accuracy against speed")
+
+
+def _roofs(df) -> list[dict]:
+    """This machine's roofs, once for the page: copy bandwidth and np.exp rate per device, shape and dtype."""
+    if df is None or df.empty:
+        return []
+    d = df if "device" in df.columns else df.assign(device="cpu")
+    out = []
+    for (device, shape, dtype), g in d.groupby(["device", "shape", "dtype"], sort=False):
+        out.append({"device": device, "shape": shape, "dtype": dtype, "copy_gbps": _fmt(g.copy_gbps.median()),
+                    "exp_rate": _fmt(g.exp_elements_per_s.median() / 1e6) if "exp_elements_per_s" in g else "-",
+                    "bound": str(g["bound"].iloc[0]) if "bound" in g else "-"})
+    return out
 
 
 def _speed(fig, df, recs, impls):
@@ -229,19 +279,30 @@ class Figures:
         self._next += 1
         return self.svgs[self._next - 1]
 
-    def draw(self) -> None:
+    def draw(self, progress=None) -> None:
+        """Draw every figure asked for; ``progress`` (a bar) advances as each one is done."""
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         from stability.parallel import default_workers, start_method
 
         jobs = [(k, fn, a, kw) for k, (fn, a, kw) in enumerate(self.jobs)]
+        if progress is not None:
+            progress.reset(total=len(jobs) + 1)
+            progress.set_description("drawing the figures")
+
+        def each(svgs):
+            for svg in svgs:
+                if progress is not None:
+                    progress.update(1)
+                yield svg
+
         n = min(self.workers or default_workers(), len(jobs))
         if n <= 1:
-            self.svgs = [plots.drawn(*j) for j in jobs]
+            self.svgs = list(each(plots.drawn(*j) for j in jobs))
             return
         with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context(start_method())) as pool:
-            self.svgs = list(pool.map(plots.drawn, *zip(*jobs)))
+            self.svgs = list(each(pool.map(plots.drawn, *zip(*jobs))))
 
     def check(self) -> None:
         if self._next != len(self.jobs):  # the two builds asked for different figures: a bug here, not data
@@ -269,7 +330,7 @@ def draw(runs, out, *, command: str = "", progress=None, workers: int | None = N
     out = Path(out)
     fig = Figures(workers)
     _context(data, out, command, fig)  # which figures the page has
-    fig.draw()
+    fig.draw(progress)
     ctx = _context(data, out, command, fig)
     fig.check()
     html = render.page(ctx)
@@ -295,8 +356,12 @@ def _context(data, out: Path, command: str, fig) -> dict:
             c = data.curves.get((f, d))
             if c is None:
                 continue
-            curves.append({"function": f, "dtype": d, "curve": fig(plots.accuracy, c),
-                           "dist": fig(plots.distribution, c), "table": distribution_table(c),
+            exact = _exact(c)  # a chart of nothing but zeros is a sentence instead
+            failing = {r["implementation"] for r in recs if r["function"] == f and r["dtype"] == d
+                       and r["verdict"] == "fail"}
+            curves.append({"function": f, "dtype": d, "exact": exact,
+                           "curve": None if exact else fig(plots.accuracy, c, failing=failing),
+                           "dist": None if exact else fig(plots.distribution, c), "table": distribution_table(c),
                            "failed": c.failed_calls, "bound": c.bound_label})
     for f, fn_impls in impls.items():
         rows = [{"name": i.name, "origin": i.origin, "cells": data.cells.get(i.name, [])} for i in fn_impls]
@@ -308,8 +373,10 @@ def _context(data, out: Path, command: str, fig) -> dict:
         "counts": {"records": len(recs), "pass": sum(r["verdict"] == "pass" for r in recs),
                    "expected": sum(bool(r["meets_expectation"]) for r in recs)},
         "summary": _summary(rec_dtypes, impls, recs, speeds), "speed_shape": speed_shape, "dtypes": rec_dtypes,
+        "glance": _glance(data.df, recs, impls),
         "accuracy": curves, "special": special_rows,
         "worst": _worst(recs), "speed": _speed(fig, data.df, recs, impls), "bench_note": opts.get("bench", ""),
+        "roofs": _roofs(data.df),
         "paper": _paper(fig, data.paper, data.paper_rows, opts.get("published", {})),
         "env": run.meta["environment"] | {"date": run.meta["created"][:16]},
         "command": run.meta.get("command", command), "history": _history(data.runs),

@@ -77,6 +77,14 @@ def drawn(k: int, fn, args, kwargs):
         _fixed = before
 
 
+def _legend(fig, width_in: float = 7.0) -> None:
+    """The figure's legend below the axes, in as many columns (at most 3) as its longest label lets fit inside
+    the figure: about 5.5 px a character at 7 pt and 110 dpi, plus the line sample."""
+    labels = [lab for ax in fig.axes for lab in ax.get_legend_handles_labels()[1]]
+    widest = max((len(lab) for lab in labels), default=1) * 5.5 + 45
+    fig.legend(fontsize=7, loc="outside lower center", ncols=max(1, min(3, int((width_in * 110 - 30) // widest))))
+
+
 def _figure(w=7.0, h=3.6, **kw):
     import matplotlib
     from matplotlib.figure import Figure
@@ -91,8 +99,10 @@ def _clip_inf(values, cap):
     return np.where(np.isfinite(v), v, cap), ~np.isfinite(v)
 
 
-def accuracy(c) -> str:
-    """Max ULP error against the input scale (or x), one line per implementation, the bound dashed."""
+def accuracy(c, failing=()) -> str:
+    """Max ULP error against the input scale (or x), the bound dashed: the implementations whose verdict is PASS
+    as one band (lowest to highest at each scale; they would draw one grey line over each other), the ones in
+    ``failing`` as a line each."""
     import matplotlib
 
     with matplotlib.rc_context(_RC):
@@ -100,9 +110,22 @@ def accuracy(c) -> str:
         finite = [v[np.isfinite(v)] for v in c.max_ulp.values()]
         top = max([float(np.max(f)) for f in finite if f.size] + [1.0]) * 10
         floor = 1e-2
-        for name, v in c.max_ulp.items():
+        passing = {n: v for n, v in c.max_ulp.items() if n not in failing}
+        lines = {n: v for n, v in c.max_ulp.items() if n in failing}
+        if len(passing) < 2:
+            lines, passing = c.max_ulp, {}
+        if passing:
+            ys = np.array([np.maximum(_clip_inf(v, top)[0], floor) for v in passing.values()])
+            ax.fill_between(c.x, ys.min(axis=0), ys.max(axis=0), color="tab:green", alpha=0.35, lw=0,
+                            label=f"the {len(passing)} that pass (band: lowest to highest)")
+            ax.plot(c.x, ys.max(axis=0), color="tab:green", lw=0.8)
+            bad = ~np.isfinite(np.array(list(passing.values()), dtype=float)).all(axis=0)
+            if bad.any():
+                ax.plot(c.x[bad], np.full(bad.sum(), top), "x", color="tab:green", ms=6)
+        for name, v in lines.items():
             y, bad = _clip_inf(v, top)
-            line, = ax.plot(c.x, np.maximum(y, floor), marker=".", ms=3, lw=1, label=name)
+            line, = ax.plot(c.x, np.maximum(y, floor), marker=".", ms=3, lw=1,
+                            label=name + (" (fails)" if name in failing else ""))
             if bad.any():
                 ax.plot(c.x[bad], np.full(bad.sum(), top), "x", color=line.get_color(), ms=6)
         if c.bound is not None:
@@ -116,7 +139,7 @@ def accuracy(c) -> str:
         ax.set_xlabel(c.xlabel)
         ax.set_ylabel(f"max error, ULPs of {c.dtype} (floor {floor})")
         ax.set_title(f"{c.function}, {c.dtype}: error against input scale")
-        fig.legend(fontsize=7, loc="outside lower center", ncols=3)  # outside the data: markers, inf caption clear
+        _legend(fig)
         return _svg(fig)
 
 
@@ -163,7 +186,7 @@ def speed(df, function: str, dtype: str, failing=()) -> str | None:
         ax.set_ylabel("elements per second")
         ax.set_title(f"{function}, {dtype}, {d.device.iloc[0] if 'device' in d else 'cpu'}: speed against size")
         ax.margins(y=0.1)  # every point inside the axes
-        fig.legend(fontsize=7, loc="outside lower center", ncols=3)  # outside the data: no line hidden behind it
+        _legend(fig)
         return _svg(fig)
 
 
@@ -183,7 +206,7 @@ def pareto(points, title: str) -> str | None:
         lt = np.log10([t for _, t, _ in pts])
         fx = lambda v: (np.log10(v) - lt.min()) / max(np.ptp(lt), 1e-9) * 0.9 + 0.05  # noqa: E731
         fy = lambda v: np.log10(v / floor) / np.log10(top / floor)  # noqa: E731
-        placed = []
+        placed = [(0.01, 1.0, len(" " + INF_LABEL) * 4.2 / 430)]  # the inf line's caption, top left
         for n, t, r in sorted(pts, key=lambda p: p[1]):
             y = top if not np.isfinite(r) else max(r, floor)
             ax.plot(t, y, "o", color="tab:red" if y >= 1 else "tab:green")
@@ -195,8 +218,10 @@ def pareto(points, title: str) -> str | None:
             if r < best:
                 front.append((t, max(r, floor) if np.isfinite(r) else top))
                 best = r
-        ax.step([t for t, _ in front], [r for _, r in front], where="post", color="tab:blue", lw=1,
-                label="Pareto front")
+        slowest = max(t for _, t, _ in pts)  # the front runs on to the slowest point: one point is a front too
+        ax.step([t for t, _ in front] + [slowest], [r for _, r in front] + [front[-1][1]], where="post",
+                color="tab:blue", lw=1.5, label="Pareto front (nothing is both faster and more accurate)")
+        ax.plot([t for t, _ in front], [r for _, r in front], "s", mfc="none", mec="tab:blue", ms=9)
         ax.axhline(1.0, color="grey", lw=0.8, ls="--", label="ratio 1: the verdict's allowance")
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -207,7 +232,7 @@ def pareto(points, title: str) -> str | None:
         ax.set_xlabel("median time, seconds")
         ax.set_ylabel("worst stability ratio (verify)")
         ax.set_title(title)
-        fig.legend(fontsize=7, loc="outside lower center", ncols=2)
+        _legend(fig)
         return _svg(fig)
 
 

@@ -682,12 +682,14 @@ def _cmd_report(args, argv) -> int:
             if r.kind != "report":
                 raise UsageError(f"{r.name} is a {r.kind} run; a page is drawn from report runs "
                                  "(`stability history` shows each run's kind)")
-        res = draw(runs, out, workers=_draw_workers(args))
+        with progress(1, unit="figure") as bar:
+            res = draw(runs, out, workers=_draw_workers(args), progress=bar)
         print(f"report drawn from {len(runs)} stored run(s) into {res['path'].resolve()} "
               f"({res['bytes'] / 1024:.0f} KiB, {res['seconds']:.1f} s)")
         return 0 if res["short"] == 0 else 1
     run = _measure_report(args, argv, root)
-    res = draw([run], out, workers=_draw_workers(args))
+    with progress(1, unit="figure") as bar:
+        res = draw([run], out, workers=_draw_workers(args), progress=bar)
     print(f"report written to {res['path'].resolve()} ({res['bytes'] / 1024:.0f} KiB, "
           f"{(run.blob('options') or {}).get('seconds', 0) + res['seconds']:.1f} s); its data: {run.path}")
     reused = f" ({run.reused} reused from an interrupted run)" if getattr(run, "reused", 0) else ""

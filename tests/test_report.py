@@ -70,7 +70,8 @@ def test_sections_in_the_issue_order(built):
     ids = re.findall(r'<h2 id="([a-z]+)"', html)
     records = json.loads((res["run"].path / "records.json").read_text())
     peers = [r for r in records if r["origin"] == "peer"]
-    assert ids == ["summary", "accuracy", "special", "worst", "speed"] + (["atlas"] if peers else []) + ["environment"]
+    assert ids == ["glance", "summary", "accuracy", "special", "worst", "speed"] + (["atlas"] if peers else []) + [
+        "environment"]
 
 
 @ONE_BUILD
@@ -277,6 +278,84 @@ def test_real_browser_renders_the_page(built, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+#: measures the page in the browser: every SVG text box inside its figure and clear of the others (every section
+#: opened), then the page's height and width with the sections folded as it opens; the result goes to the title
+MEASURE = """<script>
+(function () {
+  const out = {overlaps: [], outside: [], texts: 0, svgs: 0};
+  const all = Array.from(document.querySelectorAll('details'));
+  all.forEach(d => d.open = true);
+  document.querySelectorAll('svg').forEach((svg, k) => {
+    out.svgs++;
+    const box = svg.getBoundingClientRect();
+    const rects = [];
+    svg.querySelectorAll('text').forEach(t => {
+      const r = t.getBoundingClientRect();
+      if (r.width < 0.5 || r.height < 0.5 || !t.textContent.trim()) return;
+      out.texts++;
+      rects.push([r, t.textContent.trim()]);
+      if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1)
+        out.outside.push([k, t.textContent.trim()]);
+    });
+    for (let i = 0; i < rects.length; i++) for (let j = i + 1; j < rects.length; j++) {
+      const [a, ta] = rects[i], [b, tb] = rects[j];
+      const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+      const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+      if (w > 1 && h > 1) out.overlaps.push([k, ta, tb]);
+    }
+  });
+  out.openHeight = document.documentElement.scrollHeight;
+  all.forEach(d => d.open = false);
+  out.height = document.documentElement.scrollHeight;
+  out.scrollWidth = document.documentElement.scrollWidth;
+  out.clientWidth = document.documentElement.clientWidth;
+  document.title = 'MEASURED' + JSON.stringify(out);
+})();
+</script>
+"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs Debian's chromium; "
+                    "this skip means that install failed)")
+@ONE_BUILD
+def test_the_page_fits_a_person_and_no_label_leaves_its_figure_or_covers_another(built, tmp_path):
+    out, _, html = built
+    assert len(html.encode("utf-8")) <= 3 * 2**20
+    probe = tmp_path / "probe.html"
+    probe.write_text(html.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    for width in (800, 1280):
+        dom = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / f'profile{width}'}",
+                              f"--window-size={width},900", "--dump-dom", probe.resolve().as_uri()],
+                             capture_output=True, text=True, timeout=300)
+        found = re.search(r"<title>MEASURED(.*?)</title>", dom.stdout, re.S)
+        assert found, dom.stderr[-2000:]
+        m = json.loads(unescape(found.group(1)))
+        assert m["svgs"] > 0 and m["texts"] > 100  # it measured the figures
+        assert m["overlaps"] == [] and m["outside"] == [], (width, m["overlaps"], m["outside"])
+        assert m["height"] <= 20_000 and m["scrollWidth"] <= m["clientWidth"], (width, m)
+        assert m["openHeight"] > 2 * m["height"]  # the sections were folded
+
+
+def test_the_first_screen_names_the_fastest_implementation_that_passes_and_compares_it_with_the_best_peer():
+    import pandas as pd
+
+    from reports.build import _glance
+
+    impls = {"softmax": [Implementation("a", "softmax", None), Implementation("b", "softmax", None),
+                         Implementation("p", "softmax", None, origin="peer"),
+                         Implementation("q", "softmax", None, origin="peer")]}
+    recs = [dict(implementation=n, function="softmax", dtype="float32", verdict=v, meets_expectation=True)
+            for n, v in (("a", "fail"), ("b", "pass"), ("p", "pass"), ("q", "pass"))]
+    df = pd.DataFrame([dict(function="softmax", implementation=n, dtype="float32", shape="64x64", elements=4096,
+                            median_s=t, gbps=1.0, frac_copy=0.5) for n, t in
+                       (("a", 1e-4), ("b", 2e-3), ("b[threads=2]", 1e-3), ("p", 4e-3), ("q", 5e-3))])
+    (row,) = _glance(df, recs, impls)
+    # a is faster but fails; b's best variant is the fastest that passes; p is the fastest peer that passes
+    assert row["fastest"]["name"] == "b" and row["fastest"]["ms"] == "1"
+    assert row["peer"] == {"name": "p", "ms": "4", "ratio": "0.25"}
+    assert (row["checks"], row["pass"], row["short"]) == (4, 3, 0)
+
+
 @pytest.mark.long
 def test_every_kind_of_function_has_its_rows_curves_and_special_values(tmp_path):
     # Regression: the report chose inputs by function name and raised on every gradient ("softmax_vjp takes 2
@@ -285,8 +364,12 @@ def test_every_kind_of_function_has_its_rows_curves_and_special_values(tmp_path)
     out = tmp_path / "grads.html"
     res = build(Options(out=out, quick=True, functions=names, no_bench=True))
     page = out.read_text()
-    for name in names:  # its accuracy chart (the title matplotlib writes into the SVG)
-        assert f"{name}, float32: error against input scale" in page, name
+    exact = {name for name in names if f"<strong>{name}, float32</strong>: every implementation exact" in page}
+    assert "argmax" in exact  # an index is right or wrong: a chart of zeros is a sentence instead
+    for name in set(names) - exact:  # its accuracy chart (the title matplotlib writes into the SVG)
+        assert f">{name}, float32: error against input scale<" in page, name
+    for name in exact:
+        assert f">{name}, float32: error against input scale<" not in page, name
     records = json.loads((res["run"].path / "records.json").read_text())
     assert {r["function"] for r in records} == set(names) and res["records"] == len(records)
 
