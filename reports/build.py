@@ -78,7 +78,8 @@ def _glance(df, recs, impls) -> list[dict]:
         passing = {r["implementation"] for r in mine if r["dtype"] == "float32" and r["verdict"] == "pass"}
         peers = {i.name for i in fn_impls if i.origin == "peer"}
         row = {"function": f, "checks": len(mine), "pass": sum(r["verdict"] == "pass" for r in mine),
-               "short": sum(not r["meets_expectation"] for r in mine), "fastest": None, "peer": None}
+               "short": sum(not r["meets_expectation"] for r in mine), "fastest": None, "peer": None,
+               "peers_timed": 0}
         if df is not None and shape:
             d = df[(df.function == f) & (df.dtype == "float32") & (df["shape"] == shape)]
             best: dict = {}
@@ -90,6 +91,8 @@ def _glance(df, recs, impls) -> list[dict]:
                 name = min(best, key=lambda k: best[k]["median_s"])
                 row["fastest"] = {"name": name, "ms": _fmt(best[name]["median_s"] * 1e3),
                                   "gbps": _fmt(best[name].get("gbps", float("nan"))), "shape": shape}
+                timed = {v["implementation"].split("[")[0] for v in d.to_dict("records")} & peers
+                row["peers_timed"] = len(timed)
                 timed_peers = [k for k in best if k in peers]
                 if timed_peers:
                     peer = min(timed_peers, key=lambda k: best[k]["median_s"])
@@ -129,8 +132,18 @@ def _summary(dtypes, impls, recs, speeds=None):
     return groups
 
 
+#: the longest reproducer the page prints whole; a long row's runs to 100,000 characters and more, and the stored
+#: run's records.json keeps every one whole
+REPRODUCER_SHOWN = 2_000
+
+
 def _one_line(reproducer: str) -> str:
-    return "; ".join(line for line in reproducer.splitlines() if line.strip())
+    line = "; ".join(line for line in reproducer.splitlines() if line.strip())
+    if len(line) <= REPRODUCER_SHOWN:
+        return line
+    return (line[: REPRODUCER_SHOWN // 2] + f" ... [{len(line) - REPRODUCER_SHOWN:,} characters left out here: the "
+            "whole reproducer is this record's counterexample in the stored run's records.json] ... "
+            + line[-REPRODUCER_SHOWN // 2:])
 
 
 def _short(values, limit=240) -> str:

@@ -43,27 +43,46 @@ def _plain_log_labels(fig) -> None:
         def __call__(self, x, pos=None):
             return _plain(super().__call__(x, pos))
 
+    class Sparse(Plain):  # minor ticks labelled at 2 and 5 times a power only: 3x and 4x would touch
+        def __call__(self, x, pos=None):
+            if x > 0 and self._base == 10:
+                mantissa = x / 10 ** np.floor(np.log10(x) + 1e-9)
+                if round(mantissa) not in (2, 5):
+                    return ""
+            return super().__call__(x, pos)
+
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
             if axis.get_scale() == "log":
                 base = axis.get_transform().base
                 axis.set_major_formatter(Plain(base))
-                axis.set_minor_formatter(Plain(base, labelOnlyBase=axis._scale.subs is not None))
+                axis.set_minor_formatter(Sparse(base, labelOnlyBase=axis._scale.subs is not None))
 
 
-def _svg(fig) -> str:
+_PRECISE = re.compile(r"(\d\.\d)\d+")
+
+
+def _rounded(tag: "re.Match") -> str:
+    """An SVG tag with its coordinates to 0.1 pt (matplotlib writes six decimals; a tenth of a point is below
+    what a screen shows, and the page is a third smaller).  Only inside tags: text content stays as written."""
+    return _PRECISE.sub(r"\1", tag.group(0))
+
+
+def _svg(fig, dpi: int = 110) -> str:
+    """``fig`` as SVG text to inline; ``dpi``: the resolution of its rasterized artists (dense dot clouds)."""
     import matplotlib
 
     _plain_log_labels(fig)
     buf = io.StringIO()
     with matplotlib.rc_context({**_RC, "svg.hashsalt": _fixed or f"fig{next(_salt)}"}):
-        fig.savefig(buf, format="svg", metadata={"Date": None}, dpi=110)
+        fig.savefig(buf, format="svg", metadata={"Date": None}, dpi=dpi)
     text = buf.getvalue()
     text = text[text.index("<svg"):]  # drop the XML prolog and doctype: the SVG is inlined in HTML
     # matplotlib names every group (figure_1, axes_1, ...) alike in every figure: on one page those ids would repeat;
     # only the ids something points to (clip paths, markers: salted, so each figure's own) are kept
     used = set(re.findall(r"#([^\s\"')]+)", text))
-    return re.sub(r'\sid="([^"]*)"', lambda m: m.group(0) if m.group(1) in used else "", text)
+    text = re.sub(r'\sid="([^"]*)"', lambda m: m.group(0) if m.group(1) in used else "", text)
+    return re.sub(r"<[^<>]*>", _rounded, text)
 
 
 def drawn(k: int, fn, args, kwargs):
@@ -75,6 +94,14 @@ def drawn(k: int, fn, args, kwargs):
         return fn(*args, **kwargs)
     finally:
         _fixed = before
+
+
+def _wrap(text: str, width: int = 60) -> str:
+    """A title or axis label broken into lines that fit over a 7-inch figure's axes (60 characters at 9 pt, with
+    room for a browser's font wider than matplotlib's)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) or text
 
 
 def _legend(fig, width_in: float = 7.0) -> None:
@@ -122,9 +149,9 @@ def accuracy(c, failing=()) -> str:
             bad = ~np.isfinite(np.array(list(passing.values()), dtype=float)).all(axis=0)
             if bad.any():
                 ax.plot(c.x[bad], np.full(bad.sum(), top), "x", color="tab:green", ms=6)
-        for name, v in lines.items():
+        for name, v in lines.items():  # a dot at each scale only where the sweep is coarse: each is an SVG mark
             y, bad = _clip_inf(v, top)
-            line, = ax.plot(c.x, np.maximum(y, floor), marker=".", ms=3, lw=1,
+            line, = ax.plot(c.x, np.maximum(y, floor), marker="." if len(c.x) <= 24 else None, ms=3, lw=1,
                             label=name + (" (fails)" if name in failing else ""))
             if bad.any():
                 ax.plot(c.x[bad], np.full(bad.sum(), top), "x", color=line.get_color(), ms=6)
@@ -138,7 +165,7 @@ def accuracy(c, failing=()) -> str:
             ax.set_xscale("log", base=2)
         ax.set_xlabel(c.xlabel)
         ax.set_ylabel(f"max error, ULPs of {c.dtype} (floor {floor})")
-        ax.set_title(f"{c.function}, {c.dtype}: error against input scale")
+        ax.set_title(_wrap(f"{c.function}, {c.dtype}: error against input scale"))
         _legend(fig)
         return _svg(fig)
 
@@ -152,11 +179,15 @@ def distribution(c) -> str:
         fig, ax = _figure(7.0, 0.35 * len(names) + 1.2)
         cap = max([float(np.max(b[np.isfinite(b)])) for b in c.bits.values() if np.isfinite(b).any()] + [1.0]) + 2
         data = [np.where(np.isfinite(b), b, cap) for b in c.bits.values()]
-        ax.boxplot(data, orientation="horizontal", whis=(1, 99), showfliers=True, flierprops={"ms": 2},
-                   tick_labels=names)
+        ax.boxplot(data, orientation="horizontal", whis=(1, 99), showfliers=False, tick_labels=names)
+        for k, b in enumerate(data, start=1):  # the outliers, each distinct value once (to 0.01 bit): the same
+            lo, hi = np.percentile(b, [1, 99])  # few values repeat thousands of times, and each is an SVG mark
+            out = np.unique(np.round(b[(b < lo) | (b > hi)], 2))
+            ax.plot(out, np.full(out.size, k), "o", mfc="none", mec="k", ms=2, mew=0.6)
         ax.axvline(cap, color="grey", lw=0.6)
-        ax.set_xlabel(f"bits of error, log2(1 + ULPs) (whiskers 1-99%; at {cap:.0f}: {INF_LABEL})")
-        ax.set_title(f"{c.function}, {c.dtype}: distribution of errors over the sweep")
+        ax.set_xlabel(_wrap(f"bits of error, log2(1 + ULPs) (whiskers 1-99%; at {cap:.0f}: {INF_LABEL})"))
+        fig.suptitle(_wrap(f"{c.function}, {c.dtype}: distribution of errors over the sweep"))  # over the figure:
+        # the axes are narrowed by the names on the left
         return _svg(fig)
 
 
@@ -184,7 +215,7 @@ def speed(df, function: str, dtype: str, failing=()) -> str | None:
         ax.set_yscale("log")
         ax.set_xlabel("elements")
         ax.set_ylabel("elements per second")
-        ax.set_title(f"{function}, {dtype}, {d.device.iloc[0] if 'device' in d else 'cpu'}: speed against size")
+        ax.set_title(_wrap(f"{function}, {dtype}, {d.device.iloc[0] if 'device' in d else 'cpu'}: speed against size"))
         ax.margins(y=0.1)  # every point inside the axes
         _legend(fig)
         return _svg(fig)
@@ -202,17 +233,12 @@ def pareto(points, title: str) -> str | None:
         fin = [r for _, _, r in pts if np.isfinite(r) and r > 0]
         top = max(fin + [1.0]) * 100
         floor = min(fin + [1.0]) / 10
-        # label positions as fractions of the axes (log scales), to keep labels clear of each other
-        lt = np.log10([t for _, t, _ in pts])
-        fx = lambda v: (np.log10(v) - lt.min()) / max(np.ptp(lt), 1e-9) * 0.9 + 0.05  # noqa: E731
-        fy = lambda v: np.log10(v / floor) / np.log10(top / floor)  # noqa: E731
-        placed = [(0.01, 1.0, len(" " + INF_LABEL) * 4.2 / 430)]  # the inf line's caption, top left
+        labels = []
         for n, t, r in sorted(pts, key=lambda p: p[1]):
             y = top if not np.isfinite(r) else max(r, floor)
             ax.plot(t, y, "o", color="tab:red" if y >= 1 else "tab:green")
-            rise = _label_rise(placed, fx(t), fy(y), n, downward=y >= top)
-            ax.annotate(n, (t, y), fontsize=7, xytext=(3, 3 + rise), textcoords="offset points",
-                        arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "grey"} if rise else None)
+            labels.append((ax.annotate(n, (t, y), fontsize=7, xytext=(3, 3), textcoords="offset points",
+                                       arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "grey"}), y >= top))
         front, best = [], np.inf  # no other point is both faster and more accurate
         for n, t, r in sorted(pts, key=lambda p: (p[1], p[2])):
             if r < best:
@@ -231,26 +257,54 @@ def pareto(points, title: str) -> str | None:
         ax.margins(x=0.25)  # room for the labels of the leftmost and rightmost points
         ax.set_xlabel("median time, seconds")
         ax.set_ylabel("worst stability ratio (verify)")
-        ax.set_title(title)
+        ax.set_title(_wrap(title))
         _legend(fig)
+        _unclutter(fig, ax, labels)
         return _svg(fig)
 
 
-def _label_rise(placed, x0, y0, name, *, downward=False):
-    """Points of offset that keep ``name``'s label, at axes fractions ``(x0, y0)``, clear of the labels already
-    placed (it is appended to ``placed``).
+def _unclutter(fig, ax, labels, step: float = 11.0) -> None:
+    """Move each point label in ``labels`` (``(annotation, on_the_inf_line)``, in order) up or down a line at a
+    time (only down on the inf line, whose caption is above it) until its box, measured by matplotlib's renderer
+    with a margin for the browser's own font, clears every earlier label, the title and the captions and stays
+    inside the figure; its leader line then points back to its dot.  Timings of similar implementations often
+    coincide, so their labels would otherwise be printed over each other."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    Timings of similar implementations often coincide, so their labels would be printed over each other; a label
-    that would collide with an earlier one is lifted (``downward``: lowered, on the inf line at the top) one line
-    at a time.  Sizes are estimated: about 4.2 pt per character at 7 pt, on a 430 x 230 pt plotting area.
-    """
-    w, line = len(name) * 4.2 / 430, 9.0 / 230
-    sign = -1 if downward else 1
-    k = 0
-    while any(abs(y0 + sign * k * line - py) < line and x0 < px + pw and px < x0 + w for px, py, pw in placed):
-        k += 1
-    placed.append((x0, y0 + sign * k * line, w))
-    return sign * k * 9.0
+    for ann, _ in labels:  # the layout is the axes', whatever the labels do
+        ann.set_in_layout(False)
+    from matplotlib.text import Text
+
+    _plain_log_labels(fig)  # the tick labels as they will be saved: the layout depends on their widths
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)  # the layout, as it will be saved
+
+    def box(ann):  # the label's text alone (an Annotation's own extent takes in its leader line too)
+        ann.update_positions(renderer)
+        return Text.get_window_extent(ann, renderer).expanded(1.3, 1.15)  # a browser's font runs wider
+
+    frame = ax.bbox  # inside the plotting area: clear of the ticks, the axis labels and the figure's edge
+    mine = {id(ann) for ann, _ in labels}  # ax.texts holds the labels too
+    taken = [t.get_window_extent(renderer) for t in [ax.title, *ax.texts]
+             if t.get_text().strip() and id(t) not in mine]
+    for ann, down in labels:
+        moves = [-k for k in range(40)] if down else [k * s for k in range(20) for s in ((1, -1) if k else (1,))]
+        best = None  # (overlaps, place) of the best place inside the axes, should none be clear
+        for k, side in ((k, side) for k in moves for side in ("left", "right")):
+            ann.set_horizontalalignment(side)  # the label right of its dot, else left of it
+            ann.xyann = (3 if side == "left" else -3, 3 + k * step)
+            b = box(ann)
+            if not (frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0 and b.y1 <= frame.y1):
+                continue
+            hits = sum(b.overlaps(other) for other in taken)
+            if best is None or hits < best[0]:
+                best = (hits, side, ann.xyann)
+            if not hits:
+                break
+        side, place = (best[1], best[2]) if best else ("left", (3, 3))
+        ann.set_horizontalalignment(side)
+        ann.xyann = place
+        taken.append(box(ann))
 
 
 def paper(result) -> str:
@@ -264,7 +318,8 @@ def paper(result) -> str:
             m = result.compared
             e, b = result.errors[a][m], result.bounds[a][m]
             order = np.argsort(b)
-            ax.semilogy(b[order], "k-", lw=1, label="bound")
+            keep = np.unique(np.linspace(0, len(order) - 1, 300).astype(int))  # a sorted, smooth curve:
+            ax.semilogy(keep, b[order][keep], "k-", lw=1, label="bound")  # 300 of its 2,500 points draw it
             # 2,500 dots a panel: drawn as an embedded bitmap, or the SVG grows to megabytes
             ax.semilogy(np.maximum(e[order], 1e-3), ".", ms=2, label="error", rasterized=True)
             ax.set_title(f"{a} ({result.overflows[a]} overflow)", fontsize=8)
@@ -273,4 +328,4 @@ def paper(result) -> str:
         axes[0, 0].legend(fontsize=7)
         fig.suptitle(f"BHH (2021) Sec. 6 in {result.fmt}: {int(result.compared.sum())} vectors where basic LSE "
                      "stays finite, sorted by bound")
-        return _svg(fig)
+        return _svg(fig, dpi=80)  # the dots' bitmap: 80 dpi shows 2,500 dots a panel as well as 110

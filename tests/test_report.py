@@ -309,7 +309,8 @@ MEASURE = """<script>
   out.height = document.documentElement.scrollHeight;
   out.scrollWidth = document.documentElement.scrollWidth;
   out.clientWidth = document.documentElement.clientWidth;
-  document.title = 'MEASURED' + JSON.stringify(out);
+  out.wide = Array.from(document.querySelectorAll("body *")).filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 && !e.closest("svg")).slice(0, 5).map(e => e.tagName + "." + e.className + ":" + (e.id || "") + ":" + Math.round(e.getBoundingClientRect().right));
+  document.title = "MEASURED" + JSON.stringify(out);
 })();
 </script>
 """
