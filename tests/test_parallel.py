@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 
 import pytest
@@ -320,39 +321,44 @@ def test_a_crash_in_a_family_the_registration_declares_meets_the_declaration():
         _REGISTRY.pop("test.crashes_on_wide")
 
 
-def _offload_once():
-    """Start Dask's offload thread in this process, as receiving one large result does."""
-    import distributed.utils
+#: the two offload regressions run in a fresh interpreter: this test process may have started JAX's threads, and
+#: forking it then is what JAX warns against (and what the suite itself never does: ``parallel.start_method``)
+OFFLOAD_PARENT = """
+import distributed.utils
+distributed.utils._offload_executor.submit(lambda: None).result(timeout=30)  # as after one large result
+"""
 
-    distributed.utils._offload_executor.submit(lambda: None).result(timeout=30)
+
+def _fresh(script: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", OFFLOAD_PARENT + textwrap.dedent(script)], capture_output=True,
+                          text=True, timeout=300)
 
 
 def test_a_forked_child_offloads_on_a_pool_of_its_own():
     # regression: a worker forked after this process had used Dask's one-thread offload pool inherited the pool
     # without its thread, and serializing a result over 10 MiB there waited forever (both workers idle)
-    import asyncio
-    import multiprocessing
-
-    import distributed.utils
-
-    _offload_once()
-    ctx = multiprocessing.get_context("fork")
-    child = ctx.Process(target=lambda: os._exit(
-        0 if asyncio.run(asyncio.wait_for(distributed.utils.offload(lambda: 7), 20)) == 7 else 1))
-    child.start()
-    child.join(60)
-    if child.exitcode is None:
-        child.kill()
-    assert child.exitcode == 0, "the forked child's offloading did not run"
+    r = _fresh("""
+        import asyncio, multiprocessing, os
+        import stability.parallel  # registers the fresh pool for forked children
+        child = multiprocessing.get_context("fork").Process(target=lambda: os._exit(
+            0 if asyncio.run(asyncio.wait_for(distributed.utils.offload(lambda: 7), 20)) == 7 else 1))
+        child.start()
+        child.join(60)
+        print("exit", child.exitcode)
+        """)
+    assert r.returncode == 0 and "exit 0" in r.stdout, r.stdout + r.stderr[-3000:]
 
 
-def test_a_result_over_dasks_offload_threshold_comes_back_from_a_forked_worker(monkeypatch):
+def test_a_result_over_dasks_offload_threshold_comes_back_from_a_forked_worker():
     # the same end to end: a check whose record is ~30 MiB by sizeof (a long row's unshrunk counterexample is of
-    # that order) comes back
-    _offload_once()
-    monkeypatch.setattr(parallel, "start_method", lambda: "fork")  # forked workers inherit the kind below
-    monkeypatch.setitem(parallel._KINDS, "large", lambda impl, t, options: {"x": [0.5] * 3_000_000})
-    monkeypatch.setattr(parallel, "FETCH_TIMEOUT", 30)
-    t = parallel.Task("large", "softmax.shifted", "softmax", "float32", "softmax.shifted")
-    (res,) = parallel.run([t], options={}, workers=1)  # a stall would end in TimeoutError after the re-runs
-    assert len(res["x"]) == 3_000_000
+    # that order) comes back through a local cluster of forked workers
+    r = _fresh("""
+        from stability import parallel
+        assert parallel.start_method() == "fork"
+        parallel.FETCH_TIMEOUT = 30  # a stall ends in TimeoutError after the re-runs
+        parallel._KINDS["large"] = lambda impl, t, options: {"x": [0.5] * 3_000_000}
+        t = parallel.Task("large", "softmax.shifted", "softmax", "float32", "softmax.shifted")
+        (res,) = parallel.run([t], options={}, workers=1)
+        print("entries", len(res["x"]))
+        """)
+    assert r.returncode == 0 and "entries 3000000" in r.stdout, r.stdout + r.stderr[-3000:]
