@@ -286,7 +286,7 @@ def _parser() -> argparse.ArgumentParser:
     cp = sub.add_parser("compare", help="what changed between two stored runs: verdicts, stability ratios, "
                         "special values, timings beyond their noise (exit 1 when anything regressed)")
     cp.add_argument("runs", nargs="*", metavar="RUN", help="two runs (folders, or names in the store); default: the "
-                    "latest run and the latest before it that measured the same thing")
+                    "latest two runs that measured the same thing")
     cp.add_argument("--results", metavar="DIR", help="the results store (default: results/, or $STABILITY_RESULTS)")
     cp.add_argument("--ratio-factor", type=float, default=2.0, help="a stability ratio that grew by more than this "
                     "factor (and to at least --ratio-floor) is a regression (default 2)")
