@@ -134,7 +134,7 @@ def _summary(dtypes, impls, recs, speeds=None):
 
 #: the longest reproducer the page prints whole; a long row's runs to 100,000 characters and more, and the stored
 #: run's records.json keeps every one whole
-REPRODUCER_SHOWN = 2_000
+REPRODUCER_SHOWN = 600
 
 
 def _one_line(reproducer: str) -> str:

@@ -17,7 +17,9 @@ from stability.functions import get
 
 # no mathtext anywhere: a name with two "$" in it stays those characters, and log axes are labelled 10⁻² in plain
 # text (matplotlib's own 10^{-2} goes through its mathtext parser, most of the time a page takes to draw)
-_RC = {"svg.fonttype": "none", "font.size": 9, "axes.grid": True, "grid.alpha": 0.3, "text.parse_math": False}
+_RC = {"svg.fonttype": "none", "font.size": 9, "axes.grid": True, "grid.alpha": 0.3, "text.parse_math": False,
+       # one family named in each text's style, not matplotlib's ten fallbacks: a fifth of the page's bytes
+       "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"]}
 _salt = itertools.count()
 _fixed = None  # the salt of the figure being drawn by ``drawn``: the same page's ids wherever it is drawn
 INF_LABEL = "inf / wrong special value"
@@ -51,21 +53,36 @@ def _plain_log_labels(fig) -> None:
                     return ""
             return super().__call__(x, pos)
 
+    from matplotlib.ticker import NullLocator
+
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
             if axis.get_scale() == "log":
                 base = axis.get_transform().base
                 axis.set_major_formatter(Plain(base))
                 axis.set_minor_formatter(Sparse(base, labelOnlyBase=axis._scale.subs is not None))
+                lo, hi = sorted(axis.get_view_interval())
+                if lo > 0 and np.log(hi / lo) / np.log(base) >= 3:  # three decades or more: the labelled powers
+                    axis.set_minor_locator(NullLocator())  # suffice, and every minor tick is an SVG mark
 
 
 _PRECISE = re.compile(r"(\d\.\d)\d+")
 
 
+_PATH_DATA = re.compile(r'\sd="([^"]*)"')
+
+
+def _compact_path(m: "re.Match") -> str:
+    """Path data without matplotlib's line breaks and the spaces after its commands: ``M 1 2 \nL 3 4 \nz``
+    as ``M1 2L3 4z`` (the same path)."""
+    d = re.sub(r"\s*\n\s*", "", m.group(1))
+    return ' d="' + re.sub(r"([MLCQZmlcqz]) ", r"\1", d).strip() + '"'
+
+
 def _rounded(tag: "re.Match") -> str:
     """An SVG tag with its coordinates to 0.1 pt (matplotlib writes six decimals; a tenth of a point is below
-    what a screen shows, and the page is a third smaller).  Only inside tags: text content stays as written."""
-    return _PRECISE.sub(r"\1", tag.group(0))
+    what a screen shows) and its path data compact.  Only inside tags: text content stays as written."""
+    return _PATH_DATA.sub(_compact_path, _PRECISE.sub(r"\1", tag.group(0)))
 
 
 def _svg(fig, dpi: int = 110) -> str:
@@ -170,6 +187,10 @@ def accuracy(c, failing=()) -> str:
         return _svg(fig)
 
 
+#: the most outliers a box of the error distribution draws (spread evenly over them, the extremes included)
+FLIERS = 12
+
+
 def distribution(c) -> str:
     """Bits of error, log2(1 + ULPs), of every output of the sweep: one box per implementation."""
     import matplotlib
@@ -180,9 +201,11 @@ def distribution(c) -> str:
         cap = max([float(np.max(b[np.isfinite(b)])) for b in c.bits.values() if np.isfinite(b).any()] + [1.0]) + 2
         data = [np.where(np.isfinite(b), b, cap) for b in c.bits.values()]
         ax.boxplot(data, orientation="horizontal", whis=(1, 99), showfliers=False, tick_labels=names)
-        for k, b in enumerate(data, start=1):  # the outliers, each distinct value once (to 0.01 bit): the same
-            lo, hi = np.percentile(b, [1, 99])  # few values repeat thousands of times, and each is an SVG mark
-            out = np.unique(np.round(b[(b < lo) | (b > hi)], 2))
+        for k, b in enumerate(data, start=1):  # the outliers, each distinct value (to 0.1 bit) once and at most
+            lo, hi = np.percentile(b, [1, 99])  # FLIERS of them, the extremes always: each is an SVG mark, and a
+            out = np.unique(np.round(b[(b < lo) | (b > hi)], 1))  # float64 sweep has thousands
+            if out.size > FLIERS:
+                out = out[np.unique(np.linspace(0, out.size - 1, FLIERS).round().astype(int))]
             ax.plot(out, np.full(out.size, k), "o", mfc="none", mec="k", ms=2, mew=0.6)
         ax.axvline(cap, color="grey", lw=0.6)
         ax.set_xlabel(_wrap(f"bits of error, log2(1 + ULPs) (whiskers 1-99%; at {cap:.0f}: {INF_LABEL})"))
@@ -204,8 +227,8 @@ def speed(df, function: str, dtype: str, failing=()) -> str | None:
         for name, g in d.groupby("implementation", sort=True):
             g = g.groupby("elements", as_index=False)["elements_per_s"].median()
             bad = name in failing
-            ax.plot(g.elements, g.elements_per_s, marker="o", ms=4 if bad else 3, lw=1, ls="--" if bad else "-",
-                    mfc="none" if bad else None, label=name + (" (fails)" if bad else ""))
+            ax.plot(g.elements, g.elements_per_s, marker="o" if len(g) <= 8 else None, ms=4 if bad else 3, lw=1,
+                    ls="--" if bad else "-", mfc="none" if bad else None, label=name + (" (fails)" if bad else ""))
         roof = d.groupby("elements", as_index=False).agg(copy_gbps=("copy_gbps", "median"),
                                                          exp_rate=("exp_elements_per_s", "median"))
         item = np.dtype(dtype).itemsize if dtype != "bfloat16" else 2
