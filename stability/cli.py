@@ -115,7 +115,7 @@ def _run_checks(args, tasks, options, unit, describe):
 
 
 def _check_isolation(args) -> None:
-    if getattr(args, "dashboard", False):
+    if args.dashboard:
         _check_dashboard()
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
@@ -587,10 +587,7 @@ def _cmd_sweep(args, argv=None) -> int:
     lo, hi = _parse_range(args.range)
     wide = signature(args.dtype, fn.name).input.dtype.itemsize > 2
     plan = sw.Plan(fn.name, args.impl, args.dtype, args.chunk or (1 << 22 if wide else 4096), lo, hi)
-    if args.dashboard:
-        _check_dashboard()
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers must be at least 1")
+    _check_isolation(args)
     out = args.out or f"build/sweep/{re.sub(r'[^A-Za-z0-9_.-]+', '_', f'{impl.name}-{args.dtype}')}"
     check_output(out, "--out", folder=True)
     if args.json:

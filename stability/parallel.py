@@ -67,8 +67,6 @@ def cluster_options(dashboard: bool = False) -> dict:
 
 
 def say_dashboard(client) -> None:
-    import sys
-
     print(f"Dask dashboard: {client.dashboard_link}", file=sys.stderr)
 
 
@@ -407,4 +405,3 @@ def lost(t: Task, options: dict, exc: BaseException, box: dict | None) -> dict:
                   failed_families=[ce["family"] if ce["family"] != "-" else "(the check did not finish)"],
                   library=impl.library, origin=impl.origin, counterexample=ce,
                   seed=options.get("seed", 0)).as_dict() | {"lost": True}
-

@@ -73,13 +73,9 @@ def _settings(config, mark_kwargs: dict) -> tuple[int, int]:
 
 
 def _check(fn, function: str, dtype: str, examples: int, seed: int):
-    """``(record dict, failure text or None)`` of one implementation in one format."""
-    from .testing import _impl, failure_text
-    from .verify import verify
+    from .testing import check
 
-    impl = _impl(fn, function)
-    rec = verify(impl, dtype, examples=examples, seed=seed, stop_on_fail=True)
-    return rec.as_dict(), (failure_text(impl, function, dtype, rec) if rec.verdict == "fail" else None)
+    return check(fn, function, dtype, examples=examples, seed=seed)
 
 
 class StabilityItem(pytest.Item):

@@ -207,12 +207,9 @@ def _load_builtin() -> None:
     _LOADED = True
     from importlib.metadata import entry_points
 
-    eps = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: (ep.value != BUILTIN_MODULE, ep.name))
-    if not eps or eps[0].value != BUILTIN_MODULE:
-        importlib.import_module(BUILTIN_MODULE)
-    for ep in eps:
+    importlib.import_module(BUILTIN_MODULE)  # the suite's own (its entry point names it): a failure here is loud
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name):
         if ep.value == BUILTIN_MODULE:
-            importlib.import_module(BUILTIN_MODULE)  # the suite's own: a failure here is the suite's, and loud
             continue
         where = f"{ep.name} = {ep.value}" + (f" ({ep.dist.name} {ep.dist.version})" if ep.dist else "")
         _SOURCE.append(where)

@@ -88,9 +88,18 @@ def assert_stable(fn, *, function: str, dtypes=("float32", "float64"), examples:
     """
     impl = _impl(fn, function)
     for dtype in dtypes:
-        rec = verify(impl, dtype, examples=examples, seed=seed, tolerance=tolerance, stop_on_fail=True)
-        if rec.verdict == "fail":
-            raise AssertionError(failure_text(impl, function, dtype, rec))
+        _, failure = check(impl, function, dtype, examples=examples, seed=seed, tolerance=tolerance)
+        if failure is not None:
+            raise AssertionError(failure)
+
+
+def check(fn, function: str, dtype: str, *, examples: int = DEFAULT_EXAMPLES, seed: int = 0,
+          tolerance: Tolerance = DEFAULT_TOLERANCE) -> tuple[dict, str | None]:
+    """``(record, failure)`` of ``fn`` (a callable or a SPEC) in one format: the verify record as a dict, and the
+    text :func:`assert_stable` raises with when it fails (None when it passes).  The pytest plugin's checks."""
+    impl = _impl(fn, function)
+    rec = verify(impl, dtype, examples=examples, seed=seed, tolerance=tolerance, stop_on_fail=True)
+    return rec.as_dict(), (failure_text(impl, function, dtype, rec) if rec.verdict == "fail" else None)
 
 
 def failure_text(impl, function: str, dtype: str, rec) -> str:
