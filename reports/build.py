@@ -68,10 +68,10 @@ def _speeds(df) -> tuple:
     return {k: float(v) for k, v in d.groupby(base)["frac_copy"].max().items()}, str(shape)
 
 
-def _glance(df, recs, impls) -> list[dict]:
+def _glance(df, shape: str, recs, impls) -> list[dict]:
     """The first screen: per function, its checks' verdicts and the fastest implementation that passes in float32
-    on the reference shape (``_speeds``'s), its time, and how it compares with the fastest peer that passes."""
-    _, shape = _speeds(df)
+    on the reference shape ``shape`` (``_speeds``'s), its time, and how it compares with the fastest peer that
+    passes."""
     rows = []
     for f, fn_impls in impls.items():
         mine = [r for r in recs if r["function"] == f]
@@ -82,29 +82,26 @@ def _glance(df, recs, impls) -> list[dict]:
                "peers_timed": 0}
         if df is not None and shape:
             d = df[(df.function == f) & (df.dtype == "float32") & (df["shape"] == shape)]
-            best: dict = {}
-            for v in d.to_dict("records"):
-                base = v["implementation"].split("[")[0]
-                if base in passing and (base not in best or v["median_s"] < best[base]["median_s"]):
-                    best[base] = v
-            if best:
-                name = min(best, key=lambda k: best[k]["median_s"])
-                row["fastest"] = {"name": name, "ms": _fmt(best[name]["median_s"] * 1e3),
-                                  "gbps": _fmt(best[name].get("gbps", float("nan"))), "shape": shape}
-                timed = {v["implementation"].split("[")[0] for v in d.to_dict("records")} & peers
-                row["peers_timed"] = len(timed)
-                timed_peers = [k for k in best if k in peers]
-                if timed_peers:
-                    peer = min(timed_peers, key=lambda k: best[k]["median_s"])
-                    row["peer"] = {"name": peer, "ms": _fmt(best[peer]["median_s"] * 1e3),
-                                   "ratio": _fmt(best[name]["median_s"] / best[peer]["median_s"])}
+            d = d.assign(base=d.implementation.str.split("[").str[0])
+            row["peers_timed"] = len(set(d.base) & peers)
+            # each implementation's fastest variant (threads, out=), the fastest first
+            best = d[d.base.isin(passing)].sort_values("median_s").drop_duplicates("base")
+            if len(best):
+                top = best.iloc[0]
+                row["fastest"] = {"name": top["base"], "ms": _fmt(top["median_s"] * 1e3),
+                                  "gbps": _fmt(top.get("gbps", float("nan"))), "shape": shape}
+                peer = best[best.base.isin(peers)]
+                if len(peer):
+                    p = peer.iloc[0]
+                    row["peer"] = {"name": p["base"], "ms": _fmt(p["median_s"] * 1e3),
+                                   "ratio": _fmt(top["median_s"] / p["median_s"])}
         rows.append(row)
     return rows
 
 
-def _exact(c) -> bool:
-    """Whether every implementation on curve sweep ``c`` was exact (0 ULP, no wrong special value) everywhere."""
-    table = distribution_table(c)
+def _exact(table) -> bool:
+    """Whether every implementation of a sweep's ``distribution_table`` was exact (0 ULP, no wrong special value)
+    everywhere."""
     return bool(table) and all(r["max_bits"] == 0 and not r["wrong_special"] for r in table)
 
 
@@ -364,17 +361,20 @@ def _context(data, out: Path, command: str, fig) -> dict:
     dtypes = list(opts.get("dtypes", []))
     rec_dtypes = [d for d in ALL_FORMATS if any(split_signature(r["dtype"])[0] == d for r in recs)]
     curves, special_rows = [], []
+    failing: dict = {}  # (function, dtype) -> the implementations whose verdict there is FAIL
+    for r in recs:
+        if r["verdict"] == "fail":
+            failing.setdefault((r["function"], r["dtype"]), set()).add(r["implementation"])
     for f in impls:
         for d in dtypes:
             c = data.curves.get((f, d))
             if c is None:
                 continue
-            exact = _exact(c)  # a chart of nothing but zeros is a sentence instead
-            failing = {r["implementation"] for r in recs if r["function"] == f and r["dtype"] == d
-                       and r["verdict"] == "fail"}
+            table = distribution_table(c)
+            exact = _exact(table)  # a chart of nothing but zeros is a sentence instead
             curves.append({"function": f, "dtype": d, "exact": exact,
-                           "curve": None if exact else fig(plots.accuracy, c, failing=failing),
-                           "dist": None if exact else fig(plots.distribution, c), "table": distribution_table(c),
+                           "curve": None if exact else fig(plots.accuracy, c, failing=failing.get((f, d), set())),
+                           "dist": None if exact else fig(plots.distribution, c), "table": table,
                            "failed": c.failed_calls, "bound": c.bound_label})
     for f, fn_impls in impls.items():
         rows = [{"name": i.name, "origin": i.origin, "cells": data.cells.get(i.name, [])} for i in fn_impls]
@@ -386,7 +386,7 @@ def _context(data, out: Path, command: str, fig) -> dict:
         "counts": {"records": len(recs), "pass": sum(r["verdict"] == "pass" for r in recs),
                    "expected": sum(bool(r["meets_expectation"]) for r in recs)},
         "summary": _summary(rec_dtypes, impls, recs, speeds), "speed_shape": speed_shape, "dtypes": rec_dtypes,
-        "glance": _glance(data.df, recs, impls),
+        "glance": _glance(data.df, speed_shape, recs, impls),
         "accuracy": curves, "special": special_rows,
         "worst": _worst(recs), "speed": _speed(fig, data.df, recs, impls), "bench_note": opts.get("bench", ""),
         "roofs": _roofs(data.df),

@@ -67,8 +67,6 @@ def _plain_log_labels(fig) -> None:
 
 
 _PRECISE = re.compile(r"(\d\.\d)\d+")
-
-
 _PATH_DATA = re.compile(r'\sd="([^"]*)"')
 
 
@@ -293,11 +291,10 @@ def _unclutter(fig, ax, labels, step: float = 11.0) -> None:
     inside the figure; its leader line then points back to its dot.  Timings of similar implementations often
     coincide, so their labels would otherwise be printed over each other."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
 
     for ann, _ in labels:  # the layout is the axes', whatever the labels do
         ann.set_in_layout(False)
-    from matplotlib.text import Text
-
     _plain_log_labels(fig)  # the tick labels as they will be saved: the layout depends on their widths
     renderer = FigureCanvasAgg(fig).get_renderer()
     fig.draw(renderer)  # the layout, as it will be saved
