@@ -320,7 +320,7 @@ MEASURE = """<script>
 @ONE_BUILD
 def test_the_page_fits_a_person_and_no_label_leaves_its_figure_or_covers_another(built, tmp_path):
     out, _, html = built
-    assert len(html.encode("utf-8")) <= 3 * 2**20
+    assert len(html.encode("utf-8")) <= 3_000_000
     probe = tmp_path / "probe.html"
     probe.write_text(html.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
     for width in (800, 1280):
@@ -334,6 +334,39 @@ def test_the_page_fits_a_person_and_no_label_leaves_its_figure_or_covers_another
         assert m["overlaps"] == [] and m["outside"] == [], (width, m["overlaps"], m["outside"])
         assert m["height"] <= 20_000 and m["scrollWidth"] <= m["clientWidth"], (width, m)
         assert m["openHeight"] > 2 * m["height"]  # the sections were folded
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs Debian's chromium; "
+                    "this skip means that install failed)")
+def test_a_minified_figure_draws_the_same_pixels_as_matplotlibs_own(tmp_path):
+    """Styles moved into classes, bare groups and indentation dropped: Chromium draws the same picture, pixel for
+    pixel, from a figure with every kind of mark the report uses (grid, tick markers, clipped lines, a dense
+    rasterized cloud, a legend, rotated and small text)."""
+    from PIL import Image, ImageChops
+
+    from reports import plots
+
+    fig, ax = plots._figure()
+    rng = np.random.default_rng(0)
+    ax.semilogy(rng.random(300), ".", ms=2, label="cloud", rasterized=True)
+    ax.plot([0, 300], [0.5, 2.0], "--", label="line")
+    ax.scatter([10, 200], [0.3, 0.7], marker="x", label="points")
+    ax.fill_between([0, 300], 0.2, 0.4, alpha=0.3, label="band")
+    ax.set_ylabel("error (ULP)")
+    plots._legend(fig)
+    raw = plots._svg_text(fig, 110)
+    small = plots._minified(raw)
+    assert len(small) < 0.8 * len(raw) and "<metadata>" not in small and ' style="' not in small
+    shots = []
+    for name, svg in (("raw", raw), ("small", small)):
+        page = tmp_path / f"{name}.html"
+        page.write_text(f'<html><body style="margin:0">{svg}</body></html>', encoding="utf-8")
+        png = tmp_path / f"{name}.png"
+        subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
+                        "--window-size=720,520", f"--screenshot={png}", page.resolve().as_uri()],
+                       capture_output=True, timeout=120, check=True)
+        shots.append(Image.open(png).convert("RGB"))
+    assert ImageChops.difference(*shots).getbbox() is None
 
 
 def test_the_first_screen_names_the_fastest_implementation_that_passes_and_compares_it_with_the_best_peer():
