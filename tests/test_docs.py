@@ -1,14 +1,17 @@
-"""The documentation as a user meets it: the site builds with warnings as errors, every command it shows parses,
-every Python and TOML block runs or parses, and the first examples print what the pages quote.
+"""The documentation as a user meets it: the site builds with warnings as errors, every command it shows parses and
+runs (the long ones at a test's scale), every Python and TOML block runs or parses, and the first examples print
+what the pages quote.
 
 docs/atlas.md is left out of the block checks: it is a generated table whose code blocks are counterexamples and
 reproducers from a stored run (they fail by design), drawn again by `stability atlas`."""
 
+import json
 import os
 import re
 import shlex
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -150,3 +153,103 @@ def test_the_first_examples_print_what_the_pages_quote(tmp_path):
                     break
                 at = hit + len(seg)
     assert stale == [], "\n\n".join(stale) + "\n(run the command again and update the page with what it prints)"
+
+
+#: what the tests add to a command the pages show so that it runs in seconds, by command (argparse keeps the last
+#: of a repeated option): the same command, on fewer examples, functions, libraries or inputs; the first examples
+#: run as shown in test_the_first_examples_print_what_the_pages_quote
+AT_TEST_SCALE = {
+    "report": ["--quick", "--function", "softmax", "--no-bench"],
+    "atlas": ["--library", "scipy", "--examples", "1"],
+    "verify": ["--examples", "1", "--no-shrink"],
+}
+#: a sweep of a 4-byte format at a test's scale: its first 65,536 bit patterns
+WIDE_SWEEP = ["--range", "0:0x10000"]
+#: the placeholders the pages write in commands, and what the tests put there (HOST: a real scheduler's address)
+PLACEHOLDERS = [(re.compile(r"^F$"), "softmax"), (re.compile(r"/F\.json$"), "/softmax.json"),
+                (re.compile(r"\$f\b"), "sigmoid"), (re.compile(r"\$impl\b"), "sigmoid.stable"),
+                (re.compile(r"\$d\b"), "float16")]
+HEREDOC = re.compile(r"^cat > (\S+) <<'(\w+)'\n(.*?)^\2$", re.S | re.M)
+
+
+def _at_test_scale(argv: list[str], address: str) -> list[str]:
+    words = []
+    for w in argv:
+        for pattern, value in PLACEHOLDERS:
+            w = pattern.sub(value, w)
+        words.append(w.replace("tcp://HOST:8786", address))
+    extra = AT_TEST_SCALE.get(words[0], [])
+    if words[0] == "sweep" and any(d.split(":")[0] in ("float32", "float64") for d in _values(words, "--dtype")):
+        extra = WIDE_SWEEP
+    if words[0] == "verify" and _values(words, "--function") == ["all"]:
+        extra = extra + ["--function", "softmax"]  # every function is the report's and atlas's to run in full
+    return words + extra
+
+
+def _values(argv: list[str], option: str) -> list[str]:
+    return [argv[i + 1] for i, w in enumerate(argv[:-1]) if w == option]
+
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    """A real ``dask scheduler`` and one ``dask worker`` process, as the Dask page starts them (on a free port, no
+    dashboard: the tests must not depend on 8786 or 8787 being free); yields the scheduler's address."""
+    info = tmp_path / "scheduler.json"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--port", "0",
+                                  "--no-dashboard", "--scheduler-file", str(info)], cwd=tmp_path, **quiet)
+    worker = None
+    try:
+        for _ in range(600):
+            if info.exists() and info.stat().st_size:
+                break
+            assert scheduler.poll() is None, "dask scheduler exited at start"
+            time.sleep(0.1)
+        address = json.loads(info.read_text())["address"]
+        (tmp_path / "work").mkdir()
+        worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+                                   "--no-dashboard"], cwd=tmp_path / "work", **quiet)
+        yield address
+    finally:
+        for p in (worker, scheduler):
+            if p is not None:
+                p.terminate()
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+
+@pytest.mark.long
+def test_every_stability_command_shown_in_the_docs_runs_at_a_tests_scale(tmp_path, dask_cluster):
+    """Every ``python3 -m stability`` line of every shell block, in page order, in one folder: the files the pages
+    write with ``cat > FILE <<'PY'`` written first, the Dask page's commands sent to a real scheduler and worker.
+    A command runs when it exits 0, or 1 for a verdict (a check that fails, as the README's careless softmax
+    does), prints no traceback, and writes the files its --json and --out name."""
+    work = tmp_path / "work"  # the worker's folder too: file.py:attr specs resolve alike on both sides
+    for page, line, lang, body in _blocks():
+        for name, _, text in HEREDOC.findall(body):
+            (work / name).write_text(text)
+    env = {k: v for k, v in os.environ.items() if k != "STABILITY_RESULTS"}
+    env["STABILITY_RESULTS"] = str(work / "results")
+    ran, bad = {}, []
+    for page, line, lang, body in _blocks():
+        if lang not in ("", "sh", "bash", "console"):
+            continue
+        for argv in _commands(body):
+            argv = _at_test_scale(argv, dask_cluster)
+            if tuple(argv) in ran:  # the same command on another page: run once
+                continue
+            r = subprocess.run([sys.executable, "-m", "stability", *argv], cwd=work, capture_output=True, text=True,
+                               timeout=600, env=env)
+            ran[tuple(argv)] = argv[0]
+            said = f"{page}:{line}: `stability {shlex.join(argv)}` (exit {r.returncode})"
+            if r.returncode not in (0, 1) or "Traceback" in r.stderr + r.stdout:
+                bad.append(f"{said}:\n{(r.stdout + r.stderr)[-3000:]}")
+            elif r.returncode == 1 and argv[0] not in ("verify", "report", "atlas", "sweep", "compare"):
+                bad.append(f"{said}: exit 1 is a verdict, and {argv[0]} gives none:\n{r.stderr[-2000:]}")
+            else:
+                bad += [f"{said}: wrote no {path}" for path in _values(argv, "--json") + _values(argv, "--out")
+                        if not (work / path).exists()]
+    assert bad == [], "\n\n".join(bad)
+    assert {"verify", "sweep", "report", "atlas", "list", "compare"} <= set(ran.values()), ran
