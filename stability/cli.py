@@ -15,6 +15,7 @@ import warnings
 
 from . import __version__, functions, registry
 from .formats import available_formats, format_of, signature
+from .memory import keep_freed_memory
 from .errors import UsageError, did_you_mean
 from .io import atomic_write_json, check_output, check_table_path
 from .metrics import Tolerance
@@ -867,6 +868,7 @@ def _cmd_compare(args) -> int:
 
 def main(argv=None) -> int:
     _KEPT.clear()
+    keep_freed_memory()  # the CLI's process and the workers it forks: arrays' memory reused, not faulted in anew
     parser = _parser()
     args = parser.parse_args(argv)
     with warnings.catch_warnings():  # an entry point that failed to load is said once, at the end, in words

@@ -117,6 +117,9 @@ def _work(t: Task, index: int, options: dict, box: str | None) -> dict:
     from hypothesis.errors import HypothesisDeprecationWarning
 
     from . import blackbox, registry
+    from .memory import keep_freed_memory
+
+    keep_freed_memory()  # a worker of a cluster elsewhere: the CLI that set it is not its parent
 
     impl = registry.resolve(t.spec, t.function)
     if impl.name != t.name:  # a file's path made absolute for the worker: records and reproducers say it as given

@@ -9,6 +9,7 @@ import pytest
 from stability import policy, reference
 from stability.metrics import ulp_at
 from stability.formats import FORMATS, available_dtypes, round_mpf
+from stability.formats import round_float64 as round_float64_f
 
 from adversarial import bce_targets, elements, rows
 
@@ -286,3 +287,55 @@ def test_axes_and_shapes_round_trip():
         assert s.shape == x.shape and s.dtype == np.float32
         np.testing.assert_allclose(s.sum(axis=ax), 1, rtol=1e-6)
         assert reference.logsumexp(x, axis=ax).shape == tuple(d for i, d in enumerate(x.shape) if i != ax)
+
+
+@pytest.mark.parametrize("function", ["sigmoid", "logit", "binary_cross_entropy_with_logits", "softplus_vjp"])
+def test_special_inputs_answered_by_group_are_answered_as_one_by_one(function):
+    """The policy's rules run once per distinct special input (every NaN payload alike, -0.0 and 0.0 apart): the
+    answers, exact values and alternatives are those of each element evaluated alone."""
+    nan_payloads = np.array([0x7FC00000, 0x7FC00001, 0xFFC12345, 0x7F800001], dtype=np.uint32).view(np.float32)
+    x = np.concatenate([nan_payloads, np.float32([np.inf, -np.inf, 0.0, -0.0, 1.0, 2.0, -3.5, np.inf])])
+    if function == "logit":
+        x = np.concatenate([x, np.float32([0.25, 1.5, -0.0, 0.0])])
+    rest = []
+    if function.startswith("binary"):
+        rest.append(np.resize(np.float32([0.0, 1.0, np.nan, 0.5]), x.shape))
+    if function.endswith("_vjp"):
+        rest.append(np.resize(np.float32([1.0, np.inf, -np.inf, np.nan, -0.3]), x.shape))
+    whole = reference.evaluate(function, x, *rest)
+    for i in range(x.size):
+        alone = reference.evaluate(function, x[i:i + 1], *(r[i:i + 1] for r in rest))
+        for name in ("value", "exact_hi", "exact_lo"):
+            np.testing.assert_array_equal(getattr(whole, name)[i], getattr(alone, name)[0], err_msg=f"{name} at {i}")
+        assert whole.case[i] == alone.case[0]
+        got, want = whole.alternatives.get(i, []), alone.alternatives.get(0, [])
+        assert len(got) == len(want) and all(np.array_equal(a, b, equal_nan=True) for a, b in zip(got, want)), i
+
+
+@pytest.mark.parametrize("fmt_name", ["float32", "float16", "bfloat16"])
+def test_a_certified_rounding_holds_at_both_ends_of_the_ball(fmt_name):
+    """The narrow formats' cheap test (``_certify._near``) and the outward bounds behind it: wherever a ball is
+    certified, both of its ends, summed exactly in mpmath, round to the answer given.  The balls sit on and
+    around the format's rounding boundaries (midpoints, powers of two, the subnormals, the largest finite),
+    where a wrong gap or a lost bit would show."""
+    from stability.reference._certify import certify
+
+    fmt = FORMATS[fmt_name]
+    rng = np.random.default_rng(zlib.crc32(fmt_name.encode()))
+    n = 4000
+    grid = np.concatenate([np.ldexp(1.0, rng.integers(fmt.emin - fmt.p, fmt.emax + 1, n)),  # powers of two
+                           round_float64_f(rng.standard_normal(n) * 10.0 ** rng.integers(-5, 5, n), fmt),
+                           [fmt.max, fmt.tiny, fmt.smallest_subnormal, 0.0]])
+    grid = grid * rng.choice([-1.0, 1.0], grid.size)
+    spacing = ulp_at(grid, 0.0, fmt)
+    step = rng.choice([-0.5, 0.5, -0.25, 0.25, 0.0], grid.size)  # a midpoint below or above, or inside
+    hi = grid + step * spacing + rng.integers(-3, 4, grid.size) * np.spacing(np.abs(grid) + spacing)
+    lo = rng.choice([0.0, 1.0], grid.size) * np.spacing(hi) * rng.uniform(-0.5, 0.5, grid.size)
+    rad = np.abs(hi) * rng.choice([0.0, 2.0**-52, 2.0**-45, 2.0**-30], grid.size)
+    rounded, ok = certify(hi, lo, rad, fmt)
+    assert ok.sum() > grid.size // 2  # most balls are certified: the test tests something
+    with mpmath.workprec(2400):  # sums of three float64: exact at this precision
+        for i in np.flatnonzero(ok):
+            for end in (mpmath.mpf(hi[i]) + mpmath.mpf(lo[i]) - mpmath.mpf(rad[i]),
+                        mpmath.mpf(hi[i]) + mpmath.mpf(lo[i]) + mpmath.mpf(rad[i])):
+                assert round_mpf(end, fmt) == rounded[i], (hi[i], lo[i], rad[i], rounded[i])
