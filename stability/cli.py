@@ -611,8 +611,8 @@ def _cmd_sweep(args, argv=None) -> int:
         rate = s.per_core_rate
         full32 = 2**32 * len(sw.fixed_arguments(fn.name)) / (rate * (os.cpu_count() or 1))
         whole = plan.signature.input.name == "float32" and s.inputs_now == s.inputs and plan.lo == 0 and plan.hi == 2**32
-        tail = "" if whole else (f"; a full float32 sweep would take about {full32 / 3600:.1f} h on this machine's "
-                                 f"{os.cpu_count()} cores")
+        took = f"{full32 / 3600:.1f} h" if full32 >= 5400 else f"{full32 / 60:.1f} min"
+        tail = "" if whole else f"; a full float32 sweep would take about {took} on this machine's {os.cpu_count()} cores"
         print(f"  throughput {rate / 1e6:.2f} M inputs/s per core{tail}")
     run = _store(args, "sweep", f"{fn.name}-{impl.name}-{args.dtype}", argv, blobs={"sweep": s.as_dict()})
     print(f"  stored as {run.path}")
