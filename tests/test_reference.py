@@ -339,3 +339,27 @@ def test_a_certified_rounding_holds_at_both_ends_of_the_ball(fmt_name):
             for end in (mpmath.mpf(hi[i]) + mpmath.mpf(lo[i]) - mpmath.mpf(rad[i]),
                         mpmath.mpf(hi[i]) + mpmath.mpf(lo[i]) + mpmath.mpf(rad[i])):
                 assert round_mpf(end, fmt) == rounded[i], (hi[i], lo[i], rad[i], rounded[i])
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 128, 1000, 4097])
+def test_the_float64_balls_pairwise_sums_hold_the_exact_sum(n):
+    """The float64 balls sum rows pairwise in a fixed order and claim levels(n) roundings, not n: every ball holds
+    the exact sum (in rational arithmetic), on rows of mixed signs, of non-negative terms, of terms spread over
+    600 binades, and of terms that cancel to 1e-12."""
+    from fractions import Fraction
+
+    from stability.reference._balls import F64Backend
+
+    B = F64Backend()
+    rng = np.random.default_rng(n)
+    rows = [rng.standard_normal((20, n)), np.abs(rng.standard_normal((20, n))),
+            rng.standard_normal((20, n)) * 10.0 ** rng.integers(-300, 300, (20, n))]
+    cancel = rng.standard_normal((20, n))
+    cancel[:, -1] = -(cancel[:, :-1].sum(axis=1)) + rng.standard_normal(20) * 1e-12  # sums of about 1e-12
+    rows.append(cancel)
+    for k, X in enumerate(rows):
+        mid, rad = (B.sum if k == 1 else B.ssum)(B.exact(X))
+        for r in range(X.shape[0]):
+            exact = sum(map(Fraction, X[r].tolist()), Fraction(0))
+            err = abs(Fraction(float(mid[r])) - exact)
+            assert err <= Fraction(float(rad[r])), (n, k, r, float(mid[r]), float(exact), float(rad[r]))
