@@ -29,7 +29,10 @@ def _as_the_suite_runs():
 VJPS = [name for name, f in FUNCTIONS.items() if f.is_vjp]
 
 
-def _record(benchmark, size):
+def _record(benchmark, size, ref):
+    """elements/s and the share of the outputs each tier settled, in the saved run's extra_info."""
+    total = sum(ref.settled_by.values()) or 1
+    benchmark.extra_info["settled_by"] = {tier: n / total for tier, n in ref.settled_by.items()}
     if benchmark.stats is not None and benchmark.stats.stats.median:
         benchmark.extra_info["elements_per_s"] = size / benchmark.stats.stats.median
 
@@ -41,7 +44,7 @@ def test_reference_softmax_throughput(benchmark, dtype, with_kappa):
     benchmark.group = f"reference softmax {dtype} {SHAPE}"
     ref = benchmark(reference.evaluate, "softmax", x, with_kappa=with_kappa)
     assert "mpmath" not in ref.settled_by  # N(0, 10^2) logits never need the slow tier
-    _record(benchmark, x.size)
+    _record(benchmark, x.size, ref)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -52,4 +55,4 @@ def test_reference_vjp_throughput(benchmark, function, dtype):
     benchmark.group = f"reference gradients {dtype} {SHAPE}"
     ref = benchmark(reference.evaluate, function, *args, with_kappa=False, **kwargs)
     assert "mpmath" not in ref.settled_by, ref.settled_by
-    _record(benchmark, args[0].size)
+    _record(benchmark, args[0].size, ref)
