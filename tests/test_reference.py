@@ -312,9 +312,9 @@ def test_special_inputs_answered_by_group_are_answered_as_one_by_one(function):
         assert len(got) == len(want) and all(np.array_equal(a, b, equal_nan=True) for a, b in zip(got, want)), i
 
 
-@pytest.mark.parametrize("fmt_name", ["float32", "float16", "bfloat16"])
+@pytest.mark.parametrize("fmt_name", ["float64", "float32", "float16", "bfloat16"])
 def test_a_certified_rounding_holds_at_both_ends_of_the_ball(fmt_name):
-    """The narrow formats' cheap test (``_certify._near``) and the outward bounds behind it: wherever a ball is
+    """The cheap test (``_certify._near``) and the outward bounds behind it: wherever a ball is
     certified, both of its ends, summed exactly in mpmath, round to the answer given.  The balls sit on and
     around the format's rounding boundaries (midpoints, powers of two, the subnormals, the largest finite),
     where a wrong gap or a lost bit would show."""
@@ -329,11 +329,18 @@ def test_a_certified_rounding_holds_at_both_ends_of_the_ball(fmt_name):
     grid = grid * rng.choice([-1.0, 1.0], grid.size)
     spacing = ulp_at(grid, 0.0, fmt)
     step = rng.choice([-0.5, 0.5, -0.25, 0.25, 0.0], grid.size)  # a midpoint below or above, or inside
-    hi = grid + step * spacing + rng.integers(-3, 4, grid.size) * np.spacing(np.abs(grid) + spacing)
-    lo = rng.choice([0.0, 1.0], grid.size) * np.spacing(hi) * rng.uniform(-0.5, 0.5, grid.size)
-    rad = np.abs(hi) * rng.choice([0.0, 2.0**-52, 2.0**-45, 2.0**-30], grid.size)
+    nudge = rng.integers(-3, 4, grid.size)
+    with np.errstate(over="ignore"):
+        if fmt_name == "float64":  # a float64 midpoint is not a float64: it lies in lo, nudged in lo's bits
+            hi = grid
+            lo = step * spacing + nudge * np.spacing(0.5 * spacing)
+        else:
+            hi = grid + step * spacing + nudge * np.spacing(np.abs(grid) + spacing)
+            lo = rng.choice([0.0, 1.0], grid.size) * np.spacing(hi) * rng.uniform(-0.5, 0.5, grid.size)
+    # radii from nothing to past what certifies (2^-12 of the format's spacing), relative to its precision
+    rad = np.abs(hi) * rng.choice([0.0, 2.0**-30, 2.0**-22, 2.0**-6], grid.size) * 2.0 ** -fmt.p
     rounded, ok = certify(hi, lo, rad, fmt)
-    assert ok.sum() > grid.size // 2  # most balls are certified: the test tests something
+    assert grid.size // 3 < ok.sum() < grid.size  # many balls are certified, not all: the test tests something
     with mpmath.workprec(2400):  # sums of three float64: exact at this precision
         for i in np.flatnonzero(ok):
             for end in (mpmath.mpf(hi[i]) + mpmath.mpf(lo[i]) - mpmath.mpf(rad[i]),

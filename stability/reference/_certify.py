@@ -9,7 +9,7 @@ For float64 outputs ``fl(hi + l)`` is that rounding.  For narrower formats the f
 float64 step outwards (it might sit exactly on a midpoint of the narrow format after its own rounding) and then
 rounded with :func:`stability.formats.round_float64`.
 
-For the narrow formats a cheaper sufficient test runs first (:func:`_near`): with ``r`` the rounding of ``hi``,
+A cheaper sufficient test runs first (:func:`_near`): with ``r`` the rounding of ``hi`` (``hi`` itself for float64),
 ``hi - r`` is exact in float64 (Sterbenz: ``hi`` is within half a spacing of ``r``), and the exact value rounds
 to ``r`` when ``|hi - r| + |lo| + rad``, computed with a relative slack of 2^-50, is below half the gap between
 ``r`` and its neighbours: half the spacing of ``r``'s binade, a quarter at a power of two, whose lower gap is
@@ -34,8 +34,6 @@ EXACT_ULPS = 2.0**-12  # the exact value a certified ball reports is this close,
 def certify(hi, lo, rad, fmt: Format):
     """Return ``(rounded, ok)``: the output-format rounding (as float64) and where the ball certifies it (and
     pins the exact value to :data:`EXACT_ULPS`)."""
-    if fmt.name == "float64":
-        return _bounds(hi, lo, rad, fmt)
     hi, lo, rad = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (hi, lo, rad)))
     rounded, ok = _near(hi, lo, rad, fmt)
     rest = ~ok
