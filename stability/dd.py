@@ -162,8 +162,7 @@ def _expm1_reduced(r):
     ``E = expm1(j/1024)`` and a Taylor series ``p = expm1(s)``, combined as ``E + p + E p`` (the terms have the
     same sign or ``|E| >= 2**-11 >= |p|``: no cancellation to speak of).  The series: degrees 1 to 4 in dd by
     Horner, 5 to 9 in float64 (below 2**-50 of ``s``, so their rounding is below 2**-103 of it); the first term
-    left out, ``s^10 / 10!``, is below 2**-121 of ``s``.  Eleven dd operations where nine squarings of a Taylor
-    series on ``r / 2**9`` took thirty."""
+    left out, ``s^10 / 10!``, is below 2**-121 of ``s``.  Eleven dd operations in all."""
     j = np.rint(r[0] * 2**_TABLE_BITS)
     s = add(r, (-j / 2**_TABLE_BITS, np.zeros_like(j)))  # j / 1024 exact: an accurate add, no rounding of r
     sh = s[0]
@@ -230,21 +229,25 @@ def log1p(a):
     return sub(y, div(num, den))
 
 
-def sum_last(a):
-    """Pairwise sum of a dd array over its last axis: ceil(log2 n) levels of :func:`add`."""
-    hi, lo = a
-    n = hi.shape[-1]
+def pairwise_last(parts: tuple, plus) -> tuple:
+    """Pairwise reduction over the last axis of the arrays ``parts`` (a number's parts: ``(hi, lo)`` of a dd, or a
+    float64 array alone), halves combined by ``plus(left, right)``: every term passes through :func:`levels`
+    (n) of them.  An odd level gets a zero, whose addition is exact."""
+    n = parts[0].shape[-1]
     if n == 0:
-        return np.zeros(hi.shape[:-1]), np.zeros(hi.shape[:-1])
+        return tuple(np.zeros(p.shape[:-1]) for p in parts)
     while n > 1:
         if n % 2:
-            pad = [(0, 0)] * (hi.ndim - 1) + [(0, 1)]
-            hi, lo = np.pad(hi, pad), np.pad(lo, pad)
+            parts = tuple(np.pad(p, [(0, 0)] * (p.ndim - 1) + [(0, 1)]) for p in parts)
             n += 1
-        h = n // 2
-        hi, lo = add((hi[..., :h], lo[..., :h]), (hi[..., h:], lo[..., h:]))
-        n = h
-    return hi[..., 0], lo[..., 0]
+        n //= 2
+        parts = plus(tuple(p[..., :n] for p in parts), tuple(p[..., n:] for p in parts))
+    return tuple(p[..., 0] for p in parts)
+
+
+def sum_last(a):
+    """Pairwise sum of a dd array over its last axis: ceil(log2 n) levels of :func:`add`."""
+    return pairwise_last(a, add)
 
 
 def levels(n: int) -> int:

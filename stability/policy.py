@@ -268,6 +268,20 @@ def _cases(shape) -> np.ndarray:
     return out
 
 
+def plain_elements(x: np.ndarray, targets: np.ndarray | None = None, g: np.ndarray | None = None, *,
+                   unit_domain: bool = False) -> np.ndarray:
+    """Where an element is certainly of the "finite" case of :func:`classify_elements`: every argument finite and,
+    for a probability, inside (0, 1).  A numeric test, ten times faster than comparing case strings; an element
+    it leaves out may still be "finite" (an infinite BCE target is), so where it is not true everywhere, the
+    cases decide."""
+    with np.errstate(invalid="ignore"):
+        plain = (x > 0) & (x < 1) if unit_domain else np.isfinite(x)
+    for a in (targets, g):
+        if a is not None:
+            plain &= np.isfinite(a)
+    return plain
+
+
 def classify_elements(x: np.ndarray, targets: np.ndarray | None = None, g: np.ndarray | None = None, *,
                       unit_domain: bool = False) -> np.ndarray:
     """Case of each element; ``unit_domain``: the input is a probability (logit), whose domain is [0, 1]."""

@@ -397,18 +397,6 @@ def _alike(special, case, x, targets, g):
     return np.split(special[order], np.flatnonzero((key[1:] != key[:-1]).any(axis=1)) + 1)
 
 
-def _plain(x, targets, g, unit: bool) -> np.ndarray:
-    """Where an element is certainly of the "finite" case (:func:`stability.policy.classify_elements`): every
-    argument finite and, for a probability, inside (0, 1).  A numeric test, ten times faster than comparing the
-    case strings; where it is not true everywhere the strings are compared."""
-    with np.errstate(invalid="ignore"):
-        plain = (x > 0) & (x < 1) if unit else np.isfinite(x)
-    for a in (targets, g):
-        if a is not None:
-            plain &= np.isfinite(a)
-    return plain
-
-
 def _elementwise_reference(call: Call, X, targets, g, with_kappa, method):
     fn = call.function.name
     x = X[:, 0]
@@ -423,8 +411,8 @@ def _elementwise_reference(call: Call, X, targets, g, with_kappa, method):
     hi, lo, kappa = value.copy(), np.zeros((N, 1)), np.zeros((N, 1))
     cases = policy.cases_for(fn)
     stats: dict = {}
-    finite = _plain(x, targets, g, unit)
-    if not finite.all():  # the policy's word decides; the numbers only say cheaply that every case is "finite"
+    finite = policy.plain_elements(x, targets, g, unit_domain=unit)
+    if not finite.all():  # the cases decide; the numbers only say cheaply that every case is "finite"
         finite = case == "finite"
     special = np.flatnonzero(~finite)
     alternatives = {}

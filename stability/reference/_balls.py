@@ -30,21 +30,12 @@ TINY = 2.0**-1074
 
 
 def _pairwise(t):
-    """Sum of float64 ``t`` over its last axis in a fixed pairwise order, ``levels(n)`` additions deep for every
-    term, so its error is at most ``gamma_levels(n) sum |t|`` (Higham, *Accuracy and Stability of Numerical
-    Algorithms*, 2002, sec. 4.2): for rows of a thousand, 10 roundings where a bound good for any order NumPy
-    might pick must count 999, and the float64 balls settle the cancelling outputs of a gradient that a
-    double-double evaluation of the whole row took before.  Odd levels get a zero: adding it is exact."""
-    n = t.shape[-1]
-    if n == 0:
-        return np.zeros(t.shape[:-1])
-    while n > 1:
-        if n % 2:
-            t = np.concatenate([t, np.zeros(t.shape[:-1] + (1,))], axis=-1)
-            n += 1
-        n //= 2
-        t = t[..., :n] + t[..., n:]
-    return t[..., 0]
+    """Sum of float64 ``t`` over its last axis in a fixed pairwise order (:func:`stability.dd.pairwise_last`),
+    ``levels(n)`` additions deep for every term, so its error is at most ``gamma_levels(n) sum |t|`` (Higham,
+    *Accuracy and Stability of Numerical Algorithms*, 2002, sec. 4.2): for rows of a thousand, 10 roundings where
+    a bound good for any order NumPy might pick must count 999.  With that bound the float64 balls settle the
+    cancelling outputs of a softmax gradient, which otherwise send their whole row to double-double."""
+    return dd.pairwise_last((t,), lambda a, b: (a[0] + b[0],))[0]
 
 
 class F64Backend:
