@@ -154,7 +154,6 @@ def _judge_block(plan: Plan, impl, lo: int, hi: int, res: dict, run_call) -> Non
         got, expected = np.asarray(out.got).ravel(), out.reference.value.ravel()
         res["worst"] += [{"x": float(x[i]), **held, "ulp": float(ulp[i]), "ratio": float(ratio[i]),
                           "got": float(got[i]), "expected": float(expected[i])} for i in top if ulp[i] > 0]
-    res["worst"] = _worst(res["worst"])
 
 
 def _json(obj):
