@@ -3,7 +3,8 @@
 One small module per function family: ``softmax``, ``log_softmax``, ``logsumexp``, ``sigmoid``,
 ``log_sigmoid``, ``bce``, ``cross_entropy``; the gradients in ``softmax_grad`` (softmax, log_softmax,
 logsumexp), ``loss_grad`` (the two losses) and ``elementwise_grad`` (with softplus, logit and logit(sigmoid));
-``maximum`` max, argmax and max's gradient; ``fast_cpu`` the fast blocked and threaded path; ``mixed`` the
+``maximum`` max, argmax and max's gradient; ``fast_cpu`` the fast blocked and threaded path, ``fast_grad`` the careful gradients
+there in the working format; ``mixed`` the
 mixed-precision versions (2-byte data, float32 work, float32 or 2-byte results); ``_shared`` holds the max-shift
 helpers they have in common;
 ``peers`` registers what users would pick instead (SciPy, PyTorch, JAX) when importable, and ``peers_tensorflow``,
@@ -14,6 +15,7 @@ algorithms written once for every array library; ``cupy_kernels`` the fused CUDA
 
 from . import bce, cross_entropy, fast_cpu, log_sigmoid, log_softmax, logsumexp, sigmoid, softmax  # noqa: F401
 from . import elementwise_grad, loss_grad, maximum, softmax_grad  # noqa: F401  (gradients, max, logit)
+from . import fast_grad  # noqa: F401  (the careful gradients in the working format)
 from . import mixed  # noqa: F401  (mixed precision)
 from . import peers  # noqa: F401
 # the other libraries people use, each where it is installed (stability atlas judges them side by side)

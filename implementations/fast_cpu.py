@@ -17,6 +17,7 @@ plain counterparts.  Each function takes ``out=`` for a preallocated result.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -35,10 +36,24 @@ _POOL: ThreadPoolExecutor | None = None
 
 
 def _pool() -> ThreadPoolExecutor:
+    """The worker threads: exactly :data:`THREADS` of them (made again when it has changed)."""
     global _POOL
-    if _POOL is None:
+    if _POOL is None or _POOL._max_workers != THREADS:
+        if _POOL is not None:
+            _POOL.shutdown(wait=False)
         _POOL = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="stability-fast")
     return _POOL
+
+
+@contextlib.contextmanager
+def threads(k: int):
+    """Run the fast path on at most ``k`` threads inside the block (the bench times it at 1 and at all)."""
+    global THREADS
+    before, THREADS = THREADS, max(1, int(k))
+    try:
+        yield
+    finally:
+        THREADS = before
 
 
 def _run(fn, ranges, total):

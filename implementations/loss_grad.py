@@ -46,7 +46,9 @@ def ce_vjp_complement(logits, targets, g):
     np.put_along_axis(others, t, 0, axis=1)
     grad = e / S
     np.put_along_axis(grad, t, -np.sum(others, axis=1, keepdims=True) / S, axis=1)
-    grad[np.isneginf(X).all(axis=1)] = np.nan  # every logit masked: no distribution, whatever g is (0 included)
+    # every logit masked: no distribution, whatever g is (0 included); a NaN logit: NaN, even in a row whose only
+    # class is the target (its sum over the other classes is an empty 0)
+    grad[np.isneginf(X).all(axis=1) | np.isnan(X).any(axis=1)] = np.nan
     return nan_rows(g.astype(X.dtype)[:, None] * grad).astype(logits.dtype, copy=False)
 
 

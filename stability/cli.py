@@ -479,8 +479,8 @@ def _cmd_bench(args, argv=None) -> int:
         df = sweep.run(impls, shapes, dtypes, repeats=args.repeats or 5, progress=bar.update)
     path = table.save(df, args.out)
     _bench_records(df, args.json)
-    show = df[["function", "implementation", "alloc", "shape", "dtype", "median_s", "gbps", "frac_copy",
-               "frac_exp", "bound"]].copy()
+    show = table.against(df)[["function", "implementation", "alloc", "shape", "dtype", "median_s", "gbps",
+                              "frac_copy", "frac_exp", "bound", "x_torch"]].copy()
     show["median_ms"] = show.pop("median_s") * 1e3
     print(show.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     for note in df.attrs.get("skipped", []):

@@ -124,7 +124,7 @@ def _pair_sum(s, y, ax):
     return out
 
 
-def _vjp_kappa(function, X, neg, exact, G, fmt):
+def _vjp_kappa(function, X, neg, exact, G, fmt, targets=None):
     s, t, k = _weights(X, neg)
     ax = spread(X, neg)  # every gradient of a row function is shift-invariant
     rows = np.arange(X.shape[0])
@@ -147,15 +147,40 @@ def _vjp_kappa(function, X, neg, exact, G, fmt):
             return np.where(G[:, None] == 0, 0.0, 1.0 + num_x)
         if function == "cross_entropy_vjp":
             num = np.abs(exact) + np.abs(G)[:, None] * s * num_x
-            return _div(num, exact, fmt)
+            kappa = _div(num, exact, fmt)
+            if targets is not None:
+                kappa = _ce_vjp_kappa_past_underflow(kappa, X, neg, targets, s, num_x, ax, exact)
+            return kappa
     raise KeyError(function)
+
+
+def _ce_vjp_kappa_past_underflow(kappa, X, neg, targets, s, num_x, ax, exact):
+    """Cross-entropy's gradient where float64 weights underflow: ``|g| s_j N_j / |y_j|`` is ``N_j`` off the
+    target (``y_j = g s_j``) and, at it (``y_t = -g sum_{i != t} s_i``), ``s_t |d_t| + s_t`` times the mean of
+    ``|d_i|`` over the other classes weighted by ``s_i``; both are free of the weights' scale, so they are taken
+    in that form wherever the exact gradient is nonzero.  Formed from ``s`` directly, a weight below float64's
+    range (``x_j - max`` under -745) made kappa 1 where it is about ``|x_j - max|``: 189 ULP of a float64
+    gradient at ``x_j - max = -1023`` (cotangent 3.5e305) were then judged against an allowance of 12."""
+    rows = np.arange(X.shape[0])
+    live = ~neg & (exact != 0)
+    off = np.where(live, 1.0 + num_x, kappa)
+    d = np.where(neg, -np.inf, -ax)  # x_j - max, -inf where masked
+    d[rows, targets] = -np.inf
+    top = d.max(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        w = np.where(np.isfinite(d), np.exp(d - top), 0.0)
+        mean = (w * ax).sum(axis=1) / w.sum(axis=1)
+        st = s[rows, targets]
+        at = 1.0 + st * ax[rows, targets] + st * mean
+    off[rows, targets] = np.where(live[rows, targets] & np.isfinite(top[:, 0]), at, kappa[rows, targets])
+    return off
 
 
 def axis_kappa(function, X, neg, exact, targets=None, G=None, fmt=None):
     """kappa for the axis functions' rows ``X`` (rows along the last axis) and their gradients (cotangent
     ``G``: (R, n) or per row; ``fmt``: the output format, for exact zeros)."""
     if get(function).is_vjp:
-        return _vjp_kappa(function, X, neg, exact, G, fmt)
+        return _vjp_kappa(function, X, neg, exact, G, fmt, targets)
     num, s = softmax_numerator(X, neg)
     if function == "softmax":
         return num

@@ -262,3 +262,23 @@ def test_cross_entropy_gradient_of_a_fully_masked_row_is_nan_even_for_a_zero_cot
         args = (np.array([[-np.inf, -np.inf]], dt), np.array([1]), np.array([0.0], dt))
         out = run_call(registry.resolve("cross_entropy_vjp.complement"), args, {})
         assert out.ok and np.isnan(out.got).all()
+
+
+def test_cross_entropy_vjp_kappa_survives_weights_below_float64s_range():
+    # regression: kappa was formed from the float64 weights s_j, which underflow below x_j - max = -745; at
+    # x_j - max = -1023 with a cotangent of 3.5e305 the gradient (1.4e-139) got kappa 1 where about 1024 belongs,
+    # and a float64 computation that rounds x_j - max once (189 ULP, owed to that rounding) failed by 15x
+    from stability import condition
+
+    x = np.array([[-9241.00224175, -9072.93804761, -1e-05, -1023.27601891], [0.5, 1.0, -0.3, 2.0]])
+    t, g = np.array([2, 0]), np.array([-3.5111194e305, 1.5])
+    ref = reference.evaluate("cross_entropy_vjp", x, t, g)
+    assert ref.kappa[0, 2] == pytest.approx(1 + 1023.27600891, rel=1e-9)  # at the target: 1 + s_t |x_3 - max|
+    assert ref.kappa[0, 3] == pytest.approx(1 + 1023.27600891, rel=1e-9)  # off it: 1 + N_3(|x - max|)
+    # where nothing underflows, the same numbers as the direct formula
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 5, (40, 7))
+    t, g = rng.integers(0, 7, 40), rng.normal(0, 1, 40)
+    ref = reference.evaluate("cross_entropy_vjp", x, t, g)
+    direct = condition.axis_kappa("cross_entropy_vjp", x, np.isneginf(x), ref.exact_hi + ref.exact_lo, None, g)
+    np.testing.assert_allclose(ref.kappa, direct, rtol=1e-12)

@@ -3,7 +3,8 @@
 For each (shape, dtype) one input array is made (logits ~ N(0, 3^2); targets for the losses), the copy and exp
 roofs are timed in the same interleaved rounds as every implementation, and each result row says how the
 implementation compares to both.  Implementations whose function accepts ``out=`` are timed with a
-preallocated output and, separately, allocating.  PyTorch is timed at one thread and at all threads.
+preallocated output and, separately, allocating.  PyTorch and the fast path (``*.fast``, its own thread pool) are
+timed at one thread and at all threads; ``table.against`` sets each row beside PyTorch's at the same threads.
 """
 
 from __future__ import annotations
@@ -63,14 +64,6 @@ def _takes_out(fn) -> bool:
         return False
 
 
-def _threads(impl) -> int:
-    if impl.name.endswith(".fast"):
-        from implementations import fast_cpu
-
-        return fast_cpu.THREADS
-    return 1
-
-
 def _cases_for(impl, args, kwargs):
     """(label, threads, alloc, callable) for one implementation."""
     if impl.library == "jax":  # asynchronous: wait for the result; float64 only in its 64-bit mode, scoped
@@ -93,10 +86,22 @@ def _cases_for(impl, args, kwargs):
                 impl.fn(*lib_args, **kwargs)
             out.append((f"{impl.name}[threads={k}]", k, "allocating", call))
         return out
+    if impl.name.endswith(".fast"):  # the fast path's own thread pool, at one thread and at all of them
+        from implementations import fast_cpu
+
+        for k in sorted({1, fast_cpu.THREADS}):
+            def call(k=k, **more):
+                with fast_cpu.threads(k):
+                    impl.fn(*lib_args, **kwargs, **more)
+            if _takes_out(impl.fn):
+                res = np.empty_like(impl.fn(*lib_args, **kwargs))
+                out.append((f"{impl.name}[threads={k}]", k, "out=", lambda c=call, r=res: c(out=r)))
+            out.append((f"{impl.name}[threads={k}]", k, "allocating", call))
+        return out
     if _takes_out(impl.fn):
         res = np.empty_like(impl.fn(*lib_args, **kwargs))
-        out.append((impl.name, _threads(impl), "out=", lambda: impl.fn(*lib_args, out=res, **kwargs)))
-    out.append((impl.name, _threads(impl), "allocating", lambda: impl.fn(*lib_args, **kwargs)))
+        out.append((impl.name, 1, "out=", lambda: impl.fn(*lib_args, out=res, **kwargs)))
+    out.append((impl.name, 1, "allocating", lambda: impl.fn(*lib_args, **kwargs)))
     return out
 
 

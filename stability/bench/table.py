@@ -24,3 +24,16 @@ def load(path):
     path = Path(path)
     return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
 
+
+
+def against(df, library: str = "torch"):
+    """``df`` with a column ``x_<library>``: each row's median time over that of ``<library>.<function>`` (the
+    library's own version of the same function: ``torch.softmax_vjp`` for ``softmax_vjp``) at the same shape,
+    dtype and thread count, allocating.  Above 1 is slower.  NaN where the library was not timed."""
+    base = df[df.implementation.str.startswith(f"{library}.") & (df.alloc == "allocating")].copy()
+    base = base[base.implementation.str.split("[").str[0] == library + "." + base.function]
+    keys = ["function", "shape", "dtype", "threads"]
+    ref = base.groupby(keys, as_index=False)["median_s"].min().rename(columns={"median_s": "_base"})
+    out = df.merge(ref, on=keys, how="left")
+    out[f"x_{library}"] = out["median_s"] / out.pop("_base")
+    return out
