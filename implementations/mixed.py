@@ -13,7 +13,7 @@ import numpy as np
 
 from stability.registry import register
 
-from . import cross_entropy, fast_cpu, log_softmax, logsumexp, loss_grad, softmax, softmax_grad
+from . import cross_entropy, fast_cpu, fast_grad, log_softmax, logsumexp, softmax
 
 WORK = np.float32
 HALVES = ("bfloat16", "float16")
@@ -21,8 +21,10 @@ HALVES = ("bfloat16", "float16")
 # the careful float32 algorithm behind each function: what a mixed version runs on the widened data
 FORWARD = {"softmax": softmax.log1p_form, "log_softmax": log_softmax.log1p_form,
            "logsumexp": logsumexp.log1p_form, "cross_entropy": cross_entropy.log1p_form}
-GRADIENT = {"softmax_vjp": softmax_grad.softmax_vjp_centred, "log_softmax_vjp": softmax_grad.log_softmax_vjp_complement,
-            "logsumexp_vjp": softmax_grad.logsumexp_vjp_softmax, "cross_entropy_vjp": loss_grad.ce_vjp_complement}
+# the gradients: the careful ones that compute in float32 itself (implementations/fast_grad.py); the float64 ones of
+# softmax_grad and loss_grad would widen the float32 copies a second time
+GRADIENT = {"softmax_vjp": fast_grad.softmax_vjp, "log_softmax_vjp": fast_grad.log_softmax_vjp,
+            "logsumexp_vjp": fast_grad.logsumexp_vjp, "cross_entropy_vjp": fast_grad.cross_entropy_vjp}
 FAST = {"softmax": fast_cpu.softmax, "log_softmax": fast_cpu.log_softmax, "logsumexp": fast_cpu.logsumexp}
 
 
@@ -82,7 +84,7 @@ for _fmt in ("float8_e4m3fn", "float8_e5m2"):
              dtypes=[f"{i}:{_fmt}" for i in ("float32", "bfloat16", "float16")])(_softmax_to(_fmt))
 
 for _name, _core in GRADIENT.items():
-    _label = _core.__name__
+    _label = f"{_name}.fast"
     # autocast's backward: x in a 2-byte format, the float32 cotangent of the widened forward, the gradient
     # rounded to x's format
     register(_name, f"{_name}.mixed", f"{_label} on the widened x and the float32 cotangent, the gradient in x's "
