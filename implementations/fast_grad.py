@@ -213,7 +213,8 @@ def _softmax_vjp_block(X, G, O):
 
 
 # ---- log_softmax -----------------------------------------------------------------------------------------------
-# ``g_i - s_i sum(g)`` off the maximum, ``(g_k t - sum_{j != k} g_j) / (1 + t)`` at it.  Where g is nearly
+# ``g_i - s_i sum(g)``, and ``(g_k t - sum_{j != k} g_j) / (1 + t)`` at a dominant maximum (t < 1, where the
+# first cancels; elsewhere s_k <= 1/2 and it is as accurate at k as off it).  Where g is nearly
 # constant (gamma) the two terms cancel to ``gamma (1 - n s_i)``, and an error eps in the weight e_i = exp(d_i)
 # is an error eps gamma in the answer: the cotangents' part of kappa allows about 4u gamma, and the differences'
 # part 2u |d_i| gamma.  NumPy's float32 exp is off by up to 2.4 ULP (4.8u), enough alone to fail a flat row
@@ -224,6 +225,16 @@ def _softmax_vjp_block(X, G, O):
 # scale of q where g_i is far from it (ties and mixed-sign cotangents fail it).
 
 NEAR = -0.5  # |expm1(d)| < 0.4 above it
+
+
+def _flat_rows_mean(q, S, G):
+    """``q = sum(g) / (1 + t)`` clamped to ``[min g, max g]`` in the rows where every weight is exactly 1 (x
+    constant: then q is the mean of g, and ``g_i - q`` is exactly 0 for a constant g, as it is in exact arithmetic;
+    the rounded mean would leave ``gamma delta``, 1e289 for a cotangent of -7e304 in float64)."""
+    flat = np.flatnonzero(S[:, 0] == G.shape[1])
+    if flat.size:
+        q[flat] = np.clip(q[flat], G[flat].min(axis=1, keepdims=True), G[flat].max(axis=1, keepdims=True))
+    return q
 
 
 def _log_softmax_vjp_rows(X, G):
@@ -241,7 +252,7 @@ def _log_softmax_vjp_rows(X, G):
         others = Gs.copy()
         np.put_along_axis(others, k, 0, axis=-1)
         gx = others.sum(axis=-1, keepdims=True)
-        q = (gx + gk) / S
+        q = _flat_rows_mean((gx + gk) / S, S, Gs)
         y = G - exp_times(d, q, s)
         qn = np.ldexp(np.broadcast_to(q, d.shape)[near], np.broadcast_to(s, d.shape)[near])
         y[near] = G[near] - (qn + mn * qn)
@@ -250,7 +261,8 @@ def _log_softmax_vjp_rows(X, G):
         np.put_along_axis(gt, k, 0, axis=-1)
         ek = np.take_along_axis(np.exp(d), k, axis=-1)  # 1, or NaN in a row with no finite maximum
         gt = gt.sum(axis=-1, keepdims=True) + gk * 0  # g_k t, NaN for an infinite g_k where t = 0 (as g_k * t)
-        np.put_along_axis(y, k, np.ldexp((gt - gx * ek) / S, s), axis=-1)
+        at_k = np.where(t < 1, np.ldexp((gt - gx * ek) / S, s), np.take_along_axis(y, k, axis=-1))
+        np.put_along_axis(y, k, at_k, axis=-1)  # the complement form where the max dominates, as in the block
         return nan_rows(y)
 
 
@@ -268,23 +280,21 @@ def _log_softmax_vjp_block(X, G, O):
         E.ravel()[near] = 1 + mn
         E[r, k] = 0
         t = E.sum(axis=1, keepdims=True)
+        E[r, k] = 1
         S = 1 + t
-        gk = G[r, k][:, None]
-        total = G.sum(axis=1, keepdims=True)
-        q = total / S
-        # sum_{j != k} g_j: total - g_k where t >= 4 (then the rounding of total, u |g_k| where g_k dominates,
-        # is within the allowance's 2u (1 - s_k) |g_k| >= 1.6u |g_k|); summed without g_k below
-        gx = total - gk
-        dom = np.flatnonzero(t[:, 0] < 4)
-        if dom.size:
-            others = G[dom]
-            others[np.arange(dom.size), k[dom]] = 0
-            gx[dom] = others.sum(axis=1, keepdims=True)
+        q = _flat_rows_mean(G.sum(axis=1, keepdims=True) / S, S, G)
         np.multiply(E, q, out=O)
         np.subtract(G, O, out=O)
         qn = q[near // X.shape[1], 0]
         O.ravel()[near] = G.ravel()[near] - (qn + mn * qn)
-        O[r, k] = ((gk * t - gx) / S)[:, 0]
+        # at a dominant maximum (t < 1, s_k > 1/2) g_k - s_k sum(g) cancels: (g_k t - sum_{j != k} g_j) / (1 + t)
+        dom = np.flatnonzero(t[:, 0] < 1)
+        if dom.size:
+            kd = k[dom]
+            others = G[dom]
+            others[np.arange(dom.size), kd] = 0
+            gk = G[dom, kd]
+            O[dom, kd] = (gk * t[dom, 0] - others.sum(axis=1)) / S[dom, 0]
         bad |= ~np.isfinite(q[:, 0])
         bad = _nonfinite_rows(bad, O)
     _redo(bad, _log_softmax_vjp_rows, O, X, G)

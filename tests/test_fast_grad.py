@@ -203,3 +203,21 @@ def test_cross_entropy_vjp_of_a_single_class_row_with_a_nan_logit_is_nan(monkeyp
                 monkeypatch.setattr(fast_grad, "_nonfinite_rows", lambda bad, O: np.ones_like(bad))
             got = impl.fn(x, np.array([0, 0]), g)
             assert judge(got, reference.evaluate("cross_entropy_vjp", x, np.array([0, 0]), g)).ok, (g, got)
+
+
+@pytest.mark.parametrize("rows_only", [False, True])
+def test_a_constant_cotangent_gives_an_exact_zero_where_exact_arithmetic_does(monkeypatch, rows_only):
+    # regression: log_softmax's gradient of a flat row with a constant cotangent (-7e304, float64) came out 1e289
+    # (g - sum(g) / n, the sum rounded) where 0 is exact; softmax's of any row with a constant g the same way
+    if rows_only:
+        monkeypatch.setattr(fast_grad, "_nonfinite_rows", lambda bad, O: np.ones_like(bad))
+    for dtype, big in ((np.float64, -7.022238808055921e304), (np.float32, -1.3e36)):
+        flat = np.full((2, 20), -100.0, dtype=dtype)
+        g = np.full((2, 20), big, dtype=dtype)
+        g[1] = 3.0
+        assert not np.any(fast_grad.log_softmax_vjp(flat, g)), dtype
+        x = np.random.default_rng(0).normal(0, 4, (2, 20)).astype(dtype)
+        assert not np.any(fast_grad.softmax_vjp(x, g)), dtype
+        for name, xs in (("log_softmax_vjp.fast", flat), ("softmax_vjp.fast", x)):
+            impl = registry.resolve(name)
+            assert judge(impl.fn(xs, g), reference.evaluate(impl.function, xs, g)).ok, (name, dtype)
