@@ -17,7 +17,9 @@ chunks one by one in this process, without Dask.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import math
 import os
 import time
@@ -247,23 +249,32 @@ def _merge(s: Summary, c: dict, fresh: bool) -> None:
         s.resumed += 1
 
 
+@contextlib.contextmanager
 def _client(scheduler: str | None, workers: int, dashboard: bool = False):
+    """A client of the cluster at ``scheduler``, or of a local cluster of ``workers`` processes, closed after use
+    (the local cluster with it: a client does not close a cluster it was handed, which was then left to close at
+    exit, its workers' heartbeats failing with tracebacks)."""
     from dask.distributed import Client, LocalCluster
 
     from .parallel import cluster_options, say_dashboard
 
     if scheduler:
         try:
-            return Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError) as exc:
             raise UsageError(f"cannot reach a Dask scheduler at {scheduler!r} ({exc}): start one with "
                              "`dask scheduler` and workers with `dask worker ADDRESS`, or leave --scheduler out "
                              "for a local cluster") from None
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, **cluster_options(dashboard))
-    client = Client(cluster)
-    if dashboard:
-        say_dashboard(client)
-    return client
+        with client:
+            yield client
+        return
+    # silenced as in stability.parallel: a worker's "Failed to communicate with scheduler during heartbeat", and its
+    # traceback, says nothing about the sweep
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, **cluster_options(dashboard),
+                      silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
+        if dashboard:
+            say_dashboard(client)
+        yield client
 
 
 def sweep(plan: Plan, out, *, scheduler: str | None = None, workers: int | None = None, progress=None,

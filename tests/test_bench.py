@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -21,7 +22,11 @@ def test_sweep_table(tmp_path):
     impls = [registry.resolve("softmax.fast"), registry.resolve("softmax.shifted"), registry.resolve("logsumexp.fast")]
     df = sweep.run(impls, [(8, 16), (100,)], ["float32"], repeats=2, warmup=0)
     assert list(df.columns) == table.COLUMNS
-    assert set(df.alloc[df.implementation == "softmax.fast"]) == {"out=", "allocating"}
+    from implementations import fast_cpu
+
+    fast = df[df.implementation.str.startswith("softmax.fast")]  # timed at 1 thread and at all of them
+    assert set(fast.implementation) == {f"softmax.fast[threads={k}]" for k in {1, fast_cpu.THREADS}}
+    assert set(fast.alloc) == {"out=", "allocating"} and set(fast.threads) == {1, fast_cpu.THREADS}
     assert set(df.alloc[df.implementation == "softmax.shifted"]) == {"allocating"}
     assert (df.median_s > 0).all() and (df.bound.isin(["exp", "memory"])).all()
     for path in (tmp_path / "b.csv",):
@@ -47,7 +52,8 @@ def test_bench_cli_writes_the_table(tmp_path):
              "--repeats", "2", "--out", str(out))
     assert r.returncode == 0, r.stderr
     df = table.load(out)
-    assert set(df.implementation) == {"softmax.fast"} and "bench table written" in r.stdout
+    assert set(df.implementation.str.split("[").str[0]) == {"softmax.fast"} and "bench table written" in r.stdout
+    assert "x_torch" in r.stdout  # the column beside PyTorch (NaN here: PyTorch was not timed)
 
 
 @pytest.mark.parametrize("args,msg", [(["--shape", "0"], "bad shape"), (["--dtype", "int3"], "unsupported dtype"),
@@ -68,3 +74,14 @@ def test_bench_puts_pytorchs_thread_count_back():
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_against_sets_each_row_beside_the_librarys_own_function_at_the_same_threads():
+    f = "softmax_vjp"
+    rows = [(f, f"{f}.fast[threads=1]", 1, 3.0), (f, f"{f}.fast[threads=2]", 2, 3.0),
+            (f, f"torch.{f}[threads=1]", 1, 1.5), (f, f"torch.{f}[threads=2]", 2, 1.0),
+            ("softmax", "softmax.fast[threads=1]", 1, 2.0)]
+    df = pd.DataFrame([{"function": f, "implementation": i, "threads": k, "median_s": t, "shape": "8x8",
+                        "dtype": "float32", "alloc": "allocating"} for f, i, k, t in rows])
+    x = table.against(df)["x_torch"].tolist()
+    assert x[:4] == [2.0, 3.0, 1.0, 1.0] and np.isnan(x[4])  # softmax: torch.softmax was not timed

@@ -180,3 +180,12 @@ def test_dashboard_without_bokeh_is_a_usage_error_that_names_the_extra(monkeypat
     err = capsys.readouterr().err
     assert "pip install -e '.[dashboard]'" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_library_with_nothing_registered_is_a_usage_error_that_names_the_ones_there_are():
+    # the pages show `verify --library tensorflow ...` commands over every library; on a machine without one of
+    # them the command stops with exit 2 and the libraries it could use (tests/test_docs.py drops the pair)
+    r = _run("verify", "--function", "softmax", "--library", "no_such_library", "--examples", "1")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "no registered implementation of library 'no_such_library'" in r.stderr and "numpy" in r.stderr
+    assert "Traceback" not in r.stderr
