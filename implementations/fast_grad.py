@@ -369,11 +369,17 @@ def _ce_vjp_rows(X, T, g):
     """``g s_j`` off the target, ``-g sum_{j != t} s_j`` at it; NaN for a row with every logit masked."""
     with np.errstate(all="ignore"):
         d, _, _, t = shifted_parts(X, 1)
-        q = g[:, None] / (1 + t)
+        S = 1 + t
+        q = g[:, None] / S
         P = exp_times(d, q)
         np.put_along_axis(P, T[:, None], 0, axis=1)
-        # -g sum_{j != t} s_j; + q * 0: NaN for an infinite g where the sum is an empty 0 (as g * -0 is)
-        np.put_along_axis(P, T[:, None], -P.sum(axis=1, keepdims=True) + q * 0, axis=1)
+        # -g sum_{j != t} s_j: from g e_j, divided by S once, where |g| < 1 (q may be subnormal there, and the
+        # sum of n of its roundings would count); + q * 0: NaN for an infinite g where the sum is an empty 0
+        ge = exp_times(d, np.broadcast_to(g[:, None], d.shape))
+        np.put_along_axis(ge, T[:, None], 0, axis=1)
+        small = np.abs(g[:, None]) < 1
+        at_t = np.where(small, -ge.sum(axis=1, keepdims=True) / S, -P.sum(axis=1, keepdims=True)) + q * 0
+        np.put_along_axis(P, T[:, None], at_t, axis=1)
         # every logit masked: no distribution; a NaN logit or g: NaN even where the target is the only class
         P[np.isneginf(X).all(axis=1) | np.isnan(X).any(axis=1) | np.isnan(g)] = np.nan
         return nan_rows(P)
@@ -389,9 +395,13 @@ def _ce_vjp_block(X, T, g, O):
         et = O[r, T]
         O[r, T] = 0
         rest = O.sum(axis=1)
-        q = g / (rest + et)
+        S = rest + et
+        q = g / S
         O *= q[:, None]
-        O[r, T] = -(rest * q)
+        # -g rest / S, not -rest q: q is subnormal for a g near the smallest normal number, and rest (up to n)
+        # times its rounding was 330 ULP at the target (`accumulation`, g = 1.18e-38, n = 2048); g rest that
+        # overflows is caught below and done by the row version
+        O[r, T] = -(g * rest) / S
         bad |= ~np.isfinite(q)
         bad = _nonfinite_rows(bad, O)
     _redo(bad, _ce_vjp_rows, O, X, T, g)
