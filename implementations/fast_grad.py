@@ -111,15 +111,6 @@ def _log2n(n) -> int:
     return max(n - 1, 0).bit_length()
 
 
-def _work(dtype):
-    return accumulator(dtype)
-
-
-def _rows(a, axis, dtype):
-    a = np.moveaxis(np.asarray(a), axis, -1)
-    return np.ascontiguousarray(a, dtype=dtype).reshape(-1, a.shape[-1]), a.shape
-
-
 _LOCAL = threading.local()
 
 
@@ -326,9 +317,10 @@ def _logsumexp_vjp_block(X, g, O):
 
 def _axis_vjp(block, x, g, axis, reduced):
     x = np.asarray(x)
-    w = _work(x.dtype)
-    X, moved = _rows(x, axis, w)
-    G = np.ascontiguousarray(np.asarray(g), dtype=w).reshape(-1) if reduced else _rows(g, axis, w)[0]
+    w = accumulator(x.dtype)
+    X, moved = fast_cpu._as_rows(x.astype(w, copy=False), axis)
+    g = np.asarray(g).astype(w, copy=False)
+    G = np.ascontiguousarray(g).reshape(-1) if reduced else fast_cpu._as_rows(g, axis)[0]
     O = np.empty(X.shape, dtype=w)
     if X.size:
         _blocks(block, X.shape[0], X.shape[1], w.itemsize, X, G, O)
@@ -412,7 +404,7 @@ def _ce_vjp_block(X, T, g, O):
           dtypes=FORMATS)
 def cross_entropy_vjp(logits, targets, g):
     logits = np.asarray(logits)
-    w = _work(logits.dtype)
+    w = accumulator(logits.dtype)
     X = np.ascontiguousarray(logits, dtype=w)
     T = np.asarray(targets)
     G = np.ascontiguousarray(np.asarray(g), dtype=w).reshape(-1)
@@ -426,7 +418,7 @@ def cross_entropy_vjp(logits, targets, g):
 
 def _elementwise(block, x, g):
     x = np.asarray(x)
-    w = _work(x.dtype)
+    w = accumulator(x.dtype)
     X = np.ascontiguousarray(x, dtype=w).reshape(-1)
     G = np.ascontiguousarray(np.broadcast_to(np.asarray(g), x.shape), dtype=w).reshape(-1)
     O = np.empty(X.shape, dtype=w)
