@@ -105,6 +105,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from functools import lru_cache
+
 import numpy as np
 
 from .errors import UsageError
@@ -234,10 +236,18 @@ def _cast(values, dtype: str) -> np.ndarray:
     return to_dtype(round_float64(np.asarray(values, dtype=np.float64), fmt), fmt)
 
 
+#: The strategy builders are cached (``functools.lru_cache`` on their hashable arguments): Hypothesis validates and
+#: analyses every new strategy object it meets, which cost a third of each draw when a composite built its parts
+#: afresh for every example.  A strategy is immutable, so drawing from one object many times draws the same
+#: values as drawing from fresh copies.
+_STRATEGY_CACHE = 4096
+
+
 def _num(lo, hi):
     return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
 
 
+@lru_cache(maxsize=_STRATEGY_CACHE)
 def _row_values(dtype: str, family: str, n: int):
     """A strategy for ``n`` float64 values of one family (rows of the softmax-like functions)."""
     fmt = FORMATS[dtype]
@@ -342,6 +352,7 @@ def _bits(dtype: str):
     return st.integers(0, 2 ** (8 * width) - 1).map(decode).filter(np.isfinite)
 
 
+@lru_cache(maxsize=_STRATEGY_CACHE)
 def _element_values(dtype: str, family: str, n: int):
     fmt = FORMATS[dtype]
     vec = lambda s: st.lists(s, min_size=n, max_size=n).map(np.array)  # noqa: E731
@@ -368,6 +379,7 @@ def _element_values(dtype: str, family: str, n: int):
     raise UsageError(f"unknown family {family!r} for elementwise functions: use one of {', '.join(ELEMENT_FAMILIES)}")
 
 
+@lru_cache(maxsize=_STRATEGY_CACHE)
 def _probability_values(dtype: str, family: str, n: int):
     """Probabilities for logit: see the module docstring."""
     fmt = FORMATS[dtype]
@@ -410,24 +422,35 @@ def _cotangent_values(draw, dtype: str, pattern: str, size: int, n: int) -> np.n
         if pattern == "special":
             v[rng.integers(0, size)] = rng.choice([np.nan, np.inf, -np.inf])
         return v
-    vec = lambda s: np.array(draw(st.lists(s, min_size=size, max_size=size)), dtype=np.float64)  # noqa: E731
+    return draw(_small_cotangent(dtype, pattern, size, top))
+
+
+@lru_cache(maxsize=_STRATEGY_CACHE)
+def _small_cotangent(dtype: str, pattern: str, size: int, top: float):
+    """The strategy of ``size`` (at most 64) cotangent values drawn one by one (:func:`_cotangent_values`)."""
+    fmt = FORMATS[dtype]
+    vec = lambda s: st.lists(s, min_size=size, max_size=size).map(_float64_array)  # noqa: E731
     signed = lambda lo, hi: st.tuples(st.sampled_from([-1.0, 1.0]), _num(lo, hi))  # noqa: E731
     if pattern == "ones":
-        return np.full(size, draw(st.sampled_from([1.0, -1.0, 0.5, 3.0])))
+        return st.sampled_from([1.0, -1.0, 0.5, 3.0]).map(lambda c: np.full(size, c))
     if pattern == "onehot":
         return vec(st.sampled_from([0.0, 0.0, 0.0, 1.0]))
     if pattern == "nearly_constant":  # c plus a few of the format's ULPs at c
-        c = draw(st.sampled_from([1.0, -1.0, 0.1, 7.0]))
-        return c + vec(st.integers(-3, 3)) * np.spacing(np.float64(c)) * 2.0 ** (53 - fmt.p)
+        return st.tuples(st.sampled_from([1.0, -1.0, 0.1, 7.0]), vec(st.integers(-3, 3))).map(
+            lambda t: t[0] + t[1] * np.spacing(np.float64(t[0])) * 2.0 ** (53 - fmt.p))
     if pattern == "mixed_sign":
         return vec(signed(-3, 3).map(lambda t: t[0] * 10.0 ** t[1]))
     if pattern == "huge":
         return vec(signed(0.5, 1).map(lambda t: t[0] * t[1] * top))
     if pattern == "tiny":
-        return vec(st.integers(-64, 64)) * fmt.smallest_subnormal
+        return vec(st.integers(-64, 64)).map(lambda v: v * fmt.smallest_subnormal)
     if pattern == "special":
         return vec(st.one_of(_num(-4, 4), st.sampled_from([np.nan, np.inf, -np.inf])))
     return vec(_num(-4, 4))
+
+
+def _float64_array(values) -> np.ndarray:
+    return np.array(values, dtype=np.float64)
 
 
 @st.composite
@@ -455,6 +478,7 @@ def _vjp_input(draw, function, sig, family, max_side):
     return Example(ex.args + (_cast(g, g_dtype),), ex.kwargs, family)
 
 
+@lru_cache(maxsize=_STRATEGY_CACHE)
 def _row_length(family: str, sig=None):
     """Row lengths of the seeded families: ``long`` 10^3..10^5; ``lengths`` 25..4096, half the time a power of
     two or one either side of it, where tiled and blocked code changes path; ``tile_masks`` and
@@ -566,6 +590,7 @@ def _mask(draw, pattern: str, v: np.ndarray) -> np.ndarray:
     return v
 
 
+@lru_cache(maxsize=_STRATEGY_CACHE)
 def _shape_and_axis(max_side: int, family: str, sig=None):
     if family in SEEDED_FAMILIES:
         rows = st.integers(1, 1 if family in ("long", SUM_OVERFLOW_FAMILY) else 3)
@@ -729,6 +754,13 @@ def inputs(function: str, dtype, *, family: str = "standard", max_side: int = 24
     if family not in families(function, slow=True, optional=True):
         raise UsageError(f"family {family!r} does not apply to {function}: use one of "
                          f"{', '.join(families(function, slow=True, optional=True))}")
+    return _inputs(fn.name, sig, family, max_side)
+
+
+@lru_cache(maxsize=_STRATEGY_CACHE)
+def _inputs(function: str, sig: Signature, family: str, max_side: int):
+    fn = get(function)
+    dtype = sig.input.name
     if fn.is_vjp:
         return _vjp_input(function, sig, family, max_side)
     if fn.has_axis:

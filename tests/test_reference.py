@@ -348,6 +348,22 @@ def test_a_certified_rounding_holds_at_both_ends_of_the_ball(fmt_name):
                 assert round_mpf(end, fmt) == rounded[i], (hi[i], lo[i], rad[i], rounded[i])
 
 
+def test_an_exact_float64_zero_is_certified_by_the_balls_not_sent_to_mpmath():
+    # regression: the cheap test compared with half and 2^-12 of float64's smallest subnormal, both 0 in float64,
+    # so no exact zero of a float64 output could pass: every softmax gradient with a constant cotangent (its exact
+    # answer 0) went row by row to mpmath, a third of the reference's time in the gradients' tests
+    from stability.reference._certify import certify
+
+    rounded, ok = certify(np.zeros(3), np.zeros(3), np.array([0.0, 2.0**-1074, 1e-300]), FORMATS["float64"])
+    assert ok.tolist() == [True, False, False] and rounded[0] == 0
+    x = np.array([0.3, -1.2, 2.5, 0.7])
+    r = reference.evaluate("softmax_vjp", x, np.ones(4), axis=0)
+    assert r.value.tolist() == [[0.0] * 4] and "mpmath" not in r.settled_by, r.settled_by
+    # a midpoint of a narrower format is no exact answer of the balls: still the next tier's
+    half = float(FORMATS["float32"].smallest_subnormal) / 2
+    assert not certify(np.array([half]), np.zeros(1), np.zeros(1), FORMATS["float32"])[1][0]
+
+
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 128, 1000, 4097])
 def test_the_float64_balls_pairwise_sums_hold_the_exact_sum(n):
     """The float64 balls sum rows pairwise in a fixed order and claim levels(n) roundings, not n: every ball holds

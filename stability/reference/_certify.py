@@ -52,7 +52,9 @@ def _near(hi, lo, rad, fmt: Format):
         gap = np.ldexp(1.0, np.maximum(e - 1, fmt.emin) - (fmt.p - 1))
         gap = np.where(r == 0, fmt.smallest_subnormal, np.where(np.abs(mant) == 0.5, 0.5 * gap, gap))
         reach = (np.abs(hi - r) + np.abs(lo) + rad) * (1 + 2.0**-50)
-        ok = (reach < 0.5 * gap) & (rad <= EXACT_ULPS * gap)
+        # scaled up, not the gap down: half and 2^-12 of float64's smallest subnormal underflow to 0, which failed
+        # every exact float64 zero (a softmax gradient with a constant cotangent) over to mpmath
+        ok = (2 * reach < gap) & (rad * (1 / EXACT_ULPS) <= gap)
     return r, ok
 
 
@@ -70,5 +72,5 @@ def _bounds(hi, lo, rad, fmt: Format):
         if not fmt.infinite:  # NaN: both ends overflow a format without infinities
             same |= np.isnan(a) & np.isnan(b)
         # an infinite or NaN radius fails the last test (the spacing is finite): no test of its own
-        ok = same & np.isfinite(hi) & (rad <= EXACT_ULPS * ulp_at(hi, lo, fmt))
+        ok = same & np.isfinite(hi) & (rad * (1 / EXACT_ULPS) <= ulp_at(hi, lo, fmt))
     return a, ok
