@@ -364,6 +364,57 @@ def test_an_exact_float64_zero_is_certified_by_the_balls_not_sent_to_mpmath():
     assert not certify(np.array([half]), np.zeros(1), np.zeros(1), FORMATS["float32"])[1][0]
 
 
+def test_the_exact_tier_claims_exactness_only_where_the_rational_result_is_its_value():
+    """``ExactF64Backend``: a zero radius means the float64 value is the exact result (checked in rationals) for
+    sums, differences, products and quotients of operands with short significands (often exact), full ones (rarely),
+    subnormals and huge numbers; and it does claim the exact ones (the test tests something)."""
+    from fractions import Fraction
+
+    from stability.reference._balls import ExactF64Backend
+
+    B = ExactF64Backend()
+    rng = np.random.default_rng(5)
+    n = 3000
+    ea = rng.integers(-1080, 1000, n)  # b's exponent near a's, or anywhere
+    eb = np.where(rng.uniform(size=n) < 0.7, ea + rng.integers(-4, 5, n), rng.integers(-1080, 1000, n))
+    a, b = (np.where(rng.uniform(size=n) < 0.7, rng.integers(-64, 65, n) * np.ldexp(1.0, e),  # 7-bit significands
+                     rng.standard_normal(n) * np.ldexp(1.0, e)) for e in (ea, eb))
+    exact = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y,
+             "div": lambda x, y: x / y}
+    for op, f in exact.items():
+        with np.errstate(all="ignore"):
+            m, rad = getattr(B, op)(B.exact(a), B.exact(b))
+        claimed = np.flatnonzero(rad == 0)
+        assert claimed.size > n // 10, op
+        for i in claimed:
+            assert Fraction(float(m[i])) == f(Fraction(float(a[i])), Fraction(float(b[i]))), (op, a[i], b[i], m[i])
+    # inexact operands stay inexact whatever the operation
+    with np.errstate(all="ignore"):
+        assert np.isinf(B.mul(B.exact(a), (b, np.full(n, np.inf)))[1]).all()
+    rows = np.where(rng.uniform(size=(40, 33)) < 0.5, rng.integers(-9, 10, (40, 33)) * 2.0**-3,
+                    rng.standard_normal((40, 33)))
+    rows[:20] = np.round(rows[:20] * 8) / 8  # exact sums
+    m, rad = B.ssum(B.exact(rows))
+    assert (rad[:20] == 0).all()
+    for r in np.flatnonzero(rad == 0):
+        assert Fraction(float(m[r])) == sum(map(Fraction, rows[r].tolist()), Fraction(0))
+
+
+def test_an_exact_answer_on_a_midpoint_is_settled_without_mpmath_and_as_mpmath_settles_it():
+    # a flat row of 2^k entries: softmax 2^-k exactly; k = 10 is the midpoint between 0 and float8_e4m3fn's
+    # smallest subnormal 2^-9 (ties to even: 0), k = 17 float8_e5m2's; no ball of positive radius settles them
+    for fmt, k in (("float8_e4m3fn", 10), ("float8_e5m2", 17)):
+        if fmt not in FORMATS:
+            continue
+        x = np.zeros(2**k, dtype=np.float32)
+        fast = reference.evaluate("softmax", x, axis=0, out=FORMATS[fmt], with_kappa=False)
+        assert fast.settled_by.get("float64-exact") == 2**k and "mpmath" not in fast.settled_by, fast.settled_by
+        assert (fast.value == 0).all()
+        if k == 10:
+            slow = reference.evaluate("softmax", x, axis=0, out=FORMATS[fmt], with_kappa=False, method="mpmath")
+            assert _same(fast.value, slow.value)
+
+
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 128, 1000, 4097])
 def test_the_float64_balls_pairwise_sums_hold_the_exact_sum(n):
     """The float64 balls sum rows pairwise in a fixed order and claim levels(n) roundings, not n: every ball holds

@@ -14,10 +14,13 @@ How a value is settled, cheapest first (each tier hands what it cannot prove to 
 
 1. float64 ball arithmetic (outputs of 24 bits or fewer), radius ~2**-50 relative;
 2. double-double ball arithmetic, radius ~2**-90 relative;
-3. mpmath, evaluated at two precisions and accepted when both round alike (Ziv), the precision rising otherwise.
+3. exact float64: where every operation was exact (error-free transformations say so), the value itself, rounded
+   once -- the exact answers on a rounding boundary that no ball of positive radius can settle;
+4. mpmath intervals (``_exact.py``), the precision rising until both ends round alike (Ziv).
 
-Tiers 1 and 2 accept a rounding only when the error ball proves it (``_certify.py``); all three run the same
-formulas (``_formulas.py``), which avoid cancellation.  Special values follow ``stability.policy``.
+Tiers 1 and 2 accept a rounding only when the error ball proves it (``_certify.py``), tier 3 only a zero radius;
+all four run the same formulas (``_formulas.py``), which avoid cancellation.  Special values follow
+``stability.policy``.
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ from ..errors import UsageError
 from ..formats import Format, round_float64, round_mpf, to_dtype
 from ..functions import Call, prepare
 from . import _formulas
-from ._balls import DDBackend, F64Backend
-from ._certify import certify
+from ._balls import DDBackend, ExactF64Backend, F64Backend
+from ._certify import certify, certify_exact
 from ._exact import settle
 
 __all__ = [
@@ -47,7 +50,7 @@ __all__ = [
     "cross_entropy",
 ]
 
-_F64, _DD = F64Backend(), DDBackend()
+_F64, _DD, _EXACT = F64Backend(), DDBackend(), ExactF64Backend()
 _CHUNK_ELEMENTS = 1 << 17
 
 
@@ -137,7 +140,7 @@ _METHODS = ("auto", "mpmath")
 def _tiers(fmt: Format, method: str, formula=None):
     if method == "mpmath":
         return ()
-    tiers = (_F64, _DD) if fmt.p <= 24 else (_DD,)
+    tiers = ((_F64, _DD) if fmt.p <= 24 else (_DD,)) + (_EXACT,)
     needs = getattr(formula, "needs", ())
     return tuple(b for b in tiers if all(hasattr(b, op) for op in needs))
 
@@ -185,7 +188,7 @@ def _settle(formula, make_args, items, n_out, fmt, stats, method, skip=None):
             with np.errstate(all="ignore"):  # overflowing radii are simply not certified
                 h, l, r = backend.parts(formula(backend, *make_args(items[ch])))
             h, l, r = (a.reshape(ch.size, n_out) for a in (h, l, r))
-            rounded, ok = certify(h, l, r, fmt)
+            rounded, ok = certify_exact(h, r, fmt) if getattr(backend, "exact_only", False) else certify(h, l, r, fmt)
             new = ok & ~done[ch]
             _put((value, hi, lo), ch, new, (rounded, h, l))
             done[ch] |= ok

@@ -74,3 +74,11 @@ def _bounds(hi, lo, rad, fmt: Format):
         # an infinite or NaN radius fails the last test (the spacing is finite): no test of its own
         ok = same & np.isfinite(hi) & (rad * (1 / EXACT_ULPS) <= ulp_at(hi, lo, fmt))
     return a, ok
+
+
+def certify_exact(hi, rad, fmt: Format):
+    """``(rounded, ok)`` for a tier whose values are exact where their radius is 0 (``_balls.ExactF64Backend``):
+    an exact float64 rounds to the format once, ties to even, wherever it lies -- on a midpoint too."""
+    hi, rad = (np.asarray(a, dtype=np.float64) for a in (hi, rad))
+    with np.errstate(invalid="ignore", over="ignore"):
+        return round_float64(hi, fmt), (rad == 0) & np.isfinite(hi)
