@@ -437,3 +437,30 @@ def test_the_float64_balls_pairwise_sums_hold_the_exact_sum(n):
             exact = sum(map(Fraction, X[r].tolist()), Fraction(0))
             err = abs(Fraction(float(mid[r])) - exact)
             assert err <= Fraction(float(rad[r])), (n, k, r, float(mid[r]), float(exact), float(rad[r]))
+
+
+def test_a_check_of_a_second_implementation_recalls_the_references_of_the_first(monkeypatch):
+    """Every implementation checked on one seed meets the same drawn inputs: their references are settled once
+    (``reference._memo``), and a recalled reference is the one its call would give -- an argument buffer changed
+    in place after a call is a new call, not a hit."""
+    from stability import registry
+    from stability.call import run_call
+    from stability.reference import _memo
+    from stability.verify import verify
+
+    _memo.forget()
+    settled = []
+    real = reference.evaluate
+    monkeypatch.setattr(reference, "evaluate", lambda *a, **k: settled.append(1) or real(*a, **k))
+    first = verify(registry.resolve("softmax.shifted"), "float32", examples=5, seed=3, families=["standard", "ties"])
+    n = len(settled)
+    assert n >= 5  # (Hypothesis may draw an input twice: recalled too)
+    second = verify(registry.resolve("softmax.log1p"), "float32", examples=5, seed=3, families=["standard", "ties"])
+    assert len(settled) == n and first.examples == second.examples  # every reference recalled
+    x = np.array([1.0, 2.0, 3.0], dtype=np.float32)
+    impl = registry.resolve("softmax.shifted")
+    a = run_call(impl, (x,), {"axis": 0})
+    x[0] = -50.0  # the same buffer, other values
+    b = run_call(impl, (x,), {"axis": 0})
+    assert a.ok and b.ok and not np.array_equal(a.reference.value, b.reference.value)
+    np.testing.assert_array_equal(b.reference.value[0], reference.softmax(x.copy(), axis=0).astype(np.float64))
