@@ -422,35 +422,33 @@ def _cotangent_values(draw, dtype: str, pattern: str, size: int, n: int) -> np.n
         if pattern == "special":
             v[rng.integers(0, size)] = rng.choice([np.nan, np.inf, -np.inf])
         return v
-    return draw(_small_cotangent(dtype, pattern, size, top))
+    first, values = _small_cotangent(dtype, pattern, size, top)
+    if pattern == "ones":
+        return np.full(size, draw(first))
+    c = draw(first) if pattern == "nearly_constant" else None  # c plus a few of the format's ULPs at c
+    v = np.array(draw(values), dtype=np.float64)
+    if pattern == "nearly_constant":
+        return c + v * np.spacing(np.float64(c)) * 2.0 ** (53 - fmt.p)
+    return v * fmt.smallest_subnormal if pattern == "tiny" else v
 
 
 @lru_cache(maxsize=_STRATEGY_CACHE)
 def _small_cotangent(dtype: str, pattern: str, size: int, top: float):
-    """The strategy of ``size`` (at most 64) cotangent values drawn one by one (:func:`_cotangent_values`)."""
-    fmt = FORMATS[dtype]
-    vec = lambda s: st.lists(s, min_size=size, max_size=size).map(_float64_array)  # noqa: E731
+    """The strategies :func:`_cotangent_values` draws ``size`` (at most 64) values from one by one: a constant
+    first (``ones``, ``nearly_constant``), then the list.  Drawn as they always were (a ``map`` more would add
+    a span and move the examples Hypothesis mutates later in a run, so a seed would draw other calls)."""
     signed = lambda lo, hi: st.tuples(st.sampled_from([-1.0, 1.0]), _num(lo, hi))  # noqa: E731
-    if pattern == "ones":
-        return st.sampled_from([1.0, -1.0, 0.5, 3.0]).map(lambda c: np.full(size, c))
-    if pattern == "onehot":
-        return vec(st.sampled_from([0.0, 0.0, 0.0, 1.0]))
-    if pattern == "nearly_constant":  # c plus a few of the format's ULPs at c
-        return st.tuples(st.sampled_from([1.0, -1.0, 0.1, 7.0]), vec(st.integers(-3, 3))).map(
-            lambda t: t[0] + t[1] * np.spacing(np.float64(t[0])) * 2.0 ** (53 - fmt.p))
-    if pattern == "mixed_sign":
-        return vec(signed(-3, 3).map(lambda t: t[0] * 10.0 ** t[1]))
-    if pattern == "huge":
-        return vec(signed(0.5, 1).map(lambda t: t[0] * t[1] * top))
-    if pattern == "tiny":
-        return vec(st.integers(-64, 64)).map(lambda v: v * fmt.smallest_subnormal)
-    if pattern == "special":
-        return vec(st.one_of(_num(-4, 4), st.sampled_from([np.nan, np.inf, -np.inf])))
-    return vec(_num(-4, 4))
-
-
-def _float64_array(values) -> np.ndarray:
-    return np.array(values, dtype=np.float64)
+    first = {"ones": st.sampled_from([1.0, -1.0, 0.5, 3.0]),
+             "nearly_constant": st.sampled_from([1.0, -1.0, 0.1, 7.0])}.get(pattern)
+    element = {"ones": None,
+               "onehot": st.sampled_from([0.0, 0.0, 0.0, 1.0]),
+               "nearly_constant": st.integers(-3, 3),
+               "mixed_sign": signed(-3, 3).map(lambda t: t[0] * 10.0 ** t[1]),
+               "huge": signed(0.5, 1).map(lambda t: t[0] * t[1] * top),
+               "tiny": st.integers(-64, 64),
+               "special": st.one_of(_num(-4, 4), st.sampled_from([np.nan, np.inf, -np.inf])),
+               }.get(pattern, _num(-4, 4))
+    return first, None if element is None else st.lists(element, min_size=size, max_size=size)
 
 
 @st.composite

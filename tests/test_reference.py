@@ -364,6 +364,16 @@ def test_an_exact_float64_zero_is_certified_by_the_balls_not_sent_to_mpmath():
     assert not certify(np.array([half]), np.zeros(1), np.zeros(1), FORMATS["float32"])[1][0]
 
 
+def test_a_neglected_exp_scaled_by_a_huge_cotangent_is_not_an_exact_zero():
+    # regression: double-double's exp returns 0 below -1100 (e^x < 2^-1586) with radius 0, which read as an exact
+    # zero once the cheap test could accept one: logsumexp's gradient at [0, 1101] with g = -1.4e306 came out 0
+    # where g e^-1101 = -9.76e-173 belongs (found by the default report, logsumexp_vjp.softmax in float64)
+    x, g = np.array([0.0, 1101.0]), np.array(-1.4044477616111841e306)
+    fast = reference.evaluate("logsumexp_vjp", x, g, axis=0)
+    slow = reference.evaluate("logsumexp_vjp", x, g, axis=0, method="mpmath")
+    assert _same(fast.value, slow.value) and fast.value[0, 0] == pytest.approx(-9.75620719e-173, rel=1e-8)
+
+
 def test_the_exact_tier_claims_exactness_only_where_the_rational_result_is_its_value():
     """``ExactF64Backend``: a zero radius means the float64 value is the exact result (checked in rationals) for
     sums, differences, products and quotients of operands with short significands (often exact), full ones (rarely),

@@ -203,6 +203,11 @@ class DDBackend:
         mag = self._mag(m)
         floor = np.where((mag < 2.0**-960) & (a[0][0] >= dd.NEGLIGIBLE), dd.ABS_ERR, 0.0)
         r = mag * np.expm1(a[1]) * (1 + 8 * U64) + dd.EXP_REL_ERR * mag + floor
+        # dd.exp returns 0 below NEGLIGIBLE (e^x < 2^-1586): not exactly 0, so the radius is float64's smallest
+        # subnormal (a bound while the ball's upper end stays below -746). A radius of 0 there claimed an exact
+        # zero that a huge cotangent scales back into range: e^-1101 * 1.4e306 = 2.7e-172, not 0
+        neglected = a[0][0] < dd.NEGLIGIBLE
+        r = np.where(neglected, np.where(a[0][0] + a[1] < -746.0, TINY, np.inf), r)
         exact = (a[0][0] == 0) & (a[0][1] == 0) & (a[1] == 0)  # exp(0) = 1 exactly: the max term of a row
         return ((np.where(exact, 1.0, m[0]), np.where(exact, 0.0, m[1])), np.where(exact, 0.0, r))
 
