@@ -104,7 +104,6 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-
 from functools import lru_cache
 
 import numpy as np

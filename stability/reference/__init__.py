@@ -35,7 +35,6 @@ from ..formats import Format, round_float64, round_mpf, to_dtype
 from ..functions import Call, prepare
 from . import _formulas
 from ._balls import DDBackend, ExactF64Backend, F64Backend
-from ._certify import certify, certify_exact
 from ._exact import settle
 
 __all__ = [
@@ -188,7 +187,7 @@ def _settle(formula, make_args, items, n_out, fmt, stats, method, skip=None):
             with np.errstate(all="ignore"):  # overflowing radii are simply not certified
                 h, l, r = backend.parts(formula(backend, *make_args(items[ch])))
             h, l, r = (a.reshape(ch.size, n_out) for a in (h, l, r))
-            rounded, ok = certify_exact(h, r, fmt) if getattr(backend, "exact_only", False) else certify(h, l, r, fmt)
+            rounded, ok = backend.certify(h, l, r, fmt)
             new = ok & ~done[ch]
             _put((value, hi, lo), ch, new, (rounded, h, l))
             done[ch] |= ok

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dd
+from ._certify import certify, certify_exact
 
 U64 = 2.0**-53
 LIBM_ULPS = 4.0
@@ -131,6 +132,10 @@ class F64Backend:
     def parts(self, a):
         """(hi, lo, rad) float64 arrays for certification."""
         return a[0], np.zeros_like(a[0]), a[1] * RADIUS_SLACK
+
+    def certify(self, hi, lo, rad, fmt):
+        """``(rounded, ok)``: where the ball proves the rounding (``_certify.certify``)."""
+        return certify(hi, lo, rad, fmt)
 
 
 class DDBackend:
@@ -251,6 +256,8 @@ class DDBackend:
     def parts(self, a):
         return a[0][0], a[0][1], a[1] * RADIUS_SLACK
 
+    certify = F64Backend.certify
+
 
 class ExactF64Backend(F64Backend):
     """Float64 values that are exact, or not claimed at all: the radius is 0 where every operation so far was
@@ -263,7 +270,6 @@ class ExactF64Backend(F64Backend):
     an entry on rows of 131,072.  Here it costs one float64 pass; what is inexact passes on unchanged."""
 
     name = "float64-exact"
-    exact_only = True  # the certificate is the zero radius itself (``_certify.certify_exact``)
 
     @staticmethod
     def _ball(m, exact):
@@ -325,3 +331,7 @@ class ExactF64Backend(F64Backend):
 
     def parts(self, a):
         return a[0], np.zeros_like(a[0]), a[1]
+
+    def certify(self, hi, lo, rad, fmt):
+        """The certificate is the zero radius itself (``_certify.certify_exact``)."""
+        return certify_exact(hi, rad, fmt)
