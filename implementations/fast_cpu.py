@@ -26,6 +26,7 @@ import numpy as np
 
 from stability.registry import register
 
+from . import _native
 from ._shared import accumulator, row_sum
 
 BLOCK_BYTES = 1 << 20  # measured: 2**16 78 ms, 2**18 33 ms, 2**20 27 ms on (4096, 4096) float32
@@ -189,15 +190,29 @@ def _finish(O, moved_shape, axis, out):
 SMALL = 1 << 13  # below this many elements the blocking machinery costs more than it saves
 
 
+def _compiled(X) -> bool:
+    """Whether the compiled kernels take these rows."""
+    return _native.LIB is not None and X.dtype == np.float32 and X.shape[1] <= _native.MAX_ROW
+
+
+def _compiled_rows(name, X, O):
+    """Kernel ``name`` over the rows of ``X`` into ``O``, blocks of rows on the thread pool."""
+    _run(lambda a, b: _native.rows(name, X[a:b], O[a:b]), _row_ranges(X.shape[0], X.shape[1], X.itemsize),
+         X.size)
+
+
 @register("softmax", "softmax.fast", "cache-blocked, threaded max-shifted softmax, one exp per element")
 def softmax(x, axis=-1, out=None):
-    if x.size <= SMALL:
+    if x.size <= SMALL and not (_native.LIB is not None and x.dtype == np.float32):
         e = np.exp(x - np.max(x, axis=axis, keepdims=True, initial=-np.inf), out=out)
         return np.divide(e, row_sum(e, axis), out=e)
     X, moved = _as_rows(x, axis)
     use_out = out is not None and axis in (-1, x.ndim - 1) and out.flags.c_contiguous
     O = out.reshape(X.shape) if use_out else np.empty_like(X)
-    _softmax_rows(X, O)
+    if _compiled(X):
+        _compiled_rows("softmax", X, O)
+    else:
+        _softmax_rows(X, O)
     return out if use_out else _finish(O, moved, axis, out)
 
 
@@ -206,7 +221,9 @@ def log_softmax(x, axis=-1, out=None):
     X, moved = _as_rows(x, axis)
     use_out = out is not None and axis in (-1, x.ndim - 1) and out.flags.c_contiguous
     O = out.reshape(X.shape) if use_out else np.empty_like(X)
-    if X.size:
+    if _compiled(X):
+        _compiled_rows("log_softmax", X, O)
+    elif X.size:
         _log1p_rows(X, O, want_lse=False)
     return out if use_out else _finish(O, moved, axis, out)
 
@@ -214,10 +231,17 @@ def log_softmax(x, axis=-1, out=None):
 @register("logsumexp", "logsumexp.fast", "cache-blocked, threaded log1p-form logsumexp, one exp per element")
 def logsumexp(x, axis=-1, out=None):
     X, moved = _as_rows(x, axis)
-    O = np.empty(X.shape[0], dtype=X.dtype) if out is None else out.reshape(-1)
-    if X.shape[1] == 0:  # the empty sum: log 0
+    use_out = out is not None and out.flags.c_contiguous  # else out.reshape would write into a copy
+    O = out.reshape(-1) if use_out else np.empty(X.shape[0], dtype=X.dtype)
+    if _compiled(X):
+        _compiled_rows("logsumexp", X, O)
+    elif X.shape[1] == 0:  # the empty sum: log 0
         O[...] = -np.inf
     else:
         _log1p_rows(X, O, want_lse=True)
     res = O.reshape(moved[:-1])
-    return res if out is None else out
+    if out is None:
+        return res
+    if not use_out:
+        out[...] = res
+    return out

@@ -132,8 +132,7 @@ def _run(impls, shapes, dtypes, *, repeats, warmup, progress, seed, budget):
     for shape in shapes:
         for dtype in dtypes:
             x = rng.normal(0, 3, shape).astype(dtype)
-            cases = dict(roofline.cases(x))
-            meta = {}
+            meta, timed = {}, {}
             for impl in impls:
                 if dtype not in dtypes_for(impl, [dtype]):
                     continue
@@ -141,8 +140,9 @@ def _run(impls, shapes, dtypes, *, repeats, warmup, progress, seed, budget):
                 with np.errstate(all="ignore"):
                     for label, threads, alloc, call in _cases_for(impl, args, kwargs):
                         key = f"{label}|{alloc}"
-                        cases[key] = call
+                        timed[key] = call
                         meta[key] = (impl, label, threads, alloc)
+            cases = {**roofline.cases(x, threads={t for _, _, t, _ in meta.values()}), **timed}
             errors: dict = {}  # code under test that raises on this input is not timed; the table says so
             with np.errstate(all="ignore"):
                 times = timing.interleaved(cases, repeats=repeats, warmup=warmup, budget=budget, errors=errors)
@@ -151,7 +151,8 @@ def _run(impls, shapes, dtypes, *, repeats, warmup, progress, seed, budget):
                 skipped.append(f"{label} {'x'.join(map(str, shape))} {dtype}: raised {type(exc).__name__}: "
                                f"{exc}"[:300])
             copy = timing.summary(times["roof.copy"])["median_s"]
-            exp = timing.summary(times["roof.exp"])["median_s"]
+            exp_at = {k: timing.summary(v)["median_s"] for k, v in times.items() if k.startswith("roof.exp")}
+            exp = exp_at[roofline.exp_key(1)]
             copy_gbps = 2 * x.nbytes / copy / 1e9
             exp_rate = x.size / exp
             for key, (impl, label, threads, alloc) in meta.items():
@@ -162,9 +163,10 @@ def _run(impls, shapes, dtypes, *, repeats, warmup, progress, seed, budget):
                     "shape": "x".join(map(str, shape)), "dtype": dtype, "elements": int(x.size), "alloc": alloc,
                     "threads": threads, **st,
                     "gbps": moved / st["median_s"] / 1e9, "frac_copy": copy / st["median_s"] * moved / (2 * x.nbytes),
-                    "elements_per_s": x.size / st["median_s"], "frac_exp": exp / st["median_s"],
+                    "elements_per_s": x.size / st["median_s"],
+                    "frac_exp": exp_at[roofline.exp_key(threads)] / st["median_s"],
                     "bound": "exp" if exp > copy else "memory", "copy_gbps": copy_gbps,
-                    "exp_elements_per_s": exp_rate,
+                    "exp_elements_per_s": exp_rate, "exp_threads_elements_per_s": x.size / exp_at[roofline.exp_key(threads)],
                 })
             if progress is not None:
                 progress(1)

@@ -9,7 +9,9 @@ from ..io import atomic_write
 
 COLUMNS = ["function", "implementation", "library", "device", "shape", "dtype", "elements", "alloc", "threads",
            "median_s", "min_s", "max_s", "repeats", "gbps", "frac_copy", "elements_per_s", "frac_exp", "bound",
-           "copy_gbps", "exp_elements_per_s"]
+           "copy_gbps", "exp_elements_per_s", "exp_threads_elements_per_s"]
+# frac_exp: the exp roof's time on the row's own thread count over the row's time (exp_threads_elements_per_s is
+# that roof's rate; exp_elements_per_s the one-thread roof's, which the report draws)
 
 
 def save(df, path) -> Path:

@@ -1,0 +1,126 @@
+/* The fast path's compiled kernels: softmax, log_softmax and logsumexp over rows of float32.
+ *
+ * Built at install as an optional extension (setup.py); implementations/_native.py loads it with ctypes, which
+ * releases the GIL during each call, so the fast path's thread pool runs blocks of rows in parallel.  Without it
+ * (no C compiler at install, or SOFTMAX_STABILITY_NATIVE=0) the NumPy version in fast_cpu.py runs instead.
+ *
+ * Numerics: the careful algorithms, as the NumPy version computes them, with the sums in float64 registers:
+ *
+ *   m = max x                          (a NaN, +inf or all -inf row: the policy's whole-row answer, below)
+ *   d_i = x_i - m, e_i = exp(d_i)      (float32, d_i with its rounding error carried by TwoSum into the exp's
+ *                                       reduced argument; exp_f32: within 1 ULP, subnormal results rounded once)
+ *   softmax_i     = e_i / s,  s = sum e_i            (s in float64, e_i / s formed in float64, rounded once)
+ *   log_softmax_i = (x_i - m) - log1p(t)             (in float64, rounded once; t = sum_{i != k} e_i leaves out
+ *   logsumexp     = m + log1p(t)                      one position k of the max, whose term is exactly 1:
+ *                                                     Blanchard, Higham & Higham 2021)
+ *
+ * so every result carries the float32 exp's error (at most about 1 ULP) and one rounding, where the NumPy version
+ * has the rounding of x_i - m (|x_i - m| u, up to 100 ULP and more in wide rows: within the condition number, but
+ * error), a float32 sum and a float32 division or subtraction on top.  Special values follow the suite's policy
+ * (stability/policy.py) exactly as the NumPy version does: a row holding a NaN, a +inf, or only -inf gives NaN
+ * everywhere for softmax and log_softmax, and NaN, +inf and -inf for logsumexp; a -inf entry in a row with a
+ * finite max gives 0 (softmax) or -inf (log_softmax); an empty row's logsumexp is -inf.
+ *
+ * Speed: the body (_fastkernels_body.h) is written in GCC vector types with no data-dependent branch, and is
+ * compiled twice: for x86-64-v4 (AVX-512, 16 lanes) and for x86-64-v3 (AVX2 and FMA, 8 lanes); sstab_level() says
+ * which one this CPU runs, and 0 (the NumPy version then runs) on a CPU with neither, or where the compiler is
+ * not GCC on x86-64: the generic vector code measured 7-15x slower than NumPy there.  The three passes over a row
+ * (max; exp and sum; scale) read it from the core's L1/L2 cache after the first, and the exp pass prefetches the
+ * next row, so memory sees one read of the input and one write of the output, as one exp pass does.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#include <immintrin.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v4")
+#define W 16
+#define SFX v4
+#include "_fastkernels_body.h"
+#undef W
+#undef SFX
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v3")
+#define W 8
+#define SFX v3
+#include "_fastkernels_body.h"
+#undef W
+#undef SFX
+#pragma GCC pop_options
+
+static int sstab_cpu(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4"))
+        return 4;
+    if (__builtin_cpu_supports("x86-64-v3"))
+        return 3;
+    return 0;
+}
+
+static int level = -1; /* the copy the entry points run: 4, 3, or 0 for none */
+
+/* 4: the AVX-512 copy runs; 3: the AVX2 one; 0: neither (the caller keeps to NumPy). */
+int sstab_level(void)
+{
+    if (level < 0)
+        level = sstab_cpu();
+    return level;
+}
+
+/* Run copy `want` (3 or 4) from now on, for the tests to reach the AVX2 copy on an AVX-512 machine; refused (-1)
+ * for a copy this CPU cannot run.  Returns the level in force before. */
+int sstab_force_level(int want)
+{
+    int cpu = sstab_cpu(), before = sstab_level();
+    if ((want != 3 && want != 4) || want > cpu)
+        return -1;
+    level = want;
+    return before;
+}
+
+#define DISPATCH(name)                                                                                             \
+    int sstab_##name##_f32(const float *x, float *o, int64_t R, int64_t n)                                       \
+    {                                                                                                              \
+        switch (sstab_level()) {                                                                                   \
+        case 4:                                                                                                    \
+            name##_v4(x, o, R, n);                                                                                 \
+            return 0;                                                                                              \
+        case 3:                                                                                                    \
+            name##_v3(x, o, R, n);                                                                                 \
+            return 0;                                                                                              \
+        default:                                                                                                   \
+            return -1;                                                                                             \
+        }                                                                                                          \
+    }
+#else
+int sstab_level(void) { return 0; }
+
+int sstab_force_level(int want) { return (void)want, -1; }
+
+#define DISPATCH(name)                                                                                             \
+    int sstab_##name##_f32(const float *x, float *o, int64_t R, int64_t n) { return -1; }
+#endif
+
+/* softmax, log_softmax (o: R x n) and logsumexp (o: R) of R rows of n float32 each, row stride n; 0 on success,
+ * -1 where this CPU has no compiled copy (sstab_level() == 0). */
+DISPATCH(softmax)
+DISPATCH(log_softmax)
+DISPATCH(logsumexp)
+
+/* An importable module, so that setuptools builds this file as an extension and importlib finds it; the kernels
+ * are reached through ctypes. */
+static struct PyModuleDef sstab_module = {PyModuleDef_HEAD_INIT, "_fastkernels",
+                                          "The fast path's compiled kernels (loaded with ctypes).", -1, NULL};
+
+PyMODINIT_FUNC PyInit__fastkernels(void) { return PyModule_Create(&sstab_module); }

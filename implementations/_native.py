@@ -1,0 +1,71 @@
+"""The fast path's compiled kernels (``_fastkernels.c``), loaded with ctypes: :data:`LIB`, or None and the reason
+in :data:`WHY`.
+
+The extension is built at install (setup.py) where a C compiler works; ctypes releases the GIL during each call,
+so :mod:`implementations.fast_cpu` runs blocks of rows on its threads.  ``SOFTMAX_STABILITY_NATIVE=0`` keeps the
+fast path on its NumPy version (the tests run both; the bench times the one in use).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+
+ENV = "SOFTMAX_STABILITY_NATIVE"
+#: the longest row the kernels take; longer ones go to the NumPy version, which splits a row across threads
+MAX_ROW = 1 << 16
+#: the functions the kernels compute, each over float32 rows: (x, out, rows, row length) -> 0, or -1 without a copy
+#: for this CPU
+FUNCTIONS = ("softmax", "log_softmax", "logsumexp")
+
+
+def _load():
+    if os.environ.get(ENV, "1") == "0":
+        return None, f"{ENV}=0: the NumPy version runs"
+    try:
+        from . import _fastkernels
+    except ImportError as exc:
+        return None, (f"not built ({exc}); the NumPy version runs. Build it with a C compiler (GCC) on the PATH: "
+                      "python3 -m pip install -e .")
+    lib = ctypes.CDLL(_fastkernels.__file__)
+    lib.sstab_level.restype = ctypes.c_int
+    level = lib.sstab_level()
+    if level == 0:
+        return None, ("built, but this CPU has neither AVX-512 nor AVX2 with FMA (or the compiler was not GCC on "
+                      "x86-64); the NumPy version runs")
+    lib.sstab_force_level.argtypes, lib.sstab_force_level.restype = [ctypes.c_int], ctypes.c_int
+    p, n = ctypes.c_void_p, ctypes.c_int64
+    for name in FUNCTIONS:
+        fn = getattr(lib, f"sstab_{name}_f32")
+        fn.argtypes, fn.restype = [p, p, n, n], ctypes.c_int
+    return lib, f"compiled kernels for x86-64-v{level} ({'AVX-512' if level == 4 else 'AVX2 and FMA'})"
+
+
+LIB, WHY = _load()
+
+
+def level() -> int:
+    """The instruction set the kernels run: 4 (x86-64-v4, AVX-512), 3 (x86-64-v3, AVX2 and FMA), 0 (none)."""
+    return LIB.sstab_level() if LIB is not None else 0
+
+
+@contextlib.contextmanager
+def forced_level(want: int):
+    """Run the kernels' copy for instruction set ``want`` (3 or 4) inside the block: the tests reach the AVX2 copy
+    on an AVX-512 machine this way.  ValueError where this CPU cannot run it."""
+    before = LIB.sstab_force_level(want) if LIB is not None else -1
+    if before < 0:
+        raise ValueError(f"this machine cannot run the x86-64-v{want} kernels ({WHY})")
+    try:
+        yield
+    finally:
+        LIB.sstab_force_level(before)
+
+
+def rows(name: str, x, out) -> None:
+    """Run kernel ``name`` over the C-contiguous float32 rows ``x`` (2-D) into ``out`` (same shape, or one value
+    per row for logsumexp)."""
+    rc = getattr(LIB, f"sstab_{name}_f32")(x.ctypes.data, out.ctypes.data, x.shape[0], x.shape[1])
+    if rc:
+        raise RuntimeError(f"the compiled {name} kernel refused the call (rc {rc}): {WHY}")
