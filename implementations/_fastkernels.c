@@ -1,4 +1,5 @@
-/* The fast path's compiled kernels: softmax, log_softmax and logsumexp over rows of float32.
+/* The fast path's compiled kernels: softmax, log_softmax and logsumexp over rows of float32, and their VJPs (the
+ * gradients' numerics are described where they are defined, in _fastkernels_body.h, and in fast_grad.py).
  *
  * Built at install as an optional extension (setup.py); implementations/_native.py loads it with ctypes, which
  * releases the GIL during each call, so the fast path's thread pool runs blocks of rows in parallel.  Without it
@@ -117,6 +118,38 @@ int sstab_force_level(int want) { return (void)want, -1; }
 DISPATCH(softmax)
 DISPATCH(log_softmax)
 DISPATCH(logsumexp)
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define DISPATCH_VJP(name)                                                                                         \
+    int sstab_##name##_f32(const float *x, const float *g, float *o, int64_t R, int64_t n, uint8_t *flags)       \
+    {                                                                                                              \
+        int lv = sstab_level();                                                                                    \
+        if (lv != 3 && lv != 4)                                                                                    \
+            return -1;                                                                                             \
+        float *scratch = malloc(2 * ((size_t)n + 16) * sizeof(float));                                            \
+        if (!scratch)                                                                                              \
+            return -2;                                                                                             \
+        if (lv == 4)                                                                                               \
+            name##_v4(x, g, o, R, n, scratch, scratch + n + 16, flags);                                            \
+        else                                                                                                       \
+            name##_v3(x, g, o, R, n, scratch, scratch + n + 16, flags);                                            \
+        free(scratch);                                                                                             \
+        return 0;                                                                                                  \
+    }
+#else
+#define DISPATCH_VJP(name)                                                                                         \
+    int sstab_##name##_f32(const float *x, const float *g, float *o, int64_t R, int64_t n, uint8_t *flags)       \
+    {                                                                                                              \
+        return (void)x, (void)g, (void)o, (void)R, (void)n, (void)flags, -1;                                       \
+    }
+#endif
+
+/* The VJPs of softmax and log_softmax (g, o: R x n) and of logsumexp (g: R, o: R x n) at x (R x n float32, row
+ * stride n); flags[r] is set for a row left to the caller (a NaN, an infinite max or cotangent); 0 on success,
+ * -1 without a copy for this CPU, -2 when the scratch row could not be allocated. */
+DISPATCH_VJP(softmax_vjp)
+DISPATCH_VJP(log_softmax_vjp)
+DISPATCH_VJP(logsumexp_vjp)
 
 /* An importable module, so that setuptools builds this file as an extension and importlib finds it; the kernels
  * are reached through ctypes. */

@@ -16,6 +16,12 @@ typedef double N(vd) __attribute__((vector_size(4 * W)));  /* W/2 float64 */
 #define vh N(vh)
 #define vd N(vd)
 
+#if W == 16
+#define ALL_IDX 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+#else
+#define ALL_IDX 0, 1, 2, 3, 4, 5, 6, 7
+#endif
+
 
 INLINE vf N(splat)(float a) { return (vf){0} + a; }
 
@@ -60,6 +66,11 @@ INLINE vd N(lo_d)(vf v) { return (vd)_mm256_cvtps_pd(_mm256_castps256_ps128((__m
 INLINE vd N(hi_d)(vf v) { return (vd)_mm256_cvtps_pd(_mm256_extractf128_ps((__m256)v, 1)); }
 #endif
 
+INLINE vf N(join)(vd lo, vd hi)
+{
+    return __builtin_shufflevector(__builtin_convertvector(lo, vh), __builtin_convertvector(hi, vh), ALL_IDX);
+}
+
 /* Horizontal reductions, as trees of lane swaps (a chain over the lanes costs more than a short row's work). */
 #if W == 16
 #define SWAP8 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7
@@ -94,16 +105,19 @@ INLINE int32_t N(hor)(vi v) { return TREE(N(vor), v); }
 INLINE int32_t N(hadd)(vi v) { return TREE(N(vadd), v); }
 INLINE double N(hsum)(vd v) { return DTREE(v); }
 
-/* exp(d + c) for d <= 0 (-inf included; no NaN) and a correction |c| <= 2^-23 |d| (the rounding error of d), in
+/* exp_f32: exp(d + c) for d <= 0 (-inf included; no NaN) and a correction |c| <= 2^-23 |d| (the rounding error of d), in
  * float32, within about 1 ULP (tests/test_fast_cpu.py measures it against float64).  Cody-Waite reduction
  * d = n ln2 + r, |r| <= ln2/2, with Cephes' two-part ln2 (n C1 exact for |n| < 2^15), c added to r; exp(r) =
  * 1 + r + r^2 P(r), Cephes' degree-5 minimax P; the scaling by 2^n rounds a subnormal result once.  d < -104 (exp
  * below half the smallest subnormal, 2^-150) is read as -104, whose exp rounds to 0. */
-INLINE vf N(exp_f32)(vf d, vf c)
+/* exp(d + c) as y 2^nf, y in [0.7, 1.42] a float32 within about 1 ULP of its share and nf an integer (as a
+ * float); 0 for d below lo (an exp below e^lo is taken as 0: e^-104 rounds to 0 in float32, and e^-200 times the
+ * largest float32 is below half its smallest subnormal). */
+INLINE vf N(exp_parts)(vf d, vf c, float lo, vf *nf_out)
 {
     const float shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer in the low mantissa bits */
-    vi far = d < N(splat)(-104.0f);
-    d = N(sel)(far, N(splat)(-104.0f), d);
+    vi far = d < N(splat)(lo);
+    d = N(sel)(far, N(splat)(lo), d);
     c = N(sel)(far, N(splat)(0.0f), c);
     vf nf = (d * 1.44269504088896341f + shifter) - shifter;
     vf r = d - nf * 0.693359375f;
@@ -114,7 +128,13 @@ INLINE vf N(exp_f32)(vf d, vf c)
     p = p * r + 4.1665795894e-2f;
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
-    vf y = (p * (r * r) + r) + 1.0f;
+    *nf_out = nf;
+    return N(sel)(far, N(splat)(0.0f), (p * (r * r) + r) + 1.0f); /* below lo: exactly 0 (masked entries too) */
+}
+
+INLINE vf N(exp_f32)(vf d, vf c)
+{
+    vf nf, y = N(exp_parts)(d, c, -104.0f, &nf);
 #if W == 16
     return _mm512_scalef_ps(y, nf); /* y 2^nf, rounded once, subnormals included */
 #else
@@ -339,7 +359,195 @@ static void N(logsumexp)(const float *x, float *o, int64_t R, int64_t n)
     }
 }
 
+
+/* ---- gradients (VJPs) ----------------------------------------------------------------------------------------
+ * float32 data and a float32 scratch row (each weight exp(x_i - m) kept as y 2^n, y a float32 within about 1 ULP,
+ * so that a weight below the float32 range keeps its bits: its product with a large cotangent can be a normal
+ * number); the sums, and the last products of each result, in float64 registers, rounded once.  A row with a NaN,
+ * an infinite max or an infinite cotangent is flagged, not computed: the caller's row version gives it the
+ * policy's answer (implementations/fast_grad.py). */
+
+/* Where exp(d) times the largest float32 cotangent still rounds to nonzero: d > -(149 + 128) ln 2 = -192. */
+#define VJP_LO -200.0f
+
+/* The W/2-lane halves of the weight y 2^n from the scratch row, as float64 (2^n built in the exponent field). */
+INLINE void N(weights)(const float *y, const float *nf, int64_t i, int64_t k, vd *lo, vd *hi)
+{
+    vf yv = N(load)(y + i, k, 0.0f), nv = N(load)(nf + i, k, 0.0f);
+    vl nlo = __builtin_convertvector(N(lo_d)(nv), vl), nhi = __builtin_convertvector(N(hi_d)(nv), vl);
+    *lo = N(lo_d)(yv) * (vd)((nlo + 1023) << 52);
+    *hi = N(hi_d)(yv) * (vd)((nhi + 1023) << 52);
+}
+
+/* Pass 1 of a VJP row: x's max (and whether x holds a NaN), and g's min, max and whether g holds a NaN or inf. */
+INLINE float N(vjp_scan)(const float *x, const float *g, int64_t n, int *bad, float *gmin, float *gmax)
+{
+    N(maxacc) a = N(max_start)();
+    vf lo = N(splat)(INFINITY), hi = N(splat)(-INFINITY);
+    vi nonfinite = {0};
+    for (int64_t i = 0; i < n; i += W) {
+        int64_t k = n - i < W ? n - i : W;
+        N(max_add)(&a, N(load)(x + i, k, -INFINITY));
+        if (g) {
+            vf gv = N(load)(g + i, k, 0.0f), z = gv - gv;
+            nonfinite |= z != z;
+            lo = N(sel)(gv < lo, gv, lo);
+            hi = N(sel)(gv > hi, gv, hi);
+        }
+    }
+    float m = N(max_end)(&a, bad);
+    if (g) {
+        *bad |= N(hor)(nonfinite) != 0;
+        *gmax = N(hmax)(hi);
+        lo = -lo;
+        *gmin = -N(hmax)(lo);
+    }
+    *bad |= isinf(m) != 0; /* isinf may answer -1 for -inf */
+    return m;
+}
+
+/* Pass 2: the weights exp(x_i - m) into the scratch rows; returns sum_{x_i < m} w_i, and with g, sum g_i w_i
+ * into *gw, sum g_i into *gs and sum_{x_i < m} g_i into *grest; *ties counts the entries equal to m. */
+INLINE double N(vjp_weights)(const float *x, const float *g, int64_t n, float m, float *y, float *nf, double *gw,
+                             double *gs, double *grest, int64_t *ties)
+{
+    vd t_lo = {0}, t_hi = {0}, gw_lo = {0}, gw_hi = {0}, gs_lo = {0}, gs_hi = {0}, gr_lo = {0}, gr_hi = {0};
+    vi z = {0};
+    vf mv = N(splat)(m);
+    for (int64_t i = 0; i < n; i += W) {
+        int64_t k = n - i < W ? n - i : W;
+        vf v = N(load)(x + i, k, -INFINITY), c, nv;
+        vf d = N(diff)(v, mv, &c); /* before c is read: an argument list has no order of evaluation */
+        vf yv = N(exp_parts)(d, c, VJP_LO, &nv);
+        N(store)(y + i, yv, k);
+        N(store)(nf + i, nv, k);
+        vd wl, wh;
+        N(weights)(y, nf, i, k, &wl, &wh);
+        vi below = v < mv;
+        vf zero = N(splat)(0.0f);
+        vd bl = N(lo_d)(N(sel)(below, N(splat)(1.0f), zero)), bh = N(hi_d)(N(sel)(below, N(splat)(1.0f), zero));
+        t_lo += wl * bl;
+        t_hi += wh * bh;
+        z -= v == mv;
+        if (g) {
+            vf gv = N(load)(g + i, k, 0.0f);
+            vd gl = N(lo_d)(gv), gh = N(hi_d)(gv);
+            gw_lo += wl * gl;
+            gw_hi += wh * gh;
+            gs_lo += gl;
+            gs_hi += gh;
+            gr_lo += gl * bl;
+            gr_hi += gh * bh;
+        }
+    }
+    *ties = N(hadd)(z);
+    if (g) {
+        *gw = N(hsum)(gw_lo + gw_hi);
+        *gs = N(hsum)(gs_lo + gs_hi);
+        *grest = N(hsum)(gr_lo + gr_hi);
+    }
+    return N(hsum)(t_lo + t_hi);
+}
+
+INLINE double N(clamp)(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* softmax's VJP: s_i (h_i - <h, s>), h = g - m, m = <g, s> clamped to [min g, max g] (centred on the weighted
+ * mean, then refined: every error relative to |g_i - m|; a constant g gives exactly 0). */
+static void N(softmax_vjp)(const float *x, const float *g, float *o, int64_t R, int64_t n, float *y, float *nf,
+                           uint8_t *flags)
+{
+    for (int64_t r = 0; r < R; r++, x += n, g += n, o += n) {
+        int bad;
+        float gmin = 0.0f, gmax = 0.0f;
+        float m = N(vjp_scan)(x, g, n, &bad, &gmin, &gmax);
+        flags[r] = (uint8_t)bad;
+        if (bad)
+            continue;
+        double gw = 0.0, gs = 0.0, grest = 0.0;
+        int64_t z;
+        double S = 1.0 + N(vjp_weights)(x, g, n, m, y, nf, &gw, &gs, &grest, &z) + (double)(z - 1);
+        double mean = N(clamp)(gw / S, gmin, gmax), inv = 1.0 / S;
+        vd c_lo = {0}, c_hi = {0};
+        for (int64_t i = 0; i < n; i += W) {
+            int64_t k = n - i < W ? n - i : W;
+            vd wl, wh;
+            N(weights)(y, nf, i, k, &wl, &wh);
+            vf gv = N(load)(g + i, k, 0.0f);
+            c_lo += wl * (N(lo_d)(gv) - mean);
+            c_hi += wh * (N(hi_d)(gv) - mean);
+        }
+        double c = N(hsum)(c_lo + c_hi) * inv;
+        for (int64_t i = 0; i < n; i += W) {
+            int64_t k = n - i < W ? n - i : W;
+            vd wl, wh;
+            N(weights)(y, nf, i, k, &wl, &wh);
+            vf gv = N(load)(g + i, k, 0.0f);
+            vd ol = (wl * inv) * ((N(lo_d)(gv) - mean) - c), oh = (wh * inv) * ((N(hi_d)(gv) - mean) - c);
+            N(store)(o + i, N(join)(ol, oh), k);
+        }
+    }
+}
+
+/* log_softmax's VJP: g_i - w_i q, q = sum(g) / S (clamped to [min g, max g] in a flat row, where it is the mean
+ * of g); at a lone dominant max (t < 1), (g_k t - sum_{j != k} g_j) / S, which does not cancel. */
+static void N(log_softmax_vjp)(const float *x, const float *g, float *o, int64_t R, int64_t n, float *y, float *nf,
+                               uint8_t *flags)
+{
+    for (int64_t r = 0; r < R; r++, x += n, g += n, o += n) {
+        int bad;
+        float gmin = 0.0f, gmax = 0.0f;
+        float m = N(vjp_scan)(x, g, n, &bad, &gmin, &gmax);
+        flags[r] = (uint8_t)bad;
+        if (bad)
+            continue;
+        double gw = 0.0, gs = 0.0, grest = 0.0;
+        int64_t z;
+        double t = N(vjp_weights)(x, g, n, m, y, nf, &gw, &gs, &grest, &z) + (double)(z - 1), S = 1.0 + t;
+        double q = gs / S;
+        if (z == n)
+            q = N(clamp)(q, gmin, gmax);
+        for (int64_t i = 0; i < n; i += W) {
+            int64_t k = n - i < W ? n - i : W;
+            vd wl, wh;
+            N(weights)(y, nf, i, k, &wl, &wh);
+            vf gv = N(load)(g + i, k, 0.0f);
+            N(store)(o + i, N(join)(N(lo_d)(gv) - wl * q, N(hi_d)(gv) - wh * q), k);
+        }
+        if (z == 1 && t < 1.0) {
+            int64_t j = 0;
+            while (x[j] != m)
+                j++;
+            o[j] = (float)(((double)g[j] * t - grest) / S);
+        }
+    }
+}
+
+/* logsumexp's VJP: g w_i / S, one cotangent per row. */
+static void N(logsumexp_vjp)(const float *x, const float *g, float *o, int64_t R, int64_t n, float *y, float *nf,
+                             uint8_t *flags)
+{
+    for (int64_t r = 0; r < R; r++, x += n, o += n) {
+        int bad;
+        float m = N(vjp_scan)(x, NULL, n, &bad, NULL, NULL);
+        bad |= !isfinite(g[r]);
+        flags[r] = (uint8_t)bad;
+        if (bad)
+            continue;
+        int64_t z;
+        double S = 1.0 + N(vjp_weights)(x, NULL, n, m, y, nf, NULL, NULL, NULL, &z) + (double)(z - 1);
+        double q = (double)g[r] / S;
+        for (int64_t i = 0; i < n; i += W) {
+            int64_t k = n - i < W ? n - i : W;
+            vd wl, wh;
+            N(weights)(y, nf, i, k, &wl, &wh);
+            N(store)(o + i, N(join)(wl * q, wh * q), k);
+        }
+    }
+}
+
+#undef VJP_LO
 #undef vl
+#undef ALL_IDX
 #undef GROUP_ROW
 #undef vf
 #undef vi

@@ -18,6 +18,8 @@ MAX_ROW = 1 << 16
 #: the functions the kernels compute, each over float32 rows: (x, out, rows, row length) -> 0, or -1 without a copy
 #: for this CPU
 FUNCTIONS = ("softmax", "log_softmax", "logsumexp")
+#: their VJPs, each (x, g, out, rows, row length, flags) -> 0; flags[r] set for a row left to the caller
+VJPS = ("softmax_vjp", "log_softmax_vjp", "logsumexp_vjp")
 
 
 def _load():
@@ -39,6 +41,9 @@ def _load():
     for name in FUNCTIONS:
         fn = getattr(lib, f"sstab_{name}_f32")
         fn.argtypes, fn.restype = [p, p, n, n], ctypes.c_int
+    for name in VJPS:
+        fn = getattr(lib, f"sstab_{name}_f32")
+        fn.argtypes, fn.restype = [p, p, p, n, n, p], ctypes.c_int
     return lib, f"compiled kernels for x86-64-v{level} ({'AVX-512' if level == 4 else 'AVX2 and FMA'})"
 
 
@@ -67,5 +72,15 @@ def rows(name: str, x, out) -> None:
     """Run kernel ``name`` over the C-contiguous float32 rows ``x`` (2-D) into ``out`` (same shape, or one value
     per row for logsumexp)."""
     rc = getattr(LIB, f"sstab_{name}_f32")(x.ctypes.data, out.ctypes.data, x.shape[0], x.shape[1])
+    if rc:
+        raise RuntimeError(f"the compiled {name} kernel refused the call (rc {rc}): {WHY}")
+
+
+def vjp_rows(name: str, x, g, out, flags) -> None:
+    """Run VJP kernel ``name`` at the C-contiguous float32 rows ``x`` (2-D) with cotangents ``g`` (x's shape, or one
+    per row for logsumexp) into ``out`` (x's shape); ``flags`` (uint8, one per row) is set where a row was left to
+    the caller (a NaN, an infinite max or cotangent: the row version gives those the policy's answers)."""
+    rc = getattr(LIB, f"sstab_{name}_f32")(x.ctypes.data, g.ctypes.data, out.ctypes.data, x.shape[0], x.shape[1],
+                                          flags.ctypes.data)
     if rc:
         raise RuntimeError(f"the compiled {name} kernel refused the call (rc {rc}): {WHY}")

@@ -19,6 +19,15 @@ Each block of rows runs the fast formulas; a row that needs a guard (a subnormal
 infinite maximum, sum or result) is computed again by the row version, which also gives the special rows
 (NaN, +inf, every entry masked) the answers of the wide versions (``stability.policy``).  Blocks run on the
 thread pool of :mod:`implementations.fast_cpu` (``SOFTMAX_STABILITY_THREADS`` threads).
+
+**Compiled kernels.** Where the fast path's C extension is built (:mod:`implementations._native`), softmax's,
+log_softmax's and logsumexp's gradients of float32 rows (bfloat16 and float16 data are widened to float32 first,
+as here) run its kernels instead of the NumPy blocks: the same careful formulas, with float32 data and a float32
+scratch row -- each weight kept as ``y 2^n`` with ``y`` a float32, so that a weight below the float32 range
+keeps its bits (the first guard's purpose) -- and the sums and each result's last products in float64
+registers, rounded once (which takes the second guard's place: nothing overflows before that rounding).  The
+rows they leave (a NaN, an infinite maximum or cotangent) go to the row version here.  No array wider than
+float32 is made either way.
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ import numpy as np
 
 from stability.registry import register
 
-from . import fast_cpu
+from . import _native, fast_cpu
 from ._shared import accumulator, nan_rows, shifted_parts
 
 # measured (softmax_vjp, 2 threads): 2**20 1.89 ms at (1000, 1000) and 33.0 ms at (4096, 4096); 2**22 1.81, 38.0
@@ -315,6 +324,23 @@ def _logsumexp_vjp_block(X, g, O):
 
 # ---- the axis functions' entry points --------------------------------------------------------------------------
 
+# the blocks that have a compiled kernel (implementations/_fastkernels.c): its name, and the row version that gives
+# the rows it leaves (a NaN, an infinite max or cotangent) the policy's answers
+_COMPILED = {}
+
+
+def _compiled_vjp(name, rows_fn, X, G, O):
+    """The compiled kernel over every row, one call per thread on a contiguous share; the rows it flags go to the
+    row version."""
+    R = X.shape[0]
+    flags = np.zeros(R, dtype=np.uint8)
+    k = max(1, min(fast_cpu.THREADS, R))
+    cuts = [R * i // k for i in range(k + 1)]
+    fast_cpu._run(lambda a, b: _native.vjp_rows(name, X[a:b], G[a:b], O[a:b], flags[a:b]),
+                  list(zip(cuts[:-1], cuts[1:])), X.size)
+    _redo(flags.astype(bool), rows_fn, O, X, G)
+
+
 def _axis_vjp(block, x, g, axis, reduced):
     x = np.asarray(x)
     w = accumulator(x.dtype)
@@ -322,12 +348,20 @@ def _axis_vjp(block, x, g, axis, reduced):
     g = np.asarray(g).astype(w, copy=False)
     G = np.ascontiguousarray(g).reshape(-1) if reduced else fast_cpu._as_rows(g, axis)[0]
     O = np.empty(X.shape, dtype=w)
-    if X.size:
+    if X.size and block in _COMPILED and fast_cpu._compiled(X):
+        _compiled_vjp(*_COMPILED[block], X, G, O)
+    elif X.size:
         _blocks(block, X.shape[0], X.shape[1], w.itemsize, X, G, O)
     return np.moveaxis(O.reshape(moved), -1, axis).astype(x.dtype, copy=False)
 
 
+_COMPILED.update({_softmax_vjp_block: ("softmax_vjp", _softmax_vjp_rows),
+                  _log_softmax_vjp_block: ("log_softmax_vjp", _log_softmax_vjp_rows),
+                  _logsumexp_vjp_block: ("logsumexp_vjp", _logsumexp_vjp_rows)})
+
+
 _ROWS = "blocked and threaded in float32, no wider array"
+_KERNEL = "; float32 rows: compiled, float32 data, float64 sums"
 # registered for the formats computed in float32.  The same code runs in float64 on float64 data, but is not offered
 # there: an exact zero that float64 meets by coincidence (g_i equal to the row's mean, a flat row) comes out an ULP
 # of g away, well inside the rule's allowance (B kappa 2^(1-p) |g| in absolute terms), yet the ULP error at an
@@ -336,20 +370,21 @@ _ROWS = "blocked and threaded in float32, no wider array"
 FORMATS = ("float16", "bfloat16", "float32")
 
 
-@register("softmax_vjp", "softmax_vjp.fast", f"s * (h - <h, s>), h = g - <g, s> (centred on the mean), {_ROWS}",
+@register("softmax_vjp", "softmax_vjp.fast",
+          f"s * (h - <h, s>), h = g - <g, s> (centred on the mean), {_ROWS}{_KERNEL}",
           dtypes=FORMATS)
 def softmax_vjp(x, g, axis=-1):
     return _axis_vjp(_softmax_vjp_block, x, g, axis, reduced=False)
 
 
 @register("log_softmax_vjp", "log_softmax_vjp.fast", "g_i - s_i sum(g), (g_k t - sum_{j != k} g_j) / (1 + t) at "
-          f"the max, {_ROWS}",
+          f"the max, {_ROWS}{_KERNEL}",
           dtypes=FORMATS)
 def log_softmax_vjp(x, g, axis=-1):
     return _axis_vjp(_log_softmax_vjp_block, x, g, axis, reduced=False)
 
 
-@register("logsumexp_vjp", "logsumexp_vjp.fast", f"g * softmax(x), max-shifted, {_ROWS}",
+@register("logsumexp_vjp", "logsumexp_vjp.fast", f"g * softmax(x), max-shifted, {_ROWS}{_KERNEL}",
           dtypes=FORMATS)
 def logsumexp_vjp(x, g, axis=-1):
     return _axis_vjp(_logsumexp_vjp_block, x, g, axis, reduced=True)

@@ -1,11 +1,13 @@
-"""The careful gradients in the working format (implementations/fast_grad.py): their guarded row versions and
-their blocked, threaded paths pass verify; the subnormal-weight guard and the overflow guard are needed (a
-version without them fails) and sufficient; and no array wider than the working format is ever made."""
+"""The careful gradients in the working format (implementations/fast_grad.py), their NumPy version: their guarded
+row versions and their blocked, threaded paths pass verify; the subnormal-weight guard and the overflow guard are
+needed (a version without them fails) and sufficient; and no array wider than the working format is ever made.
+The compiled kernels that take softmax's, log_softmax's and logsumexp's float32 rows where they are built are
+switched off here; tests/test_native.py tests them."""
 
 import numpy as np
 import pytest
 
-from implementations import _shared, fast_cpu, fast_grad
+from implementations import _native, _shared, fast_cpu, fast_grad
 from stability import reference, registry, strategies
 from stability.metrics import judge
 from stability.verify import verify
@@ -15,6 +17,11 @@ ROWS = AXIS + ["cross_entropy_vjp.fast"]
 ALL = ROWS + ["sigmoid_vjp.fast", "log_sigmoid_vjp.fast"]
 FAMILIES = ["standard", "dominant", "masked", "posinf", "nan", "underflow", "ties", "wide", "g_onehot", "g_huge",
             "g_tiny", "g_special", "g_mixed_sign"]
+
+
+@pytest.fixture(autouse=True)
+def numpy_version(monkeypatch):
+    monkeypatch.setattr(_native, "LIB", None)
 
 
 @pytest.fixture()

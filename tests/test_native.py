@@ -1,11 +1,12 @@
 """The fast path's compiled kernels (implementations/_fastkernels.c): built and loaded here, accurate to about one
 rounding whatever the condition number, the policy's special values, both instruction-set copies, and the NumPy
-version they fall back to."""
+version they fall back to; and the kernels of the gradients (softmax's, log_softmax's, logsumexp's VJP): every
+family, both copies, the cases the NumPy version's guards exist for, the rows they leave to the row version."""
 
 import numpy as np
 import pytest
 
-from implementations import _native, fast_cpu
+from implementations import _native, fast_cpu, fast_grad
 from stability import reference, registry
 from stability.metrics import judge, ulp_error
 from stability.verify import verify
@@ -135,3 +136,89 @@ def test_rows_longer_than_the_kernels_take_go_to_numpy(monkeypatch):
     x = np.random.default_rng(3).normal(0, 1, (4, 9)).astype(np.float32)
     ref = reference.evaluate("softmax", x, axis=-1)
     assert np.nanmax(ulp_error(fast_cpu.softmax(x), ref)) <= 8 and not calls
+
+
+# ---- the gradients ---------------------------------------------------------------------------------------------
+
+VJPS = ["softmax_vjp.fast", "log_softmax_vjp.fast", "logsumexp_vjp.fast"]
+
+
+@pytest.mark.parametrize("name", VJPS)
+def test_every_gradient_family_passes_verify_in_each_copy(level, name):
+    for dtype in ("float32", "bfloat16"):
+        rec = verify(registry.resolve(name), dtype, examples=20, seed=level, shrink=False)
+        assert rec.verdict == "pass", (dtype, rec.failed_families, rec.counterexample)
+
+
+def _vjp_cases():
+    """Where the NumPy version needs its guards: a weight below float32's range (e^-100, e^-120) times a
+    loss-scaled cotangent (2^100 and more; results near 2^-44, normal numbers), cotangents near the largest float
+    (their sums overflow float32), a constant cotangent (exactly 0 in exact arithmetic), ties, masked entries."""
+    x = np.array([[0.0, -100.0, -3.0, -95.5], [1.0, -99.0, 0.5, -120.0]], dtype=np.float32)
+    g = np.array([[1.0, 2.0 ** 100, -2.0, 3.0 * 2 ** 99], [0.5, -(2.0 ** 101), 1.0, 2.0 ** 120]], dtype=np.float32)
+    yield "softmax_vjp.fast", x, g
+    yield "log_softmax_vjp.fast", x, np.array([[2.0 ** 100, 0, -2, 0], [2.0 ** 110, 0, 1, 0]], dtype=np.float32)
+    yield "logsumexp_vjp.fast", x, np.array([2.0 ** 100, -(2.0 ** 110)], dtype=np.float32)
+    big = np.float32(2.0 ** 127)
+    xb = np.array([[0.0, 0.0, -1.0, -2.0], [3.0, -np.inf, 3.0, 1.0]], dtype=np.float32)
+    gb = np.array([[big, -big, big, -big], [big, big, -big, big]], dtype=np.float32)
+    yield "softmax_vjp.fast", xb, gb
+    yield "log_softmax_vjp.fast", xb, gb
+    flat = np.full((2, 20), -100.0, dtype=np.float32)
+    gc = np.full((2, 20), -1.3e36, dtype=np.float32)
+    gc[1] = 3.0
+    yield "log_softmax_vjp.fast", flat, gc
+    yield "softmax_vjp.fast", np.random.default_rng(0).normal(0, 4, (2, 20)).astype(np.float32), gc
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_gradient_cases_the_numpy_version_guards(level, case):
+    name, x, g = list(_vjp_cases())[case]
+    impl = registry.resolve(name)
+    got = impl.fn(x, g, axis=-1)
+    assert judge(got, reference.evaluate(impl.function, x, g, axis=-1)).ok, (name, got)
+    if case >= 5:  # a constant cotangent: exactly 0, as in exact arithmetic
+        assert not np.any(got)
+
+
+def test_gradient_rows_the_kernels_leave_go_to_the_row_version(level):
+    inf, nan = np.inf, np.nan
+    x = np.array([[0, 1, 2], [nan, 1, 2], [inf, 1, 2], [-inf] * 3, [0, 1, 2], [0, 1, 2]], dtype=np.float32)
+    g = np.array([[1, 2, 3], [1, 2, 3], [1, 2, 3], [1, 2, 3], [nan, 1, 2], [inf, 1, 2]], dtype=np.float32)
+    flags = np.zeros(len(x), dtype=np.uint8)
+    _native.vjp_rows("softmax_vjp", x, g, np.empty_like(x), flags)
+    assert flags.tolist() == [0, 1, 1, 1, 1, 1]
+    for name, gg in (("softmax_vjp.fast", g), ("log_softmax_vjp.fast", g), ("logsumexp_vjp.fast", g[:, 0].copy())):
+        impl = registry.resolve(name)
+        got = impl.fn(x, gg, axis=-1)
+        assert judge(got, reference.evaluate(impl.function, x, gg, axis=-1)).ok, (name, got)
+
+
+def test_gradients_match_across_threads(monkeypatch):
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 4, (300, 257)).astype(np.float32)
+    g = rng.normal(0, 1, x.shape).astype(np.float32)
+    for name in ("softmax_vjp", "log_softmax_vjp"):
+        fn = getattr(fast_grad, name)
+        monkeypatch.setattr(fast_cpu, "THREADS", 1)
+        one = fn(x, g)
+        monkeypatch.setattr(fast_cpu, "THREADS", 3)
+        monkeypatch.setattr(fast_cpu, "PARALLEL_MIN", 1)
+        assert np.array_equal(fn(x, g), one), name
+
+
+def test_gradient_kernels_are_what_runs():
+    # the compiled path is taken for float32 rows (not the NumPy blocks): a block function that fails proves it
+    x = np.random.default_rng(2).normal(0, 1, (8, 16)).astype(np.float32)
+    assert set(fast_grad._COMPILED) == {fast_grad._softmax_vjp_block, fast_grad._log_softmax_vjp_block,
+                                        fast_grad._logsumexp_vjp_block}
+    calls = []
+    real = _native.vjp_rows
+    _native_vjp = lambda *a: (calls.append(a[0]), real(*a))  # noqa: E731
+    try:
+        _native.vjp_rows = _native_vjp
+        fast_grad.softmax_vjp(x, x)
+        fast_grad.logsumexp_vjp(x, x[:, 0].copy())
+    finally:
+        _native.vjp_rows = real
+    assert set(calls) == {"softmax_vjp", "logsumexp_vjp"}
