@@ -370,13 +370,23 @@ static void N(logsumexp)(const float *x, float *o, int64_t R, int64_t n)
 /* Where exp(d) times the largest float32 cotangent still rounds to nonzero: d > -(149 + 128) ln 2 = -192. */
 #define VJP_LO -200.0f
 
-/* The W/2-lane halves of the weight y 2^n from the scratch row, as float64 (2^n built in the exponent field). */
-INLINE void N(weights)(const float *y, const float *nf, int64_t i, int64_t k, vd *lo, vd *hi)
+/* The W/2-lane halves of the weight y 2^n as float64 (2^n applied by vscalefpd, or built in the exponent field). */
+INLINE void N(weights_of)(vf yv, vf nv, vd *lo, vd *hi)
 {
-    vf yv = N(load)(y + i, k, 0.0f), nv = N(load)(nf + i, k, 0.0f);
+#if W == 16
+    *lo = (vd)_mm512_scalef_pd((__m512d)N(lo_d)(yv), (__m512d)N(lo_d)(nv));
+    *hi = (vd)_mm512_scalef_pd((__m512d)N(hi_d)(yv), (__m512d)N(hi_d)(nv));
+#else
     vl nlo = __builtin_convertvector(N(lo_d)(nv), vl), nhi = __builtin_convertvector(N(hi_d)(nv), vl);
     *lo = N(lo_d)(yv) * (vd)((nlo + 1023) << 52);
     *hi = N(hi_d)(yv) * (vd)((nhi + 1023) << 52);
+#endif
+}
+
+/* The same from the scratch row. */
+INLINE void N(weights)(const float *y, const float *nf, int64_t i, int64_t k, vd *lo, vd *hi)
+{
+    N(weights_of)(N(load)(y + i, k, 0.0f), N(load)(nf + i, k, 0.0f), lo, hi);
 }
 
 /* Pass 1 of a VJP row: x's max (and whether x holds a NaN), and g's min, max and whether g holds a NaN or inf. */
@@ -422,7 +432,7 @@ INLINE double N(vjp_weights)(const float *x, const float *g, int64_t n, float m,
         N(store)(y + i, yv, k);
         N(store)(nf + i, nv, k);
         vd wl, wh;
-        N(weights)(y, nf, i, k, &wl, &wh);
+        N(weights_of)(yv, nv, &wl, &wh);
         vi below = v < mv;
         vf zero = N(splat)(0.0f);
         vd bl = N(lo_d)(N(sel)(below, N(splat)(1.0f), zero)), bh = N(hi_d)(N(sel)(below, N(splat)(1.0f), zero));
