@@ -10,14 +10,17 @@
  *   m = max x                          (a NaN, +inf or all -inf row: the policy's whole-row answer, below)
  *   d_i = x_i - m, e_i = exp(d_i)      (float32, d_i with its rounding error carried by TwoSum into the exp's
  *                                       reduced argument; exp_f32: within 1 ULP, subnormal results rounded once)
- *   softmax_i     = e_i / s,  s = sum e_i            (s in float64, e_i / s formed in float64, rounded once)
- *   log_softmax_i = (x_i - m) - log1p(t)             (in float64, rounded once; t = sum_{i != k} e_i leaves out
- *   logsumexp     = m + log1p(t)                      one position k of the max, whose term is exactly 1:
- *                                                     Blanchard, Higham & Higham 2021)
+ *   softmax_i     = e_i (1/s),  s = sum e_i          (s in float64; 1/s split into two float32 parts, so that
+ *                                                     the product is rounded once)
+ *   log_softmax_i = ((x_i - m) - hi) - lo            (hi + lo = log1p(t) in float64, t = sum_{i != k} e_i
+ *   logsumexp     = m + log1p(t)                      leaving out one position k of the max, whose term is
+ *                                                     exactly 1: Blanchard, Higham & Higham 2021; logsumexp
+ *                                                     in float64, rounded once)
  *
- * so every result carries the float32 exp's error (at most about 1 ULP) and one rounding, where the NumPy version
- * has the rounding of x_i - m (|x_i - m| u, up to 100 ULP and more in wide rows: within the condition number, but
- * error), a float32 sum and a float32 division or subtraction on top.  Special values follow the suite's policy
+ * so every result carries the float32 exp's error (at most about 1 ULP) and one to three roundings (verify measured
+ * at most 1.95 ULP for softmax and 1.58 for log_softmax), where the NumPy version has the rounding of x_i - m
+ * (|x_i - m| u, up to 100 ULP and more in wide rows: within the condition number, but error), a float32 sum and a
+ * float32 division or subtraction on top.  Special values follow the suite's policy
  * (stability/policy.py) exactly as the NumPy version does: a row holding a NaN, a +inf, or only -inf gives NaN
  * everywhere for softmax and log_softmax, and NaN, +inf and -inf for logsumexp; a -inf entry in a row with a
  * finite max gives 0 (softmax) or -inf (log_softmax); an empty row's logsumexp is -inf.
@@ -25,9 +28,10 @@
  * Speed: the body (_fastkernels_body.h) is written in GCC vector types with no data-dependent branch, and is
  * compiled twice: for x86-64-v4 (AVX-512, 16 lanes) and for x86-64-v3 (AVX2 and FMA, 8 lanes); sstab_level() says
  * which one this CPU runs, and 0 (the NumPy version then runs) on a CPU with neither, or where the compiler is
- * not GCC on x86-64: the generic vector code measured 7-15x slower than NumPy there.  The three passes over a row
- * (max; exp and sum; scale) read it from the core's L1/L2 cache after the first, and the exp pass prefetches the
- * next row, so memory sees one read of the input and one write of the output, as one exp pass does.
+ * not GCC on x86-64: the generic vector code measured 7-15x slower than NumPy there.  A row's max is taken in the
+ * previous row's exp pass (its loads overlap that row's arithmetic); its exp pass and the pass that writes the
+ * results read it from the core's L1/L2 cache, so memory sees one read of the input and one write of the output,
+ * as one exp pass does.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

@@ -105,14 +105,12 @@ INLINE int32_t N(hor)(vi v) { return TREE(N(vor), v); }
 INLINE int32_t N(hadd)(vi v) { return TREE(N(vadd), v); }
 INLINE double N(hsum)(vd v) { return DTREE(v); }
 
-/* exp_f32: exp(d + c) for d <= 0 (-inf included; no NaN) and a correction |c| <= 2^-23 |d| (the rounding error of d), in
- * float32, within about 1 ULP (tests/test_fast_cpu.py measures it against float64).  Cody-Waite reduction
+/* exp(d + c) for d <= 0 (-inf included; no NaN) and a correction |c| <= 2^-23 |d| (the rounding error of d, from
+ * TwoSum), as y 2^nf: y in [0.7, 1.42] a float32 and nf an integer (held as a float).  Cody-Waite reduction
  * d = n ln2 + r, |r| <= ln2/2, with Cephes' two-part ln2 (n C1 exact for |n| < 2^15), c added to r; exp(r) =
- * 1 + r + r^2 P(r), Cephes' degree-5 minimax P; the scaling by 2^n rounds a subnormal result once.  d < -104 (exp
- * below half the smallest subnormal, 2^-150) is read as -104, whose exp rounds to 0. */
-/* exp(d + c) as y 2^nf, y in [0.7, 1.42] a float32 within about 1 ULP of its share and nf an integer (as a
- * float); 0 for d below lo (an exp below e^lo is taken as 0: e^-104 rounds to 0 in float32, and e^-200 times the
- * largest float32 is below half its smallest subnormal). */
+ * 1 + r + r^2 P(r), Cephes' degree-5 minimax P: y 2^n within 1.37 units of 2^-24 of exp(d + c), measured over
+ * 200,000 arguments in [-200, 0] against float64.  Below lo the result is exactly 0 (e^-104 rounds to 0 in
+ * float32, and e^-200 times the largest float32 is below half its smallest subnormal; masked entries too). */
 INLINE vf N(exp_parts)(vf d, vf c, float lo, vf *nf_out)
 {
     const float shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer in the low mantissa bits */
@@ -132,6 +130,7 @@ INLINE vf N(exp_parts)(vf d, vf c, float lo, vf *nf_out)
     return N(sel)(far, N(splat)(0.0f), (p * (r * r) + r) + 1.0f); /* below lo: exactly 0 (masked entries too) */
 }
 
+/* The same as one float32, the scaling by 2^n rounding a subnormal result once. */
 INLINE vf N(exp_f32)(vf d, vf c)
 {
     vf nf, y = N(exp_parts)(d, c, -104.0f, &nf);
