@@ -35,6 +35,22 @@ def test_sweep_table(tmp_path):
         pd.testing.assert_frame_equal(back[["implementation", "shape"]], df[["implementation", "shape"]])
 
 
+def test_each_row_is_set_against_the_exp_roof_on_its_own_thread_count(monkeypatch):
+    from implementations import fast_cpu
+    from stability.bench import roofline
+
+    assert set(roofline.cases(np.zeros(6), threads=[1, 2, 3])) == {
+        "roof.copy", "roof.exp", "roof.exp[threads=2]", "roof.exp[threads=3]"}
+    monkeypatch.setattr(fast_cpu, "THREADS", 2)
+    df = sweep.run([registry.resolve("softmax.fast")], [(64, 64)], ["float32"], repeats=2, warmup=0)
+    one, two = df[df.threads == 1], df[df.threads == 2]
+    assert len(one) == len(two) == 2  # out= and allocating, at 1 and at 2 threads
+    # exp_elements_per_s: the one-thread roof on every row (the report draws it); the row's own in the other column
+    assert (one.exp_threads_elements_per_s == one.exp_elements_per_s).all()
+    assert (two.exp_threads_elements_per_s != two.exp_elements_per_s).all()
+    np.testing.assert_allclose(df.frac_exp, df.elements / df.exp_threads_elements_per_s / df.median_s)
+
+
 @pytest.mark.parametrize("text", ["0x3", "4096xx", "abc"])
 def test_bad_shapes(text):
     with pytest.raises(UsageError, match="bad shape"):
