@@ -460,22 +460,38 @@ INLINE double N(vjp_weights)(const float *x, const float *g, int64_t n, float m,
 
 INLINE double N(clamp)(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
 
+/* Passes 1 and 2 of a VJP row, what every formula needs: x's max, the sum t without one max term (every tie but
+ * one counted as exactly 1), the count z of ties, and with g (NULL for logsumexp's one cotangent per row) its
+ * min and max, sum g_i w_i, sum g_i and sum_{x_i < m} g_i; the weights go to the scratch rows y, nf.  0 for a
+ * row left to the caller (a NaN, an infinite max or cotangent). */
+typedef struct {
+    float m, gmin, gmax;
+    double t, gw, gs, grest;
+    int64_t z;
+} N(vjprow);
+
+INLINE int N(vjp_row)(const float *x, const float *g, int64_t n, float *y, float *nf, N(vjprow) *a)
+{
+    int bad;
+    *a = (N(vjprow)){0};
+    a->m = N(vjp_scan)(x, g, n, &bad, &a->gmin, &a->gmax);
+    if (bad)
+        return 0;
+    a->t = N(vjp_weights)(x, g, n, a->m, y, nf, &a->gw, &a->gs, &a->grest, &a->z) + (double)(a->z - 1);
+    return 1;
+}
+
 /* softmax's VJP: s_i (h_i - <h, s>), h = g - m, m = <g, s> clamped to [min g, max g] (centred on the weighted
  * mean, then refined: every error relative to |g_i - m|; a constant g gives exactly 0). */
 static void N(softmax_vjp)(const float *x, const float *g, float *o, int64_t R, int64_t n, float *y, float *nf,
                            uint8_t *flags)
 {
     for (int64_t r = 0; r < R; r++, x += n, g += n, o += n) {
-        int bad;
-        float gmin = 0.0f, gmax = 0.0f;
-        float m = N(vjp_scan)(x, g, n, &bad, &gmin, &gmax);
-        flags[r] = (uint8_t)bad;
-        if (bad)
+        N(vjprow) a;
+        flags[r] = !N(vjp_row)(x, g, n, y, nf, &a);
+        if (flags[r])
             continue;
-        double gw = 0.0, gs = 0.0, grest = 0.0;
-        int64_t z;
-        double S = 1.0 + N(vjp_weights)(x, g, n, m, y, nf, &gw, &gs, &grest, &z) + (double)(z - 1);
-        double mean = N(clamp)(gw / S, gmin, gmax), inv = 1.0 / S;
+        double S = 1.0 + a.t, mean = N(clamp)(a.gw / S, a.gmin, a.gmax), inv = 1.0 / S;
         vd c_lo = {0}, c_hi = {0};
         for (int64_t i = 0; i < n; i += W) {
             int64_t k = n - i < W ? n - i : W;
@@ -503,18 +519,13 @@ static void N(log_softmax_vjp)(const float *x, const float *g, float *o, int64_t
                                uint8_t *flags)
 {
     for (int64_t r = 0; r < R; r++, x += n, g += n, o += n) {
-        int bad;
-        float gmin = 0.0f, gmax = 0.0f;
-        float m = N(vjp_scan)(x, g, n, &bad, &gmin, &gmax);
-        flags[r] = (uint8_t)bad;
-        if (bad)
+        N(vjprow) a;
+        flags[r] = !N(vjp_row)(x, g, n, y, nf, &a);
+        if (flags[r])
             continue;
-        double gw = 0.0, gs = 0.0, grest = 0.0;
-        int64_t z;
-        double t = N(vjp_weights)(x, g, n, m, y, nf, &gw, &gs, &grest, &z) + (double)(z - 1), S = 1.0 + t;
-        double q = gs / S;
-        if (z == n)
-            q = N(clamp)(q, gmin, gmax);
+        double S = 1.0 + a.t, q = a.gs / S;
+        if (a.z == n)
+            q = N(clamp)(q, a.gmin, a.gmax);
         for (int64_t i = 0; i < n; i += W) {
             int64_t k = n - i < W ? n - i : W;
             vd wl, wh;
@@ -522,11 +533,11 @@ static void N(log_softmax_vjp)(const float *x, const float *g, float *o, int64_t
             vf gv = N(load)(g + i, k, 0.0f);
             N(store)(o + i, N(join)(N(lo_d)(gv) - wl * q, N(hi_d)(gv) - wh * q), k);
         }
-        if (z == 1 && t < 1.0) {
+        if (a.z == 1 && a.t < 1.0) {
             int64_t j = 0;
-            while (x[j] != m)
+            while (x[j] != a.m)
                 j++;
-            o[j] = (float)(((double)g[j] * t - grest) / S);
+            o[j] = (float)(((double)g[j] * a.t - a.grest) / S);
         }
     }
 }
@@ -536,15 +547,11 @@ static void N(logsumexp_vjp)(const float *x, const float *g, float *o, int64_t R
                              uint8_t *flags)
 {
     for (int64_t r = 0; r < R; r++, x += n, o += n) {
-        int bad;
-        float m = N(vjp_scan)(x, NULL, n, &bad, NULL, NULL);
-        bad |= !isfinite(g[r]);
-        flags[r] = (uint8_t)bad;
-        if (bad)
+        N(vjprow) a;
+        flags[r] = !isfinite(g[r]) || !N(vjp_row)(x, NULL, n, y, nf, &a);
+        if (flags[r])
             continue;
-        int64_t z;
-        double S = 1.0 + N(vjp_weights)(x, NULL, n, m, y, nf, NULL, NULL, NULL, &z) + (double)(z - 1);
-        double q = (double)g[r] / S;
+        double q = (double)g[r] / (1.0 + a.t);
         for (int64_t i = 0; i < n; i += W) {
             int64_t k = n - i < W ? n - i : W;
             vd wl, wh;

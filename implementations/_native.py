@@ -71,16 +71,17 @@ def forced_level(want: int):
 def rows(name: str, x, out) -> None:
     """Run kernel ``name`` over the C-contiguous float32 rows ``x`` (2-D) into ``out`` (same shape, or one value
     per row for logsumexp)."""
-    rc = getattr(LIB, f"sstab_{name}_f32")(x.ctypes.data, out.ctypes.data, x.shape[0], x.shape[1])
-    if rc:
-        raise RuntimeError(f"the compiled {name} kernel refused the call (rc {rc}): {WHY}")
+    _call(name, x.ctypes.data, out.ctypes.data, x.shape[0], x.shape[1])
 
 
 def vjp_rows(name: str, x, g, out, flags) -> None:
     """Run VJP kernel ``name`` at the C-contiguous float32 rows ``x`` (2-D) with cotangents ``g`` (x's shape, or one
     per row for logsumexp) into ``out`` (x's shape); ``flags`` (uint8, one per row) is set where a row was left to
     the caller (a NaN, an infinite max or cotangent: the row version gives those the policy's answers)."""
-    rc = getattr(LIB, f"sstab_{name}_f32")(x.ctypes.data, g.ctypes.data, out.ctypes.data, x.shape[0], x.shape[1],
-                                          flags.ctypes.data)
+    _call(name, x.ctypes.data, g.ctypes.data, out.ctypes.data, x.shape[0], x.shape[1], flags.ctypes.data)
+
+
+def _call(name, *args):
+    rc = getattr(LIB, f"sstab_{name}_f32")(*args)
     if rc:
         raise RuntimeError(f"the compiled {name} kernel refused the call (rc {rc}): {WHY}")

@@ -332,12 +332,9 @@ _COMPILED = {}
 def _compiled_vjp(name, rows_fn, X, G, O):
     """The compiled kernel over every row, one call per thread on a contiguous share; the rows it flags go to the
     row version."""
-    R = X.shape[0]
-    flags = np.zeros(R, dtype=np.uint8)
-    k = max(1, min(fast_cpu.THREADS, R))
-    cuts = [R * i // k for i in range(k + 1)]
-    fast_cpu._run(lambda a, b: _native.vjp_rows(name, X[a:b], G[a:b], O[a:b], flags[a:b]),
-                  list(zip(cuts[:-1], cuts[1:])), X.size)
+    flags = np.zeros(X.shape[0], dtype=np.uint8)
+    fast_cpu._per_thread(lambda a, b: _native.vjp_rows(name, X[a:b], G[a:b], O[a:b], flags[a:b]), X.shape[0],
+                         X.size)
     _redo(flags.astype(bool), rows_fn, O, X, G)
 
 
