@@ -155,6 +155,58 @@ DISPATCH_VJP(softmax_vjp)
 DISPATCH_VJP(log_softmax_vjp)
 DISPATCH_VJP(logsumexp_vjp)
 
+/* One call shared by threads that join when they can.  The rows are handed out in chunks of `chunk` rows from
+ * state[0]; state[1] is set once the caller has taken the last chunk (sstab_close), state[2] counts the threads
+ * inside, state[3] keeps the first nonzero return code.  A thread pool's worker that has to be woken first (on a
+ * virtual machine the host wakes an idle vCPU: milliseconds) joins late and takes what is left, or finds the call
+ * closed and returns at once without touching the data; the caller never waits for a thread that has not joined,
+ * only for those inside, each at most one chunk from done.  which: 0 softmax, 1 log_softmax, 2 logsumexp,
+ * 3 softmax_vjp, 4 log_softmax_vjp, 5 logsumexp_vjp (g, flags: NULL for 0-2). */
+int sstab_shared(int which, const float *x, const float *g, float *o, int64_t R, int64_t n, uint8_t *flags,
+                 int64_t chunk, int64_t *state)
+{
+    __atomic_add_fetch(&state[2], 1, __ATOMIC_SEQ_CST);
+    if (!__atomic_load_n(&state[1], __ATOMIC_SEQ_CST)) {
+        for (;;) {
+            int64_t a = __atomic_fetch_add(&state[0], chunk, __ATOMIC_SEQ_CST), rc = 0;
+            if (a >= R)
+                break;
+            int64_t k = R - a < chunk ? R - a : chunk;
+            const float *xa = x + a * n;
+            switch (which) {
+            case 0: rc = sstab_softmax_f32(xa, o + a * n, k, n); break;
+            case 1: rc = sstab_log_softmax_f32(xa, o + a * n, k, n); break;
+            case 2: rc = sstab_logsumexp_f32(xa, o + a, k, n); break;
+            case 3: rc = sstab_softmax_vjp_f32(xa, g + a * n, o + a * n, k, n, flags + a); break;
+            case 4: rc = sstab_log_softmax_vjp_f32(xa, g + a * n, o + a * n, k, n, flags + a); break;
+            case 5: rc = sstab_logsumexp_vjp_f32(xa, g + a, o + a * n, k, n, flags + a); break;
+            default: rc = -3;
+            }
+            if (rc) {
+                int64_t zero = 0;
+                __atomic_compare_exchange_n(&state[3], &zero, rc, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+                __atomic_store_n(&state[0], R, __ATOMIC_SEQ_CST); /* no more chunks for anyone */
+                break;
+            }
+        }
+    }
+    __atomic_sub_fetch(&state[2], 1, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+/* Close a shared call once the caller has left it: from now on a joining thread returns at once; wait for those
+ * inside.  Returns the call's return code (state[3]). */
+int sstab_close(int64_t *state)
+{
+    __atomic_store_n(&state[1], 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&state[2], __ATOMIC_SEQ_CST) != 0) {
+#if defined(__x86_64__)
+        __builtin_ia32_pause();
+#endif
+    }
+    return (int)__atomic_load_n(&state[3], __ATOMIC_SEQ_CST);
+}
+
 /* An importable module, so that setuptools builds this file as an extension and importlib finds it; the kernels
  * are reached through ctypes. */
 static struct PyModuleDef sstab_module = {PyModuleDef_HEAD_INIT, "_fastkernels",

@@ -2,7 +2,8 @@
 in :data:`WHY`.
 
 The extension is built at install (setup.py) where a C compiler works; ctypes releases the GIL during each call,
-so :mod:`implementations.fast_cpu` runs blocks of rows on its threads.  ``SOFTMAX_STABILITY_NATIVE=0`` keeps the
+so :mod:`implementations.fast_cpu`'s threads share one kernel call (:func:`shared`), the rows handed out in the
+compiled code.  ``SOFTMAX_STABILITY_NATIVE=0`` keeps the
 fast path on its NumPy version (the tests run both; the bench times the one in use).
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+
+import numpy as np
 
 ENV = "SOFTMAX_STABILITY_NATIVE"
 #: the longest row the kernels take; longer ones go to the NumPy version, which splits a row across threads
@@ -44,6 +47,8 @@ def _load():
     for name in VJPS:
         fn = getattr(lib, f"sstab_{name}_f32")
         fn.argtypes, fn.restype = [p, p, p, n, n, p], ctypes.c_int
+    lib.sstab_shared.argtypes, lib.sstab_shared.restype = [ctypes.c_int, p, p, p, n, n, p, n, p], ctypes.c_int
+    lib.sstab_close.argtypes, lib.sstab_close.restype = [p], ctypes.c_int
     return lib, f"compiled kernels for x86-64-v{level} ({'AVX-512' if level == 4 else 'AVX2 and FMA'})"
 
 
@@ -69,19 +74,45 @@ def forced_level(want: int):
 
 
 def rows(name: str, x, out) -> None:
-    """Run kernel ``name`` over the C-contiguous float32 rows ``x`` (2-D) into ``out`` (same shape, or one value
-    per row for logsumexp)."""
-    _call(name, x.ctypes.data, out.ctypes.data, x.shape[0], x.shape[1])
+    """Kernel ``name`` over the C-contiguous float32 rows ``x`` (2-D) into ``out`` (x's shape, or one value per row
+    for logsumexp), on the calling thread."""
+    close(_once(shared(name, x, out)))
 
 
 def vjp_rows(name: str, x, g, out, flags) -> None:
-    """Run VJP kernel ``name`` at the C-contiguous float32 rows ``x`` (2-D) with cotangents ``g`` (x's shape, or one
-    per row for logsumexp) into ``out`` (x's shape); ``flags`` (uint8, one per row) is set where a row was left to
-    the caller (a NaN, an infinite max or cotangent: the row version gives those the policy's answers)."""
-    _call(name, x.ctypes.data, g.ctypes.data, out.ctypes.data, x.shape[0], x.shape[1], flags.ctypes.data)
+    """VJP kernel ``name`` at the rows ``x`` with cotangents ``g`` into ``out``, on the calling thread; ``flags`` as
+    :func:`shared`."""
+    close(_once(shared(name, x, out, g, flags)))
 
 
-def _call(name, *args):
-    rc = getattr(LIB, f"sstab_{name}_f32")(*args)
+def _once(call):
+    call()
+    return call
+
+
+def shared(name: str, x, out, g=None, flags=None, chunk: int = 0):
+    """A call of kernel ``name`` over the C-contiguous float32 rows ``x`` (2-D) into ``out`` (x's shape, or one
+    value per row for logsumexp) that several threads may share: each runs the returned callable, taking ``chunk``
+    rows at a time until none is left; a thread that starts after :func:`close` returns at once.  The callable
+    holds the arrays, so a late thread never finds them freed.  A VJP takes cotangents ``g`` (x's shape, or one
+    per row for logsumexp) and ``flags`` (uint8, one per row), set where a row was left to the caller (a NaN, an
+    infinite max or cotangent: the row version gives those the policy's answers)."""
+    which = (FUNCTIONS + VJPS).index(name)
+    state = np.zeros(4, dtype=np.int64)
+    ptr = lambda a: None if a is None else a.ctypes.data  # noqa: E731
+    args = (which, x.ctypes.data, ptr(g), out.ctypes.data, x.shape[0], x.shape[1], ptr(flags), chunk or x.shape[0],
+            state.ctypes.data)
+
+    def call(keep=(x, out, g, flags, state)):
+        LIB.sstab_shared(*args)
+
+    call.state = state
+    return call
+
+
+def close(call) -> None:
+    """Close a :func:`shared` call once the caller has run it: wait for the threads inside, and raise if a kernel
+    refused its rows."""
+    rc = LIB.sstab_close(call.state.ctypes.data)
     if rc:
-        raise RuntimeError(f"the compiled {name} kernel refused the call (rc {rc}): {WHY}")
+        raise RuntimeError(f"a compiled kernel refused the call (rc {rc}): {WHY}")

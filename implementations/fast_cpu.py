@@ -195,18 +195,34 @@ def _compiled(X) -> bool:
     return _native.LIB is not None and X.dtype == np.float32 and X.shape[1] <= _native.MAX_ROW
 
 
-def _per_thread(fn, R, total):
-    """``fn(a, b)`` once per thread, each on a contiguous share of the ``R`` rows: how the compiled kernels are
-    called (a kernel keeps its own rows in cache; smaller blocks cost Python time under the GIL per call: 1 MiB
-    blocks made two threads 1.35x one at (65536, 128), measured)."""
-    k = max(1, min(THREADS, R))
-    cuts = [R * i // k for i in range(k + 1)]
-    _run(fn, list(zip(cuts[:-1], cuts[1:])), total)
+def settle() -> None:
+    """Wait until the pool's workers have run every job handed to them (a worker that woke after its call ended
+    finds it closed): the bench calls this between cases, outside the timed calls, so that a late worker's
+    wake-up never lands in the next case's time."""
+    if _POOL is not None:
+        for f in [_POOL.submit(lambda: None) for _ in range(_POOL._max_workers)]:
+            f.result()
 
 
-def _compiled_rows(name, X, O):
-    """Kernel ``name`` over the rows of ``X`` into ``O``."""
-    _per_thread(lambda a, b: _native.rows(name, X[a:b], O[a:b]), X.shape[0], X.size)
+#: rows a thread takes at a time in a shared kernel call: about this many bytes of input
+CHUNK_BYTES = 1 << 18
+
+
+def _shared(name, X, O, G=None, flags=None):
+    """Kernel ``name`` (a forward one, or a VJP with cotangents ``G`` and row ``flags``) over the rows of ``X`` into
+    ``O``, on up to :data:`THREADS` threads: the caller runs the kernel itself, the pool's workers join it when they
+    wake, the rows handed out in chunks of about :data:`CHUNK_BYTES` inside the compiled code
+    (``_native.shared``), and the caller waits only for the workers that joined.  Waiting for a worker to start
+    cost more than its share here: this VM wakes an idle vCPU in milliseconds, and two threads were no faster than
+    one at (65536, 128), 1000x1000 (``docs/guide/speed.md``)."""
+    R, n = X.shape
+    k = max(1, min(THREADS, R)) if X.size >= PARALLEL_MIN else 1
+    chunk = R if k == 1 else max(1, CHUNK_BYTES // max(n * X.itemsize, 1))
+    call = _native.shared(name, X, O, G, flags, chunk)
+    for _ in range(k - 1):
+        _pool().submit(call)  # holds the arrays until it has run, however late
+    call()
+    _native.close(call)
 
 
 @register("softmax", "softmax.fast", "cache-blocked, threaded max-shifted softmax, one exp per element")
@@ -218,7 +234,7 @@ def softmax(x, axis=-1, out=None):
     use_out = out is not None and axis in (-1, x.ndim - 1) and out.flags.c_contiguous
     O = out.reshape(X.shape) if use_out else _buffers.empty_like(X)
     if _compiled(X):
-        _compiled_rows("softmax", X, O)
+        _shared("softmax", X, O)
     else:
         _softmax_rows(X, O)
     return out if use_out else _finish(O, moved, axis, out)
@@ -230,7 +246,7 @@ def log_softmax(x, axis=-1, out=None):
     use_out = out is not None and axis in (-1, x.ndim - 1) and out.flags.c_contiguous
     O = out.reshape(X.shape) if use_out else _buffers.empty_like(X)
     if _compiled(X):
-        _compiled_rows("log_softmax", X, O)
+        _shared("log_softmax", X, O)
     elif X.size:
         _log1p_rows(X, O, want_lse=False)
     return out if use_out else _finish(O, moved, axis, out)
@@ -242,7 +258,7 @@ def logsumexp(x, axis=-1, out=None):
     use_out = out is not None and out.flags.c_contiguous  # else out.reshape would write into a copy
     O = out.reshape(-1) if use_out else np.empty(X.shape[0], dtype=X.dtype)
     if _compiled(X):
-        _compiled_rows("logsumexp", X, O)
+        _shared("logsumexp", X, O)
     elif X.shape[1] == 0:  # the empty sum: log 0
         O[...] = -np.inf
     else:

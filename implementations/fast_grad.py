@@ -330,11 +330,10 @@ _COMPILED = {}
 
 
 def _compiled_vjp(name, rows_fn, X, G, O):
-    """The compiled kernel over every row, one call per thread on a contiguous share; the rows it flags go to the
-    row version."""
+    """The compiled kernel over every row, shared by the threads (``fast_cpu._shared``); the rows it flags go to
+    the row version."""
     flags = np.zeros(X.shape[0], dtype=np.uint8)
-    fast_cpu._per_thread(lambda a, b: _native.vjp_rows(name, X[a:b], G[a:b], O[a:b], flags[a:b]), X.shape[0],
-                         X.size)
+    fast_cpu._shared(name, X, O, G, flags)
     _redo(flags.astype(bool), rows_fn, O, X, G)
 
 

@@ -119,7 +119,7 @@ def test_the_numpy_version_still_passes_verify(numpy_version, name):
 
 
 def test_blocks_on_threads_match_one_call(monkeypatch):
-    monkeypatch.setattr(fast_cpu, "BLOCK_BYTES", 256)
+    monkeypatch.setattr(fast_cpu, "CHUNK_BYTES", 256)  # a row at a time
     monkeypatch.setattr(fast_cpu, "PARALLEL_MIN", 1)
     monkeypatch.setattr(fast_cpu, "THREADS", 3)
     x = np.random.default_rng(2).normal(0, 4, (37, 50)).astype(np.float32)
@@ -129,10 +129,53 @@ def test_blocks_on_threads_match_one_call(monkeypatch):
         np.testing.assert_array_equal(getattr(fast_cpu, name)(x), whole)
 
 
+class _Asleep:
+    """A thread pool whose workers have not woken yet: the jobs wait until ``wake``."""
+
+    def __init__(self):
+        self.jobs = []
+
+    def submit(self, fn, *args):
+        self.jobs.append((fn, args))
+
+    def wake(self):
+        for fn, args in self.jobs:
+            fn(*args)
+
+
+def test_the_caller_never_waits_for_a_worker_that_has_not_started(monkeypatch):
+    # on a VM an idle vCPU takes milliseconds to wake: the caller takes every row itself meanwhile, and the
+    # worker that starts after the call ended touches nothing
+    pool = _Asleep()
+    monkeypatch.setattr(fast_cpu, "_pool", lambda: pool)
+    monkeypatch.setattr(fast_cpu, "THREADS", 2)
+    monkeypatch.setattr(fast_cpu, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(fast_cpu, "CHUNK_BYTES", 256)
+    x = np.random.default_rng(5).normal(0, 4, (37, 50)).astype(np.float32)
+    for name in ("softmax", "log_softmax", "logsumexp"):
+        got = getattr(fast_cpu, name)(x)
+        kept = got.copy()
+        one = np.empty_like(got)
+        _native.rows(name, x, one)
+        np.testing.assert_array_equal(got, one)
+        pool.wake()
+        np.testing.assert_array_equal(got, kept)
+    assert len(pool.jobs) == 3
+
+
+def test_a_thread_that_joins_a_closed_call_returns_without_touching_the_rows():
+    x = np.ones((4, 8), np.float32)
+    out = np.zeros_like(x)
+    call = _native.shared("softmax", x, out, chunk=1)
+    _native.close(call)
+    call()
+    assert not out.any()
+
+
 def test_rows_longer_than_the_kernels_take_go_to_numpy(monkeypatch):
     calls = []
     monkeypatch.setattr(_native, "MAX_ROW", 8)
-    monkeypatch.setattr(_native, "rows", lambda *a: calls.append(a))
+    monkeypatch.setattr(_native, "shared", lambda *a, **k: calls.append(a))
     x = np.random.default_rng(3).normal(0, 1, (4, 9)).astype(np.float32)
     ref = reference.evaluate("softmax", x, axis=-1)
     assert np.nanmax(ulp_error(fast_cpu.softmax(x), ref)) <= 8 and not calls
@@ -213,12 +256,12 @@ def test_gradient_kernels_are_what_runs():
     assert set(fast_grad._COMPILED) == {fast_grad._softmax_vjp_block, fast_grad._log_softmax_vjp_block,
                                         fast_grad._logsumexp_vjp_block}
     calls = []
-    real = _native.vjp_rows
-    _native_vjp = lambda *a: (calls.append(a[0]), real(*a))  # noqa: E731
+    real = _native.shared
+    _native_shared = lambda *a, **k: (calls.append(a[0]), real(*a, **k))[1]  # noqa: E731
     try:
-        _native.vjp_rows = _native_vjp
+        _native.shared = _native_shared
         fast_grad.softmax_vjp(x, x)
         fast_grad.logsumexp_vjp(x, x[:, 0].copy())
     finally:
-        _native.vjp_rows = real
+        _native.shared = real
     assert set(calls) == {"softmax_vjp", "logsumexp_vjp"}

@@ -105,6 +105,15 @@ def _cases_for(impl, args, kwargs):
     return out
 
 
+def _settle() -> None:
+    """The fast path's workers done with every job (``fast_cpu.settle``), where it is loaded."""
+    import sys
+
+    fast = sys.modules.get("implementations.fast_cpu")
+    if fast is not None:
+        fast.settle()
+
+
 def run(impls, shapes, dtypes, *, repeats: int = 5, warmup: int = 1, progress=None, seed: int = 0,
         budget: float | None = None):
     """Time ``impls`` at every shape and dtype; returns a pandas DataFrame (``stability.bench.table.COLUMNS``).
@@ -145,7 +154,8 @@ def _run(impls, shapes, dtypes, *, repeats, warmup, progress, seed, budget):
             cases = {**roofline.cases(x, threads={t for _, _, t, _ in meta.values()}), **timed}
             errors: dict = {}  # code under test that raises on this input is not timed; the table says so
             with np.errstate(all="ignore"):
-                times = timing.interleaved(cases, repeats=repeats, warmup=warmup, budget=budget, errors=errors)
+                times = timing.interleaved(cases, repeats=repeats, warmup=warmup, budget=budget, errors=errors,
+                                           between=_settle)
             for key, exc in errors.items():
                 label = meta.pop(key, (None, key))[1]
                 skipped.append(f"{label} {'x'.join(map(str, shape))} {dtype}: raised {type(exc).__name__}: "
