@@ -2,7 +2,7 @@
  * gradients' numerics are described where they are defined, in _fastkernels_body.h, and in fast_grad.py).
  *
  * Built at install as an optional extension (setup.py); implementations/_native.py loads it with ctypes, which
- * releases the GIL during each call, so the fast path's thread pool runs blocks of rows in parallel.  Without it
+ * releases the GIL during each call, so the fast path's threads share one call (sstab_shared, at the end).  Without it
  * (no C compiler at install, or SOFTMAX_STABILITY_NATIVE=0) the NumPy version in fast_cpu.py runs instead.
  *
  * Numerics: the careful algorithms, as the NumPy version computes them, with the sums in float64 registers:
