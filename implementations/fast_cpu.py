@@ -20,6 +20,8 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -58,16 +60,50 @@ def threads(k: int):
 
 
 def _run(fn, ranges, total):
-    """Call ``fn(a, b)`` over the ranges, in parallel when the work is large enough."""
-    if THREADS > 1 and total >= PARALLEL_MIN and len(ranges) > 1:
-        state = np.geterr()  # NumPy's error state is per thread: the workers take the caller's
+    """``[fn(a, b) for a, b in ranges]``, on up to :data:`THREADS` threads when the work is large enough.
 
-        def call(r):
-            with np.errstate(**state):
-                return fn(*r)
+    As the compiled kernels' shared call (:func:`_shared`): the caller works through the ranges itself, the pool's
+    workers join when they wake, each range handed out once, and the caller waits only for the workers that
+    joined -- yielding, not sleeping, so that its own vCPU stays awake -- never for one that has not started (it
+    finds the call closed when it does).  The results keep the ranges' order, so a sum over them rounds alike on
+    any number of threads; an exception in any range is raised here."""
+    k = min(THREADS, len(ranges))
+    if k < 2 or total < PARALLEL_MIN:
+        return [fn(a, b) for a, b in ranges]
+    errstate = np.geterr()  # NumPy's error state is per thread: the workers take the caller's
+    results, errors = [None] * len(ranges), []
+    todo = iter(range(len(ranges)))  # next() holds the GIL: each range is handed out once
+    lock = threading.Lock()
+    inside, closed = [0], [False]
 
-        return list(_pool().map(call, ranges))
-    return [fn(a, b) for a, b in ranges]
+    def work():
+        with lock:
+            if closed[0]:
+                return
+            inside[0] += 1
+        try:
+            with np.errstate(**errstate):
+                for i in todo:
+                    results[i] = fn(*ranges[i])
+        except BaseException as exc:  # noqa: BLE001  (raised again by the caller)
+            errors.append(exc)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    for _ in range(k - 1):
+        _pool().submit(work)
+    work()
+    with lock:
+        closed[0] = True
+    while True:
+        with lock:
+            if not inside[0]:
+                break
+        time.sleep(0)
+    if errors:
+        raise errors[0]
+    return results
 
 
 def _row_ranges(R, n, itemsize):

@@ -6,6 +6,8 @@ suite always loads one of its own: ``HYPOTHESIS_PROFILE`` if given, else ``ci`` 
 
 import os
 
+import pytest
+
 from stability import profiles
 
 profiles.load(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
@@ -22,3 +24,28 @@ def pytest_collection_modifyitems(config, items):
     """The tests marked ``long`` first (in their order), the rest after: pytest-xdist hands tests out in this
     order, so the minutes-long ones start while there is still other work for the second worker."""
     items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
+class _Asleep:
+    """A thread pool whose workers have not woken yet: the jobs wait until ``wake``."""
+
+    def __init__(self):
+        self.jobs = []
+
+    def submit(self, fn, *args):
+        self.jobs.append((fn, args))
+
+    def wake(self):
+        for fn, args in self.jobs:
+            fn(*args)
+
+
+@pytest.fixture()
+def asleep_pool(monkeypatch):
+    """The fast path's thread pool replaced by one whose workers have not woken (a VM's idle vCPU): each job runs
+    only at ``pool.wake()``."""
+    from implementations import fast_cpu
+
+    pool = _Asleep()
+    monkeypatch.setattr(fast_cpu, "_pool", lambda: pool)
+    return pool

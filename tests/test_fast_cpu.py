@@ -48,3 +48,36 @@ def test_empty_axis_follows_the_policy_instead_of_raising(name):
     for shape, axis in (((3, 0), -1), ((0, 5), -1), ((2, 0, 3), 1)):
         x = np.zeros(shape, dtype=np.float32)
         assert judge(impl.fn(x, axis=axis), reference.evaluate(impl.function, x, axis=axis)).ok
+
+
+def test_blocks_never_wait_for_a_worker_that_has_not_started(monkeypatch, asleep_pool):
+    pool = asleep_pool
+    # the NumPy blocks (float64 here) as the compiled kernels: the caller takes every block while the worker
+    # sleeps, and the worker that wakes after the call touches nothing
+    x = np.random.default_rng(4).normal(0, 4, (64, 300))
+    with fast_cpu.threads(1):
+        one = {name: getattr(fast_cpu, name)(x) for name in ("softmax", "log_softmax", "logsumexp")}
+    monkeypatch.setattr(fast_cpu, "THREADS", 2)
+    monkeypatch.setattr(fast_cpu, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(fast_cpu, "BLOCK_BYTES", 4096)
+    for name, want in one.items():
+        got = getattr(fast_cpu, name)(x)
+        kept = got.copy()
+        pool.wake()
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got, kept)
+    assert pool.jobs
+
+
+def test_an_exception_in_any_block_is_raised_to_the_caller(monkeypatch):
+    monkeypatch.setattr(fast_cpu, "THREADS", 2)
+    monkeypatch.setattr(fast_cpu, "PARALLEL_MIN", 1)
+
+    def block(a, b):
+        if a == 7:
+            raise ZeroDivisionError("block 7")
+        return a
+
+    with pytest.raises(ZeroDivisionError, match="block 7"):
+        fast_cpu._run(block, [(i, i + 1) for i in range(40)], 40)
+    assert fast_cpu._run(lambda a, b: a, [(i, i + 1) for i in range(40)], 40) == list(range(40))

@@ -129,25 +129,10 @@ def test_blocks_on_threads_match_one_call(monkeypatch):
         np.testing.assert_array_equal(getattr(fast_cpu, name)(x), whole)
 
 
-class _Asleep:
-    """A thread pool whose workers have not woken yet: the jobs wait until ``wake``."""
-
-    def __init__(self):
-        self.jobs = []
-
-    def submit(self, fn, *args):
-        self.jobs.append((fn, args))
-
-    def wake(self):
-        for fn, args in self.jobs:
-            fn(*args)
-
-
-def test_the_caller_never_waits_for_a_worker_that_has_not_started(monkeypatch):
+def test_the_caller_never_waits_for_a_worker_that_has_not_started(monkeypatch, asleep_pool):
+    pool = asleep_pool
     # on a VM an idle vCPU takes milliseconds to wake: the caller takes every row itself meanwhile, and the
     # worker that starts after the call ended touches nothing
-    pool = _Asleep()
-    monkeypatch.setattr(fast_cpu, "_pool", lambda: pool)
     monkeypatch.setattr(fast_cpu, "THREADS", 2)
     monkeypatch.setattr(fast_cpu, "PARALLEL_MIN", 1)
     monkeypatch.setattr(fast_cpu, "CHUNK_BYTES", 256)
