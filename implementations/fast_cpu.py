@@ -232,9 +232,9 @@ def _compiled(X) -> bool:
 
 
 def settle() -> None:
-    """Wait until the pool's workers have run every job handed to them (a worker that woke after its call ended
-    finds it closed): the bench calls this between cases, outside the timed calls, so that a late worker's
-    wake-up never lands in the next case's time."""
+    """Wait until the pool's workers are awake and have taken every job handed to them so far (a worker that woke
+    after its call ended finds it closed and returns at once): the bench calls this between cases, outside the
+    timed calls, so that a late worker's wake-up never lands in the next case's time."""
     if _POOL is not None:
         for f in [_POOL.submit(lambda: None) for _ in range(_POOL._max_workers)]:
             f.result()
