@@ -18,10 +18,8 @@ import numpy as np
 ENV = "SOFTMAX_STABILITY_NATIVE"
 #: the longest row the kernels take; longer ones go to the NumPy version, which splits a row across threads
 MAX_ROW = 1 << 16
-#: the functions the kernels compute, each over float32 rows: (x, out, rows, row length) -> 0, or -1 without a copy
-#: for this CPU
+#: the functions the kernels compute over float32 rows, then their VJPs: in the order of sstab_shared's `which`
 FUNCTIONS = ("softmax", "log_softmax", "logsumexp")
-#: their VJPs, each (x, g, out, rows, row length, flags) -> 0; flags[r] set for a row left to the caller
 VJPS = ("softmax_vjp", "log_softmax_vjp", "logsumexp_vjp")
 
 
@@ -41,12 +39,6 @@ def _load():
                       "x86-64); the NumPy version runs")
     lib.sstab_force_level.argtypes, lib.sstab_force_level.restype = [ctypes.c_int], ctypes.c_int
     p, n = ctypes.c_void_p, ctypes.c_int64
-    for name in FUNCTIONS:
-        fn = getattr(lib, f"sstab_{name}_f32")
-        fn.argtypes, fn.restype = [p, p, n, n], ctypes.c_int
-    for name in VJPS:
-        fn = getattr(lib, f"sstab_{name}_f32")
-        fn.argtypes, fn.restype = [p, p, p, n, n, p], ctypes.c_int
     lib.sstab_shared.argtypes, lib.sstab_shared.restype = [ctypes.c_int, p, p, p, n, n, p, n, p], ctypes.c_int
     lib.sstab_close.argtypes, lib.sstab_close.restype = [p], ctypes.c_int
     return lib, f"compiled kernels for x86-64-v{level} ({'AVX-512' if level == 4 else 'AVX2 and FMA'})"
@@ -73,21 +65,11 @@ def forced_level(want: int):
         LIB.sstab_force_level(before)
 
 
-def rows(name: str, x, out) -> None:
-    """Kernel ``name`` over the C-contiguous float32 rows ``x`` (2-D) into ``out`` (x's shape, or one value per row
-    for logsumexp), on the calling thread."""
-    close(_once(shared(name, x, out)))
-
-
-def vjp_rows(name: str, x, g, out, flags) -> None:
-    """VJP kernel ``name`` at the rows ``x`` with cotangents ``g`` into ``out``, on the calling thread; ``flags`` as
-    :func:`shared`."""
-    close(_once(shared(name, x, out, g, flags)))
-
-
-def _once(call):
+def rows(name: str, x, out, g=None, flags=None) -> None:
+    """Kernel ``name`` (arguments as :func:`shared`) over every row of ``x``, on the calling thread alone."""
+    call = shared(name, x, out, g, flags)
     call()
-    return call
+    close(call)
 
 
 def shared(name: str, x, out, g=None, flags=None, chunk: int = 0):

@@ -214,7 +214,7 @@ def test_gradient_rows_the_kernels_leave_go_to_the_row_version(level):
     x = np.array([[0, 1, 2], [nan, 1, 2], [inf, 1, 2], [-inf] * 3, [0, 1, 2], [0, 1, 2]], dtype=np.float32)
     g = np.array([[1, 2, 3], [1, 2, 3], [1, 2, 3], [1, 2, 3], [nan, 1, 2], [inf, 1, 2]], dtype=np.float32)
     flags = np.zeros(len(x), dtype=np.uint8)
-    _native.vjp_rows("softmax_vjp", x, g, np.empty_like(x), flags)
+    _native.rows("softmax_vjp", x, np.empty_like(x), g, flags)
     assert flags.tolist() == [0, 1, 1, 1, 1, 1]
     for name, gg in (("softmax_vjp.fast", g), ("log_softmax_vjp.fast", g), ("logsumexp_vjp.fast", g[:, 0].copy())):
         impl = registry.resolve(name)
