@@ -13,7 +13,7 @@ import sys
 import time
 import warnings
 
-from . import __version__, functions, registry
+from . import __version__, functions, registry, timesheet
 from .formats import available_formats, format_of, signature
 from .memory import keep_freed_memory
 from .errors import UsageError, did_you_mean
@@ -693,6 +693,10 @@ def _cmd_report(args, argv) -> int:
     reused = f" ({run.reused} reused from an interrupted run)" if getattr(run, "reused", 0) else ""
     print(f"{res['records']} checks{reused}: {res['records'] - res['short']} as expected, {res['short']} short of "
           f"their expectation{'' if res['bench'] else '; no timing'}")
+    stages = dict((run.blob("options") or {}).get("stages") or {})
+    stages[timesheet.STAGES[-1]] = res["seconds"]  # drawing the page
+    for line in timesheet.lines(stages, run.blob("records") or []):
+        print(line)
     if run.journal is not None:
         run.journal.clear()
     return 0 if res["short"] == 0 else 1

@@ -10,7 +10,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import functions, parallel, policy, registry
+from . import functions, parallel, policy, registry, timesheet
 from .accuracy import Curves, curves, merge
 from .special import Cell, evaluate
 from .verify import signatures_for, verify
@@ -208,15 +208,24 @@ def report_run(o: ReportOptions, progress=None):
             progress.update(1)
 
     o.journal = Journal(o.out) if o.records is None else None
+    stages, clock = {}, time.perf_counter()
+
+    def lap(stage: str) -> None:  # the stage just ended (stability.timesheet)
+        nonlocal clock
+        stages[stage], clock = time.perf_counter() - clock, time.perf_counter()
+
     m = measure(impls, o.dtypes, examples=o.examples, seed=o.seed, quick=o.quick, saved_records=o.records,
                 workers=o.workers, scheduler=o.scheduler, journal=o.journal, progress=step,
                 dashboard=o.dashboard)
+    lap(timesheet.STAGES[0])
     recs = [r for r in m.records if r["function"] in o.functions]
     lost = {r["implementation"] for r in recs if r.get("lost")}  # its worker died: not timed either
     timed = {f: [i for i in v if i.name not in lost] for f, v in impls.items()}
     df, bench_note = _bench(o, timed, step)
+    lap(timesheet.STAGES[1])
     results = [paper.run(f) for f in ("float16", "bfloat16")]
     step("the BHH (2021) reproduction")
+    lap(timesheet.STAGES[2])
     curves_df, curves_arrays = tables.curves(m.curves)
     paper_df, paper_arrays = tables.paper(results)
     names = {i.name: i.function for v in impls.values() for i in v}
@@ -225,7 +234,7 @@ def report_run(o: ReportOptions, progress=None):
                        for i in v]
     options = {"quick": o.quick, "seed": o.seed, "examples": o.examples, "dtypes": list(o.dtypes),
                "functions": list(o.functions), "records": "loaded" if o.records is not None else "verified in this run",
-               "bench": bench_note, "tolerance": asdict(DEFAULT_TOLERANCE), "seconds": time.perf_counter() - t0,
+               "bench": bench_note, "tolerance": asdict(DEFAULT_TOLERANCE), "seconds": time.perf_counter() - t0, "stages": stages,
                "published": paper.PUBLISHED_OVERFLOWS_FP16, "atlas_run": _latest_atlas(o.results)}
     tbls = {"checks": tables.checks(recs), "families": tables.families(recs), "curves": curves_df,
             "special": tables.special(m.special, names), "paper": paper_df}

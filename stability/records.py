@@ -29,6 +29,8 @@ class Record:
     max_normwise: float = 0.0  # ||got - best|| / ||best|| over a call (best: correctly rounded), the worst call
     drift: str = ""  # a peer's undeclared failures on another version of its library than it was measured on
     version: str = ""  # the version of the implementation's library it was checked with ("" for the suite's own)
+    seconds: float = 0.0  # the check's wall-clock time
+    cpu_seconds: float = 0.0  # the CPU time of the process that ran it, meanwhile (its threads' included)
 
     def as_dict(self) -> dict:
         return _json_safe(asdict(self))

@@ -33,7 +33,8 @@ def checks(records) -> "pd.DataFrame":  # noqa: F821
              "meets_expectation": bool(r["meets_expectation"]), "expectation": r["expectation"],
              "max_ulp": _num(r["max_ulp"]), "max_ratio": _num(r["max_ratio"]), "examples": int(r["examples"]),
              "failed_families": " ".join(r["failed_families"]), "seed": r.get("seed", 0),
-             "lost": bool(r.get("lost", False)), "drift": r.get("drift", ""), "version": r.get("version", "")}
+             "lost": bool(r.get("lost", False)), "drift": r.get("drift", ""), "version": r.get("version", ""),
+             "seconds": float(r.get("seconds") or 0.0), "cpu_seconds": float(r.get("cpu_seconds") or 0.0)}
             for r in records]
     return pd.DataFrame(rows)
 

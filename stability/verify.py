@@ -11,6 +11,7 @@ One call is judged by ``stability.call`` (guarded: raising, exiting, hanging, ga
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -137,6 +138,7 @@ def verify(impl: Implementation, dtype: str, *, examples: int = DEFAULT_EXAMPLES
     the record's counterexample is minimised whatever was declared; ``shrink="all@FORMAT"`` (the atlas, which shows
     one counterexample per implementation, float32's): so in that format, as ``shrink=True`` in the others.
     """
+    wall, cpu = time.perf_counter(), time.process_time()
     dtype = signature(dtype, impl.function).name
     fams = tuple(families) if families else strategies.families(impl.function, slow=slow, signature=dtype)
     results, ce = {}, None
@@ -170,7 +172,8 @@ def verify(impl: Implementation, dtype: str, *, examples: int = DEFAULT_EXAMPLES
         meets_expectation=meets, failed_families=failed, library=impl.library, origin=impl.origin,
         counterexample=ce, families=results, seed=seed,
         max_normwise=max((r["max_normwise"] for r in results.values()), default=0.0), drift=drift,
-        version=(libraries.version(impl.library) or "") if impl.origin == "peer" else "")
+        version=(libraries.version(impl.library) or "") if impl.origin == "peer" else "",
+        seconds=time.perf_counter() - wall, cpu_seconds=time.process_time() - cpu)
 
 
 def dtypes_for(impl: Implementation, requested=None) -> list[str]:

@@ -65,6 +65,23 @@ def test_report_is_written_and_its_data_stored(built):
 
 
 @ONE_BUILD
+def test_the_run_keeps_where_its_time_went(built):
+    from stability import timesheet
+
+    out, res, html = built
+    stages = res["run"].blob("options")["stages"]
+    assert list(stages) == list(timesheet.STAGES[:3]) and all(v > 0 for v in stages.values())
+    records = res["run"].blob("records")
+    assert all(r["cpu_seconds"] > 0 and r["seconds"] > 0 for r in records)
+    # every check's time is in the stored checks table, and the printed summary counts them all
+    checks = __import__("pandas").read_csv(res["run"].path / "checks.csv")
+    assert (checks["cpu_seconds"] > 0).all() and len(checks) == len(records)
+    lines = timesheet.lines(dict(stages, page=1.0), records)
+    assert lines[0].startswith("time: checks, curves and special values") and lines[0].endswith("page 1.0 s")
+    assert f"over {len(records)} checks" in lines[1]
+
+
+@ONE_BUILD
 def test_sections_in_the_issue_order(built):
     out, res, html = built
     ids = re.findall(r'<h2 id="([a-z]+)"', html)
