@@ -13,7 +13,7 @@ import sys
 import time
 import warnings
 
-from . import __version__, functions, registry, timesheet
+from . import __version__, functions, jitcache, registry, timesheet
 from .formats import available_formats, format_of, signature
 from .memory import keep_freed_memory
 from .errors import UsageError, did_you_mean
@@ -873,6 +873,7 @@ def _cmd_compare(args) -> int:
 def main(argv=None) -> int:
     _KEPT.clear()
     keep_freed_memory()  # the CLI's process and the workers it forks: arrays' memory reused, not faulted in anew
+    jitcache.enable()  # and JAX's compiled programs kept for the next run (before JAX is imported)
     parser = _parser()
     args = parser.parse_args(argv)
     with warnings.catch_warnings():  # an entry point that failed to load is said once, at the end, in words

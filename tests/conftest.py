@@ -19,6 +19,15 @@ if not os.environ.get("STABILITY_RESULTS"):
 
     os.environ["STABILITY_RESULTS"] = tempfile.mkdtemp(prefix="stability-test-results-")
 
+# JAX's compiled programs are shared by the session's processes (the xdist workers inherit the variables set here,
+# in the controller), in a cache of the session's own: every run of the tests starts without one, as CI's does
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    from stability import jitcache
+
+    jitcache.enable(tempfile.mkdtemp(prefix="stability-test-jax-cache-"))
+
 
 def pytest_collection_modifyitems(config, items):
     """The tests marked ``long`` first (in their order), the rest after: pytest-xdist hands tests out in this
