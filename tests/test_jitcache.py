@@ -31,7 +31,7 @@ def test_the_cache_goes_to_build_and_keeps_every_program(clean_env):
     where = jitcache.enable()
     assert where == str(clean_env / "build" / ".jax-cache") == os.environ["JAX_COMPILATION_CACHE_DIR"]
     assert os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"
-    assert os.environ["JAX_COMPILATION_CACHE_MAX_SIZE"] == str(jitcache.MAX_BYTES)
+    assert "JAX_COMPILATION_CACHE_MAX_SIZE" not in os.environ  # unbounded: JAX's bound rescans the folder per write
 
 
 def test_the_users_own_cache_and_settings_win(clean_env, monkeypatch):
