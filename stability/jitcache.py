@@ -15,7 +15,7 @@ same shapes, so it adds nothing; delete the folder to reclaim its space.  (JAX's
 ``jax_compilation_cache_max_size``, lists and stats every entry at each write, under a file lock: quadratic in
 the thousands of small programs a report compiles.)
 Two processes may write one entry at once; JAX reads an entry it cannot decompress as a miss, with a warning,
-and compiles again, as it does where the folder cannot be made (a `verify` of jax.softmax with the cache in
+and compiles again, as it does where the folder cannot be made (a ``verify`` of jax.softmax with the cache in
 ``/proc`` wrote the records it writes with no cache).  A variable the user set wins; ``SOFTMAX_STABILITY_JIT_CACHE=0`` leaves the cache off.  Code
 that imports the suite as a library (its pytest plugin, ``stability.testing``) is left as it is.
 """
