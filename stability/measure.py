@@ -234,7 +234,8 @@ def report_run(o: ReportOptions, progress=None):
                        for i in v]
     options = {"quick": o.quick, "seed": o.seed, "examples": o.examples, "dtypes": list(o.dtypes),
                "functions": list(o.functions), "records": "loaded" if o.records is not None else "verified in this run",
-               "bench": bench_note, "tolerance": asdict(DEFAULT_TOLERANCE), "seconds": time.perf_counter() - t0, "stages": stages,
+               "bench": bench_note, "tolerance": asdict(DEFAULT_TOLERANCE), "seconds": time.perf_counter() - t0,
+               "stages": stages,
                "published": paper.PUBLISHED_OVERFLOWS_FP16, "atlas_run": _latest_atlas(o.results)}
     tbls = {"checks": tables.checks(recs), "families": tables.families(recs), "curves": curves_df,
             "special": tables.special(m.special, names), "paper": paper_df}

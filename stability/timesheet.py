@@ -12,19 +12,23 @@ from __future__ import annotations
 STAGES = ("checks, curves and special values", "timing", "BHH reproduction", "page")
 
 
+def _cpu(record) -> float:
+    """A record's CPU seconds (0 for one saved without them)."""
+    return float(record.get("cpu_seconds") or 0.0)
+
+
 def by_library(records) -> dict:
     """library -> ``(checks, CPU seconds)`` of ``records`` (dicts), the costliest library first."""
     out: dict = {}
     for r in records:
         n, cpu = out.get(r.get("library", ""), (0, 0.0))
-        out[r.get("library", "")] = (n + 1, cpu + float(r.get("cpu_seconds") or 0.0))
+        out[r.get("library", "")] = (n + 1, cpu + _cpu(r))
     return dict(sorted(out.items(), key=lambda kv: -kv[1][1]))
 
 
 def slowest(records, k: int = 5) -> list:
     """The ``k`` records with the most CPU time, the costliest first."""
-    timed = [r for r in records if float(r.get("cpu_seconds") or 0.0) > 0]
-    return sorted(timed, key=lambda r: -float(r["cpu_seconds"]))[:k]
+    return sorted((r for r in records if _cpu(r) > 0), key=lambda r: -_cpu(r))[:k]
 
 
 def lines(stages: dict, records, *, slow: int = 5) -> list[str]:
@@ -37,6 +41,6 @@ def lines(stages: dict, records, *, slow: int = 5) -> list[str]:
     if total > 0:
         out.append(f"checks' CPU time: {total:.0f} s over {sum(n for n, _ in libs.values())} checks; by library: "
                    + ", ".join(f"{lib or '?'} {cpu:.0f} s ({n})" for lib, (n, cpu) in libs.items()))
-        out.append("slowest checks: " + ", ".join(f"{r['implementation']} {r['dtype']} {float(r['cpu_seconds']):.1f} s"
+        out.append("slowest checks: " + ", ".join(f"{r['implementation']} {r['dtype']} {_cpu(r):.1f} s"
                                                   for r in slowest(records, slow)))
     return out
