@@ -196,6 +196,32 @@ INLINE float N(max_end)(N(maxacc) *a, int *bad)
 }
 #endif
 
+/* exp(d + c) where v < m and 0 elsewhere (exp_sum's terms without the max ones), the entries equal to m counted
+ * into *ties.  With AVX-512 the scaling's own zeroing mask drops the terms and a popcount of a compare mask
+ * counts the ties; the generic select and vector count took three more instructions an entry. */
+#if W == 16
+typedef int N(tiecount);
+
+INLINE vf N(exp_below)(vf d, vf c, vf v, vf m, N(tiecount) *ties)
+{
+    vf nf, y = N(exp_parts)(d, c, -104.0f, &nf);
+    *ties += __builtin_popcount(_mm512_cmp_ps_mask((__m512)v, (__m512)m, _CMP_EQ_OQ));
+    return (vf)_mm512_maskz_scalef_ps(_mm512_cmp_ps_mask((__m512)v, (__m512)m, _CMP_LT_OQ), (__m512)y, (__m512)nf);
+}
+
+INLINE int N(ties_end)(N(tiecount) ties) { return ties; }
+#else
+typedef vi N(tiecount);
+
+INLINE vf N(exp_below)(vf d, vf c, vf v, vf m, N(tiecount) *ties)
+{
+    *ties -= v == m;
+    return N(sel)(v < m, N(exp_f32)(d, c), N(splat)(0.0f));
+}
+
+INLINE int N(ties_end)(N(tiecount) ties) { return N(hadd)(ties); }
+#endif
+
 /* The row's max; *bad is set when the row holds a NaN. */
 INLINE float N(row_max)(const float *x, int64_t n, int *bad)
 {
@@ -214,8 +240,7 @@ INLINE double N(exp_sum)(const float *x, float *e, int64_t n, float m, const flo
                          int *next_bad, float *will_write)
 {
     vd lo = {0}, hi = {0};
-    vi ties = {0};
-    int nties = 0;
+    N(tiecount) ties = {0};
     vf mv = N(splat)(m);
     N(maxacc) nx = N(max_start)();
     for (int64_t i = 0; i < n; i += W) {
@@ -228,26 +253,13 @@ INLINE double N(exp_sum)(const float *x, float *e, int64_t n, float m, const flo
             __builtin_prefetch(will_write + i, 1);
         vf v = N(load)(x + i, k, -INFINITY), c;
         vf d = N(diff)(v, mv, &c);
-#if W == 16 /* the entries below the max kept by the scaling's own mask, the ties counted from a mask */
         vf ev;
         if (e) {
             ev = N(exp_f32)(d, c);
             N(store)(e + i, ev, k);
         } else {
-            vf nf, y = N(exp_parts)(d, c, -104.0f, &nf);
-            ev = (vf)_mm512_maskz_scalef_ps(_mm512_cmp_ps_mask((__m512)v, (__m512)mv, _CMP_LT_OQ), (__m512)y,
-                                            (__m512)nf);
-            nties += __builtin_popcount(_mm512_cmp_ps_mask((__m512)v, (__m512)mv, _CMP_EQ_OQ));
+            ev = N(exp_below)(d, c, v, mv, &ties);
         }
-#else
-        vf ev = N(exp_f32)(d, c);
-        if (e) {
-            N(store)(e + i, ev, k);
-        } else {
-            ev = N(sel)(v < mv, ev, N(splat)(0.0f));
-            ties -= v == mv;
-        }
-#endif
         lo += N(lo_d)(ev);
         hi += N(hi_d)(ev);
     }
@@ -255,7 +267,7 @@ INLINE double N(exp_sum)(const float *x, float *e, int64_t n, float m, const flo
         *next_m = N(max_end)(&nx, next_bad);
     if (e)
         return N(hsum)(lo + hi);
-    return N(hsum)(lo + hi) + (double)(N(hadd)(ties) + nties - 1);
+    return N(hsum)(lo + hi) + (double)(N(ties_end)(ties) - 1);
 }
 
 /* The max of the row after x (when there is one) into *m and *bad, for a row exp_sum does not run on. */
